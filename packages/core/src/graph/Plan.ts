@@ -1,0 +1,180 @@
+/**
+ * Analysis: from requested refs, `lookup` + `config` recursively over inputs, to a DAG of job runs.
+ */
+import { Either, Option, Schema } from "effect"
+import type { Job, JobConfig } from "../job/Job.js"
+import type { PartitionRef } from "../partition/PartitionRef.js"
+import * as PartitionRefs from "../partition/PartitionRef.js"
+import type { AmbiguousJob, Graph } from "./Graph.js"
+
+export interface PlannedRun {
+  /** Stable within a plan: the job name and its first output. */
+  readonly key: string
+  readonly job: Job
+  readonly config: JobConfig
+  /** Keys of the runs that produce this run's inputs. */
+  readonly dependsOn: ReadonlyArray<string>
+}
+
+export interface Plan {
+  readonly requested: ReadonlyArray<PartitionRef>
+  readonly runs: ReadonlyMap<string, PlannedRun>
+  /** Which run produces each partition the plan builds. */
+  readonly producers: ReadonlyMap<PartitionRef, string>
+  /** Inputs no job produces: they must already be AVAILABLE. */
+  readonly sources: ReadonlySet<PartitionRef>
+  /** Run keys, every run after the runs it depends on. */
+  readonly order: ReadonlyArray<string>
+}
+
+export class CycleDetected extends Schema.TaggedError<CycleDetected>()("CycleDetected", {
+  refs: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `the graph has a cycle: ${this.refs.join(" -> ")}`
+  }
+}
+
+export class InvalidJobConfig extends Schema.TaggedError<InvalidJobConfig>()("InvalidJobConfig", {
+  job: Schema.String,
+  refs: Schema.Array(Schema.String),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `job ${this.job} configured ${this.refs.slice(0, 5).join(", ")}${this.refs.length > 5 ? ", ..." : ""} badly: ${this.reason}`
+  }
+}
+
+export type PlanError = AmbiguousJob | CycleDetected | InvalidJobConfig | PartitionRefs.InvalidPartitionRef
+
+export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Either<Plan, PlanError> => {
+  const runs = new Map<string, PlannedRun & { dependsOn: Array<string> }>()
+  const producers = new Map<PartitionRef, string>()
+  const sources = new Set<PartitionRef>()
+  const seen = new Set<string>()
+  const refs: Array<PartitionRef> = []
+  for (const input of requested) {
+    const ref = PartitionRefs.make(input)
+    if (Either.isLeft(ref)) return Either.left(ref.left)
+    refs.push(ref.right)
+  }
+
+  let wave: Array<PartitionRef> = refs
+  while (wave.length > 0) {
+    const byJob = new Map<Job, Array<PartitionRef>>()
+    for (const ref of wave) {
+      if (seen.has(ref)) continue
+      seen.add(ref)
+      const found = graph.lookup(ref)
+      if (Either.isLeft(found)) return Either.left(found.left)
+      if (Option.isNone(found.right)) {
+        sources.add(ref)
+        continue
+      }
+      const group = byJob.get(found.right.value) ?? []
+      group.push(ref)
+      byJob.set(found.right.value, group)
+    }
+    const next: Array<PartitionRef> = []
+    for (const [job, wanted] of byJob) {
+      const pending = wanted.filter((ref) => !producers.has(ref))
+      if (pending.length === 0) continue
+      let configs: ReadonlyArray<JobConfig>
+      try {
+        configs = job.config(pending)
+      } catch (error) {
+        return Either.left(
+          new InvalidJobConfig({ job: job.name, refs: pending, reason: `config threw: ${String(error)}` })
+        )
+      }
+      for (const config of configs) {
+        if (config.outputs.length === 0) {
+          return Either.left(
+            new InvalidJobConfig({ job: job.name, refs: pending, reason: "a job run with no outputs" })
+          )
+        }
+        const key = `${job.name}:${config.outputs[0]}`
+        for (const output of config.outputs) {
+          if (!job.outputs.some((pattern) => pattern.matches(output))) {
+            return Either.left(
+              new InvalidJobConfig({
+                job: job.name,
+                refs: [output],
+                reason: "an output that matches none of its patterns"
+              })
+            )
+          }
+          const other = producers.get(output)
+          if (other !== undefined && other !== key) {
+            return Either.left(
+              new InvalidJobConfig({ job: job.name, refs: [output], reason: `output also produced by run ${other}` })
+            )
+          }
+          producers.set(output, key)
+          seen.add(output)
+        }
+        if (!runs.has(key)) {
+          runs.set(key, { key, job, config, dependsOn: [] })
+          for (const input of config.inputs) {
+            const valid = PartitionRefs.make(input)
+            if (Either.isLeft(valid)) return Either.left(valid.left)
+            next.push(input)
+          }
+        }
+      }
+      const uncovered = pending.filter((ref) => !producers.has(ref))
+      if (uncovered.length > 0) {
+        return Either.left(
+          new InvalidJobConfig({ job: job.name, refs: uncovered, reason: "config returned no run for them" })
+        )
+      }
+    }
+    wave = next
+  }
+
+  for (const run of runs.values()) {
+    const deps = new Set<string>()
+    for (const input of run.config.inputs) {
+      const producer = producers.get(input)
+      if (producer !== undefined) deps.add(producer)
+    }
+    run.dependsOn.push(...deps)
+  }
+  const order = topologicalOrder(runs)
+  if (Either.isLeft(order)) return Either.left(order.left)
+  return Either.right({ requested: refs, runs, producers, sources, order: order.right })
+}
+
+/** Depth-first order; a back edge is a cycle, reported as the refs along it. */
+const topologicalOrder = (runs: ReadonlyMap<string, PlannedRun>): Either.Either<Array<string>, CycleDetected> => {
+  const order: Array<string> = []
+  const state = new Map<string, "visiting" | "done">()
+  for (const root of runs.keys()) {
+    if (state.has(root)) continue
+    // Iterative, so deep chains (years of daily partitions) do not overflow the stack.
+    const stack: Array<{ key: string; next: number }> = [{ key: root, next: 0 }]
+    state.set(root, "visiting")
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!
+      const deps = runs.get(top.key)!.dependsOn
+      if (top.next < deps.length) {
+        const dep = deps[top.next++]!
+        const mark = state.get(dep)
+        if (mark === "visiting") {
+          const cycle = stack.slice(stack.findIndex((frame) => frame.key === dep)).map((frame) => frame.key)
+          const refs = [...cycle, dep].map((key) => runs.get(key)!.config.outputs[0]!)
+          return Either.left(new CycleDetected({ refs: refs.reverse() }))
+        }
+        if (mark === undefined) {
+          state.set(dep, "visiting")
+          stack.push({ key: dep, next: 0 })
+        }
+      } else {
+        state.set(top.key, "done")
+        order.push(top.key)
+        stack.pop()
+      }
+    }
+  }
+  return Either.right(order)
+}

@@ -1,0 +1,44 @@
+/**
+ * `stream` and `tail` for any store, built on its paged `read`: a store implements `read` and a
+ * wake-up, and gets the rest with the guarantees the port promises.
+ */
+import { Chunk, type Duration, Effect, Option, Stream } from "effect"
+import type { LoggedEvent } from "../event/BuildEvent.js"
+import type { EventFilter } from "./EventFilter.js"
+import type { EventPage, ReadError, ReadOptions } from "./EventLog.js"
+import type { Wakeup } from "./Wakeup.js"
+
+export type Read = (filter: EventFilter, options?: ReadOptions) => Effect.Effect<EventPage, ReadError>
+
+const PAGE = 1000
+
+export const stream = (read: Read, filter: EventFilter, after = 0): Stream.Stream<LoggedEvent, ReadError> =>
+  Stream.paginateChunkEffect(after, (cursor) =>
+    Effect.map(read(filter, { after: cursor, limit: PAGE }), (page) => [
+      Chunk.unsafeFromArray(page.events.slice()),
+      Option.fromNullable(page.next)
+    ])
+  )
+
+export interface TailOptions {
+  readonly after?: number | undefined
+  /** Wake-ups from appends this process sees; the poll catches the others. */
+  readonly wakeup: Wakeup
+  /** How often to look for appends made elsewhere (other processes, other machines). */
+  readonly pollInterval: Duration.DurationInput
+}
+
+export const tail = (read: Read, filter: EventFilter, options: TailOptions): Stream.Stream<LoggedEvent, ReadError> =>
+  Stream.unfoldChunkEffect(options.after ?? 0, (cursor) =>
+    Effect.gen(function* () {
+      for (;;) {
+        const woken = yield* options.wakeup.next
+        const page = yield* read(filter, { after: cursor, limit: PAGE })
+        if (page.events.length > 0) {
+          const last = page.events[page.events.length - 1]!.seq
+          return Option.some([Chunk.unsafeFromArray(page.events.slice()), last] as const)
+        }
+        yield* Effect.timeout(woken, options.pollInterval).pipe(Effect.ignore)
+      }
+    })
+  )

@@ -1,0 +1,195 @@
+/**
+ * One append, decided: drop events already in the log, check the append's expectations against the
+ * current rows, and reduce the new events over them. Every store runs this inside its own atomic
+ * step (a write transaction, a lock, a Delta commit), so all stores agree on what an append means.
+ */
+import { Effect } from "effect"
+import type { BuildEvent, LoggedEvent } from "../event/BuildEvent.js"
+import { AppendConflict, type InvalidTransition } from "./Errors.js"
+import { Claimable, type Expectation } from "./Expectation.js"
+import { addKeys, emptyKeys, reduce, type State } from "./Reducer.js"
+import { type BuildRequestRow, isLiveClaim, type JobRunRow, type PartitionRow } from "./Views.js"
+
+/** How a store hands the batch the current rows and ids it needs. Missing keys are simply absent. */
+export interface Loader<E> {
+  readonly existingEventIds: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>, E>
+  readonly partitions: (refs: ReadonlyArray<string>) => Effect.Effect<Iterable<PartitionRow>, E>
+  readonly jobRuns: (ids: ReadonlyArray<string>) => Effect.Effect<Iterable<JobRunRow>, E>
+  readonly buildRequests: (ids: ReadonlyArray<string>) => Effect.Effect<Iterable<BuildRequestRow>, E>
+}
+
+export interface BatchOptions {
+  /** The seq the first new event gets: the log's head + 1. */
+  readonly firstSeq: number
+  /** The time leases are judged at. */
+  readonly now: number
+  readonly expect?: ReadonlyArray<Expectation> | undefined
+}
+
+/** What the store must write: the new events and every row they changed. */
+export interface Batch {
+  readonly logged: ReadonlyArray<LoggedEvent>
+  /** Events skipped because their id is already in the log (or earlier in this batch). */
+  readonly duplicates: number
+  readonly partitions: ReadonlyArray<PartitionRow>
+  readonly jobRuns: ReadonlyArray<JobRunRow>
+  readonly buildRequests: ReadonlyArray<BuildRequestRow>
+}
+
+const loadInto = <E>(
+  loader: Loader<E>,
+  state: State,
+  keys: { refs: Iterable<string>; jobRunIds: Iterable<string>; buildRequestIds: Iterable<string> }
+) =>
+  Effect.gen(function* () {
+    const refs = [...keys.refs].filter((ref) => !state.partitions.has(ref))
+    const jobRunIds = [...keys.jobRunIds].filter((id) => !state.jobRuns.has(id))
+    const buildRequestIds = [...keys.buildRequestIds].filter((id) => !state.buildRequests.has(id))
+    if (refs.length > 0) for (const row of yield* loader.partitions(refs)) state.partitions.set(row.ref, row)
+    if (jobRunIds.length > 0) for (const row of yield* loader.jobRuns(jobRunIds)) state.jobRuns.set(row.jobRunId, row)
+    if (buildRequestIds.length > 0) {
+      for (const row of yield* loader.buildRequests(buildRequestIds)) state.buildRequests.set(row.buildRequestId, row)
+    }
+  })
+
+export const decide = <E>(
+  loader: Loader<E>,
+  events: ReadonlyArray<BuildEvent>,
+  options: BatchOptions
+): Effect.Effect<Batch, E | AppendConflict | InvalidTransition> =>
+  Effect.gen(function* () {
+    const seen = new Set<string>()
+    const unique: Array<BuildEvent> = []
+    for (const event of events) {
+      if (!seen.has(event.eventId)) {
+        seen.add(event.eventId)
+        unique.push(event)
+      }
+    }
+    const existing = unique.length === 0 ? new Set<string>() : yield* loader.existingEventIds([...seen])
+    const fresh = existing.size === 0 ? unique : unique.filter((event) => !existing.has(event.eventId))
+    const duplicates = events.length - fresh.length
+    // A retry of an append that already landed succeeds without re-checking its expectations.
+    if (fresh.length === 0) return { logged: [], duplicates, partitions: [], jobRuns: [], buildRequests: [] }
+
+    const keys = emptyKeys()
+    for (const event of fresh) addKeys(keys, event)
+    for (const expectation of options.expect ?? []) {
+      if (expectation._tag === "JobRunIs") keys.jobRunIds.add(expectation.jobRunId)
+      else keys.refs.add(expectation.ref)
+    }
+    const state: State = { partitions: new Map(), jobRuns: new Map(), buildRequests: new Map() }
+    yield* loadInto(loader, state, keys)
+    // Heartbeats touch the outputs of their run, known only now that the run's row is loaded.
+    const outputs = new Set<string>()
+    for (const event of fresh) {
+      if (event._tag === "JobRunHeartbeat")
+        for (const ref of state.jobRuns.get(event.jobRunId)?.outputs ?? []) outputs.add(ref)
+    }
+    yield* loadInto(loader, state, { refs: outputs, jobRunIds: [], buildRequestIds: [] })
+
+    for (const expectation of options.expect ?? []) {
+      const conflict = check(state, expectation, options.now)
+      if (conflict !== undefined) return yield* conflict
+    }
+
+    const before = {
+      partitions: new Map(state.partitions),
+      jobRuns: new Map(state.jobRuns),
+      buildRequests: new Map(state.buildRequests)
+    }
+    const logged: Array<LoggedEvent> = []
+    for (const event of fresh) {
+      const entry = { seq: options.firstSeq + logged.length, event }
+      const claimConflict = implicitClaimConflict(state, event, options.now)
+      if (claimConflict !== undefined) return yield* claimConflict
+      const refused = reduce(state, entry, options.now)
+      if (refused !== undefined) return yield* refused
+      logged.push(entry)
+    }
+    return {
+      logged,
+      duplicates,
+      partitions: changed(before.partitions, state.partitions),
+      jobRuns: changed(before.jobRuns, state.jobRuns),
+      buildRequests: changed(before.buildRequests, state.buildRequests)
+    }
+  })
+
+const changed = <A>(before: ReadonlyMap<string, A>, after: ReadonlyMap<string, A>): ReadonlyArray<A> => {
+  const out: Array<A> = []
+  for (const [key, row] of after) if (before.get(key) !== row) out.push(row)
+  return out
+}
+
+const describeHolder = (row: PartitionRow) =>
+  `${row.ref} is ${row.status} under job run ${row.jobRunId} of build ${row.buildRequestId}` +
+  (row.leaseExpiresAt === undefined ? "" : ` (lease until ${new Date(row.leaseExpiresAt).toISOString()})`)
+
+/** Claiming a partition another run holds live is a conflict even when the caller forgot to expect it. */
+const implicitClaimConflict = (state: State, event: BuildEvent, now: number): AppendConflict | undefined => {
+  if (event._tag !== "PartitionStatusChanged" || event.status !== "SCHEDULED" || event.jobRunId === undefined)
+    return undefined
+  const row = state.partitions.get(event.partitionRef)
+  if (row === undefined || row.jobRunId === event.jobRunId || !isLiveClaim(row, now)) return undefined
+  return new AppendConflict({
+    expectation: new Claimable({ ref: event.partitionRef, except: event.jobRunId }),
+    reason: describeHolder(row),
+    partition: row
+  })
+}
+
+const check = (state: State, expectation: Expectation, now: number): AppendConflict | undefined => {
+  const conflict = (reason: string, rows: { partition?: PartitionRow | undefined; jobRun?: JobRunRow | undefined }) =>
+    new AppendConflict({
+      expectation,
+      reason,
+      ...(rows.partition === undefined ? {} : { partition: rows.partition }),
+      ...(rows.jobRun === undefined ? {} : { jobRun: rows.jobRun })
+    })
+  switch (expectation._tag) {
+    case "Claimable": {
+      const row = state.partitions.get(expectation.ref)
+      if (row === undefined || row.jobRunId === expectation.except || !isLiveClaim(row, now)) return undefined
+      return conflict(describeHolder(row), { partition: row })
+    }
+    case "PartitionIs": {
+      const row = state.partitions.get(expectation.ref)
+      const status = row?.status ?? "UNKNOWN"
+      if (expectation.statuses.includes(status)) return undefined
+      return conflict(`${expectation.ref} is ${status}, not ${expectation.statuses.join(" or ")}`, { partition: row })
+    }
+    case "AvailableAtOrBefore": {
+      const row = state.partitions.get(expectation.ref)
+      if (
+        row?.status === "AVAILABLE" &&
+        row.lastAvailableSeq !== undefined &&
+        row.lastAvailableSeq <= expectation.maxSeq
+      ) {
+        return undefined
+      }
+      const why =
+        row?.status === "AVAILABLE"
+          ? `${expectation.ref} was rebuilt at seq ${row.lastAvailableSeq}, after seq ${expectation.maxSeq}`
+          : `${expectation.ref} is ${row?.status ?? "UNKNOWN"}, not AVAILABLE`
+      return conflict(why, { partition: row })
+    }
+    case "HeldBy": {
+      const row = state.partitions.get(expectation.ref)
+      if (row !== undefined && row.jobRunId === expectation.jobRunId && isLiveClaim(row, now)) return undefined
+      const why =
+        row !== undefined && isLiveClaim(row, now)
+          ? describeHolder(row)
+          : `job run ${expectation.jobRunId} no longer holds ${expectation.ref} under a live lease`
+      return conflict(why, { partition: row })
+    }
+    case "JobRunIs": {
+      const row = state.jobRuns.get(expectation.jobRunId)
+      const status = row?.status ?? "ABSENT"
+      if (expectation.statuses.includes(status)) return undefined
+      return conflict(`job run ${expectation.jobRunId} is ${status}, not ${expectation.statuses.join(" or ")}`, {
+        jobRun: row
+      })
+    }
+  }
+}

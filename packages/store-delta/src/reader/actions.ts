@@ -1,0 +1,159 @@
+import { Either, ParseResult, Schema } from "effect"
+
+// Checkpoints write absent struct fields as null; JSON commits omit them. Both decode to a missing key.
+const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { nullable: true, exact: true })
+
+const StringMap = Schema.Record({ key: Schema.String, value: Schema.String })
+
+export const DeletionVectorDescriptor = Schema.Struct({
+  storageType: Schema.String,
+  pathOrInlineDv: Schema.String,
+  offset: opt(Schema.Number),
+  sizeInBytes: Schema.Number,
+  cardinality: Schema.Number,
+  maxRowIndex: opt(Schema.Number)
+})
+export type DeletionVectorDescriptor = typeof DeletionVectorDescriptor.Type
+
+export const Protocol = Schema.Struct({
+  minReaderVersion: Schema.Number,
+  minWriterVersion: Schema.Number,
+  readerFeatures: opt(Schema.Array(Schema.String)),
+  writerFeatures: opt(Schema.Array(Schema.String))
+})
+export type Protocol = typeof Protocol.Type
+
+export const Metadata = Schema.Struct({
+  id: Schema.String,
+  name: opt(Schema.String),
+  description: opt(Schema.String),
+  format: Schema.Struct({ provider: Schema.String, options: opt(StringMap) }),
+  schemaString: Schema.String,
+  partitionColumns: Schema.Array(Schema.String),
+  configuration: opt(StringMap),
+  createdTime: opt(Schema.Number)
+})
+export type Metadata = typeof Metadata.Type
+
+const PartitionValues = Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })
+
+export const AddFile = Schema.Struct({
+  path: Schema.String,
+  partitionValues: PartitionValues,
+  size: Schema.Number,
+  modificationTime: Schema.Number,
+  dataChange: Schema.Boolean,
+  stats: opt(Schema.String),
+  tags: opt(Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })),
+  deletionVector: opt(DeletionVectorDescriptor),
+  baseRowId: opt(Schema.Number),
+  defaultRowCommitVersion: opt(Schema.Number),
+  clusteringProvider: opt(Schema.String)
+})
+export type AddFile = typeof AddFile.Type
+
+export const RemoveFile = Schema.Struct({
+  path: Schema.String,
+  deletionTimestamp: opt(Schema.Number),
+  dataChange: Schema.Boolean,
+  extendedFileMetadata: opt(Schema.Boolean),
+  partitionValues: opt(PartitionValues),
+  size: opt(Schema.Number),
+  tags: opt(Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })),
+  deletionVector: opt(DeletionVectorDescriptor),
+  baseRowId: opt(Schema.Number),
+  defaultRowCommitVersion: opt(Schema.Number)
+})
+export type RemoveFile = typeof RemoveFile.Type
+
+export const Txn = Schema.Struct({
+  appId: Schema.String,
+  version: Schema.Number,
+  lastUpdated: opt(Schema.Number)
+})
+export type Txn = typeof Txn.Type
+
+export const DomainMetadata = Schema.Struct({
+  domain: Schema.String,
+  configuration: Schema.String,
+  removed: Schema.Boolean
+})
+export type DomainMetadata = typeof DomainMetadata.Type
+
+export const Sidecar = Schema.Struct({
+  path: Schema.String,
+  sizeInBytes: Schema.Number,
+  modificationTime: Schema.Number
+})
+export type Sidecar = typeof Sidecar.Type
+
+export const CommitInfo = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+export type CommitInfo = typeof CommitInfo.Type
+
+export type Action =
+  | { readonly _tag: "add"; readonly add: AddFile }
+  | { readonly _tag: "remove"; readonly remove: RemoveFile }
+  | { readonly _tag: "metaData"; readonly metaData: Metadata }
+  | { readonly _tag: "protocol"; readonly protocol: Protocol }
+  | { readonly _tag: "txn"; readonly txn: Txn }
+  | { readonly _tag: "commitInfo"; readonly commitInfo: CommitInfo }
+  | { readonly _tag: "domainMetadata"; readonly domainMetadata: DomainMetadata }
+  | { readonly _tag: "sidecar"; readonly sidecar: Sidecar }
+
+const decoders = {
+  add: Schema.decodeUnknownEither(AddFile),
+  remove: Schema.decodeUnknownEither(RemoveFile),
+  metaData: Schema.decodeUnknownEither(Metadata),
+  protocol: Schema.decodeUnknownEither(Protocol),
+  txn: Schema.decodeUnknownEither(Txn),
+  commitInfo: Schema.decodeUnknownEither(CommitInfo),
+  domainMetadata: Schema.decodeUnknownEither(DomainMetadata),
+  sidecar: Schema.decodeUnknownEither(Sidecar)
+} as const
+
+type Kind = keyof typeof decoders
+
+const isKind = (key: string): key is Kind => key in decoders
+
+const formatError = (kind: string, error: ParseResult.ParseError) =>
+  `invalid ${kind} action: ${ParseResult.TreeFormatter.formatErrorSync(error)}`
+
+/**
+ * Decodes one action object (a JSON commit line or a checkpoint row). Unknown action kinds (`cdc`,
+ * `checkpointMetadata`, future ones) carry nothing a snapshot needs, so they decode to `undefined`.
+ */
+export const decodeAction = (raw: unknown): Either.Either<Action | undefined, string> => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return Either.left("an action must be a JSON object")
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === null || value === undefined || !isKind(key)) continue
+    const decoded = decoders[key](value)
+    if (Either.isLeft(decoded)) return Either.left(formatError(key, decoded.left))
+    return Either.right({ _tag: key, [key]: decoded.right } as Action)
+  }
+  return Either.right(undefined)
+}
+
+/** Parses a newline-delimited JSON commit or V2 checkpoint. */
+export const parseActionLines = (text: string): Either.Either<ReadonlyArray<Action>, string> => {
+  const actions: Array<Action> = []
+  const lines = text.split("\n")
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim()
+    if (line === "") continue
+    let json: unknown
+    try {
+      json = JSON.parse(line)
+    } catch (cause) {
+      return Either.left(`line ${i + 1} is not JSON (${cause instanceof Error ? cause.message : String(cause)})`)
+    }
+    const decoded = decodeAction(json)
+    if (Either.isLeft(decoded)) return Either.left(`line ${i + 1}: ${decoded.left}`)
+    if (decoded.right !== undefined) actions.push(decoded.right)
+  }
+  // A commit written by a crashed process without fsync can end mid-line; JSON.parse catches that, but a
+  // file that is only whitespace or empty is just as broken, since every commit holds at least one action.
+  if (text.trim() === "") return Either.left("the file is empty")
+  return Either.right(actions)
+}

@@ -1,0 +1,225 @@
+import { Effect, Either, Option } from "effect"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import {
+  CorruptCommit,
+  type DeltaIOError,
+  DeltaProtocolError,
+  type DeltaReadError,
+  UnsupportedFeature,
+  VersionNotFound
+} from "../errors.js"
+import { readTextOptional } from "../fs.js"
+import type { Action, AddFile, DomainMetadata, Metadata, Protocol, RemoveFile, Txn } from "./actions.js"
+import { parseActionLines } from "./actions.js"
+import { readCheckpoint } from "./checkpoint.js"
+import { missingReaderFeature } from "./features.js"
+import { type CheckpointFiles, commitFileName, type LastCheckpointHint, listLog, logDir } from "./listing.js"
+import { decodeLogPath, ReplayState } from "./replay.js"
+import { parsePartitionValue, parseSchemaString, type StructType, type Value } from "./schema.js"
+import { type FileStats, parseStats } from "./stats.js"
+
+/** A data file of the snapshot, with its log path decoded and its partition values and stats typed. */
+export interface ActiveFile {
+  /** The path relative to the table root (or an absolute URI), URI-decoded once. */
+  readonly path: string
+  /** Where the file is on this machine. */
+  readonly absolutePath: string
+  readonly add: AddFile
+  readonly partitionValues: { readonly [column: string]: Value }
+  readonly stats: Option.Option<FileStats>
+}
+
+/** A table as of one version. */
+export interface Snapshot {
+  readonly tablePath: string
+  readonly version: number
+  readonly protocol: Protocol
+  readonly metadata: Metadata
+  readonly schema: StructType
+  readonly partitionColumns: ReadonlyArray<string>
+  readonly files: ReadonlyArray<ActiveFile>
+  readonly tombstones: ReadonlyArray<RemoveFile>
+  /** The latest `txn` version per application id. */
+  readonly appTransactions: ReadonlyMap<string, Txn>
+  readonly domainMetadata: ReadonlyMap<string, DomainMetadata>
+  /** The checkpoint the replay started from, if any. */
+  readonly checkpointVersion: Option.Option<number>
+  /** What `_last_checkpoint` said; informational, the listing decides. */
+  readonly lastCheckpointHint: Option.Option<LastCheckpointHint>
+  /** Reconciled state the writer and the event log continue from. */
+  readonly state: ReplayState
+}
+
+export interface SnapshotOptions {
+  /** Time travel: the snapshot as of this version. Defaults to the latest. */
+  readonly version?: number
+}
+
+const absolutePathOf = (tablePath: string, path: string): string => {
+  if (path.startsWith("file:")) return fileURLToPath(path)
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(path)) return path
+  return Path.join(tablePath, path)
+}
+
+/** Reads and parses one JSON commit. */
+export const readCommit = (
+  tablePath: string,
+  version: number
+): Effect.Effect<Option.Option<ReadonlyArray<Action>>, CorruptCommit | DeltaIOError> =>
+  readTextOptional(Path.join(logDir(tablePath), commitFileName(version))).pipe(
+    Effect.flatMap(
+      Option.match({
+        onNone: () => Effect.succeedNone,
+        onSome: (text) =>
+          Either.match(parseActionLines(text), {
+            onLeft: (reason) => Effect.fail(new CorruptCommit({ path: tablePath, version, reason })),
+            onRight: (actions) => Effect.succeedSome(actions)
+          })
+      })
+    )
+  )
+
+const readCommitRequired = (tablePath: string, version: number) =>
+  readCommit(tablePath, version).pipe(
+    Effect.flatMap(
+      Option.match({
+        onNone: () =>
+          Effect.fail(
+            new DeltaProtocolError({
+              path: tablePath,
+              reason: `versions are not contiguous: commit ${version} disappeared while it was being read`
+            })
+          ),
+        onSome: Effect.succeed
+      })
+    )
+  )
+
+/** Applies the JSON commits `from..to` in order. Reads run ahead in parallel; application stays ordered. */
+export const replayCommits = (tablePath: string, state: ReplayState, from: number, to: number) =>
+  Effect.forEach(
+    Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i),
+    (version) => readCommitRequired(tablePath, version),
+    { concurrency: 16 }
+  ).pipe(
+    Effect.map((commits) => {
+      for (const actions of commits) for (const action of actions) state.apply(action)
+      return state
+    })
+  )
+
+const missingCommit = (commits: ReadonlyMap<number, string>, from: number, to: number): Option.Option<number> => {
+  for (let version = from; version <= to; version++) if (!commits.has(version)) return Option.some(version)
+  return Option.none()
+}
+
+/** Builds the immutable snapshot view from a reconciled state, checking protocol and features. */
+export const snapshotFromState = (
+  tablePath: string,
+  version: number,
+  state: ReplayState,
+  extra: { readonly checkpointVersion: Option.Option<number>; readonly hint: Option.Option<LastCheckpointHint> }
+): Effect.Effect<Snapshot, DeltaProtocolError | UnsupportedFeature> =>
+  Effect.gen(function* () {
+    const { protocol, metadata } = state
+    if (protocol === undefined) {
+      return yield* new DeltaProtocolError({ path: tablePath, reason: `no protocol action up to version ${version}` })
+    }
+    if (metadata === undefined) {
+      return yield* new DeltaProtocolError({ path: tablePath, reason: `no metaData action up to version ${version}` })
+    }
+    const missing = missingReaderFeature(protocol, metadata)
+    if (Option.isSome(missing)) return yield* new UnsupportedFeature({ path: tablePath, ...missing.value })
+    const schema = parseSchemaString(metadata.schemaString)
+    if (Either.isLeft(schema)) return yield* new DeltaProtocolError({ path: tablePath, reason: schema.left })
+    const types = new Map(schema.right.fields.map((field) => [field.name, field.type]))
+    const files = Array.from(state.files.values(), (add): ActiveFile => {
+      const path = decodeLogPath(add.path)
+      const partitionValues: Record<string, Value> = {}
+      for (const column of metadata.partitionColumns) {
+        partitionValues[column] = parsePartitionValue(add.partitionValues[column], types.get(column) ?? "string")
+      }
+      return {
+        path,
+        absolutePath: absolutePathOf(tablePath, path),
+        add,
+        partitionValues,
+        stats: parseStats(add.stats)
+      }
+    })
+    return {
+      tablePath,
+      version,
+      protocol,
+      metadata,
+      schema: schema.right,
+      partitionColumns: metadata.partitionColumns,
+      files,
+      tombstones: Array.from(state.tombstones.values()),
+      appTransactions: state.txns,
+      domainMetadata: state.domains,
+      checkpointVersion: extra.checkpointVersion,
+      lastCheckpointHint: extra.hint,
+      state
+    }
+  })
+
+const replayFrom = (
+  tablePath: string,
+  commits: ReadonlyMap<number, string>,
+  checkpoint: CheckpointFiles | undefined,
+  target: number
+) =>
+  Effect.gen(function* () {
+    const start = checkpoint === undefined ? 0 : checkpoint.version + 1
+    const gap = missingCommit(commits, start, target)
+    if (Option.isSome(gap)) {
+      const listed = Array.from(commits.keys()).filter((v) => v <= target)
+      const reason =
+        checkpoint === undefined && gap.value === 0
+          ? `commit 0 is missing and no checkpoint at or before version ${target} exists`
+          : `versions are not contiguous: commit ${gap.value} is missing ` +
+            `(found ${listed.length} commits up to ${target}${checkpoint ? `, checkpoint ${checkpoint.version}` : ""})`
+      return yield* new DeltaProtocolError({ path: tablePath, reason })
+    }
+    const state = new ReplayState()
+    if (checkpoint !== undefined) {
+      for (const action of yield* readCheckpoint(tablePath, checkpoint)) state.apply(action)
+    }
+    return yield* replayCommits(tablePath, state, start, target)
+  })
+
+/**
+ * Loads a snapshot: the newest complete checkpoint at or before the target version, then the JSON
+ * commits after it. A checkpoint that cannot be read falls back to the next older one, then to a
+ * replay from version 0, since every checkpoint is only a cache of the commits.
+ */
+export const loadSnapshot: (tablePath: string, options?: SnapshotOptions) => Effect.Effect<Snapshot, DeltaReadError> =
+  Effect.fn("Delta.snapshot")(function* (tablePath: string, options: SnapshotOptions = {}) {
+    const listing = yield* listLog(tablePath)
+    const versions = [...listing.commits.keys(), ...listing.checkpoints.map((c) => c.version)]
+    const latest = Math.max(...versions)
+    const target = options.version ?? latest
+    if (target > latest || target < 0) {
+      return yield* new VersionNotFound({ path: tablePath, version: target, latest })
+    }
+    const candidates = listing.checkpoints.filter((c) => c.version <= target)
+    const attempt = (
+      index: number
+    ): Effect.Effect<{ state: ReplayState; checkpoint: Option.Option<number> }, DeltaReadError> => {
+      const checkpoint = candidates[index]
+      return replayFrom(tablePath, listing.commits, checkpoint, target).pipe(
+        Effect.map((state) => ({ state, checkpoint: Option.map(Option.fromNullable(checkpoint), (c) => c.version) })),
+        Effect.catchIf(
+          (error) => checkpoint !== undefined && (error._tag === "CorruptCheckpoint" || error._tag === "DeltaIOError"),
+          (error) =>
+            Effect.logWarning(
+              `Skipping unreadable checkpoint ${checkpoint?.version} of ${tablePath}: ${error.message}`
+            ).pipe(Effect.zipRight(attempt(index + 1)))
+        )
+      )
+    }
+    const { state, checkpoint } = yield* attempt(0)
+    return yield* snapshotFromState(tablePath, target, state, { checkpointVersion: checkpoint, hint: listing.hint })
+  })
