@@ -16,7 +16,7 @@ const normalize = (value: unknown): unknown => {
   if (value instanceof Date || value instanceof Uint8Array) return value
   if (typeof value === "object" && value !== null) {
     const out: Record<string, unknown> = {}
-    for (const [key, inner] of Object.entries(value)) out[key] = normalize(inner)
+    for (const [key, inner] of Object.entries(value)) if (inner !== undefined) out[key] = normalize(inner)
     return out
   }
   return value
