@@ -1,2 +1,3 @@
 export * from "./errors.js"
 export * from "./reader/index.js"
+export * from "./writer/index.js"

@@ -100,6 +100,28 @@ export type Action =
   | { readonly _tag: "domainMetadata"; readonly domainMetadata: DomainMetadata }
   | { readonly _tag: "sidecar"; readonly sidecar: Sidecar }
 
+/** The action as it is written in a commit: an object with one key naming its kind. */
+export const actionToJson = (action: Action): Record<string, unknown> => {
+  switch (action._tag) {
+    case "add":
+      return { add: action.add }
+    case "remove":
+      return { remove: action.remove }
+    case "metaData":
+      return { metaData: action.metaData }
+    case "protocol":
+      return { protocol: action.protocol }
+    case "txn":
+      return { txn: action.txn }
+    case "commitInfo":
+      return { commitInfo: action.commitInfo }
+    case "domainMetadata":
+      return { domainMetadata: action.domainMetadata }
+    case "sidecar":
+      return { sidecar: action.sidecar }
+  }
+}
+
 const decoders = {
   add: Schema.decodeUnknownEither(AddFile),
   remove: Schema.decodeUnknownEither(RemoveFile),
