@@ -3,6 +3,7 @@
  */
 import { Either, Option, Schema } from "effect"
 import type { Job, JobConfig } from "../job/Job.js"
+import type { Json } from "../job/Manifest.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
 import * as PartitionRefs from "../partition/PartitionRef.js"
 import type { AmbiguousJob, Graph } from "./Graph.js"
@@ -11,7 +12,9 @@ export interface PlannedRun {
   /** Stable within a plan: the job name and its first output. */
   readonly key: string
   readonly job: Job
-  readonly config: JobConfig
+  readonly outputs: ReadonlyArray<PartitionRef>
+  readonly inputs: ReadonlyArray<PartitionRef>
+  readonly args: { readonly [key: string]: Json }
   /** Keys of the runs that produce this run's inputs. */
   readonly dependsOn: ReadonlyArray<string>
 }
@@ -52,14 +55,11 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
   const producers = new Map<PartitionRef, string>()
   const sources = new Set<PartitionRef>()
   const seen = new Set<string>()
-  const refs: Array<PartitionRef> = []
-  for (const input of requested) {
-    const ref = PartitionRefs.make(input)
-    if (Either.isLeft(ref)) return Either.left(ref.left)
-    refs.push(ref.right)
-  }
+  const valid = validRefs(requested)
+  if (Either.isLeft(valid)) return Either.left(valid.left)
+  const refs = valid.right
 
-  let wave: Array<PartitionRef> = refs
+  let wave: ReadonlyArray<PartitionRef> = refs
   while (wave.length > 0) {
     const byJob = new Map<Job, Array<PartitionRef>>()
     for (const ref of wave) {
@@ -88,13 +88,17 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
         )
       }
       for (const config of configs) {
-        if (config.outputs.length === 0) {
+        const outputs = validRefs(config.outputs)
+        const inputs = validRefs(config.inputs)
+        if (Either.isLeft(outputs)) return Either.left(outputs.left)
+        if (Either.isLeft(inputs)) return Either.left(inputs.left)
+        if (outputs.right.length === 0) {
           return Either.left(
             new InvalidJobConfig({ job: job.name, refs: pending, reason: "a job run with no outputs" })
           )
         }
-        const key = `${job.name}:${config.outputs[0]}`
-        for (const output of config.outputs) {
+        const key = `${job.name}:${outputs.right[0]}`
+        for (const output of outputs.right) {
           if (!job.outputs.some((pattern) => pattern.matches(output))) {
             return Either.left(
               new InvalidJobConfig({
@@ -114,12 +118,15 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
           seen.add(output)
         }
         if (!runs.has(key)) {
-          runs.set(key, { key, job, config, dependsOn: [] })
-          for (const input of config.inputs) {
-            const valid = PartitionRefs.make(input)
-            if (Either.isLeft(valid)) return Either.left(valid.left)
-            next.push(input)
-          }
+          runs.set(key, {
+            key,
+            job,
+            outputs: outputs.right,
+            inputs: inputs.right,
+            args: config.args ?? {},
+            dependsOn: []
+          })
+          next.push(...inputs.right)
         }
       }
       const uncovered = pending.filter((ref) => !producers.has(ref))
@@ -134,7 +141,7 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
 
   for (const run of runs.values()) {
     const deps = new Set<string>()
-    for (const input of run.config.inputs) {
+    for (const input of run.inputs) {
       const producer = producers.get(input)
       if (producer !== undefined) deps.add(producer)
     }
@@ -143,6 +150,18 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
   const order = topologicalOrder(runs)
   if (Either.isLeft(order)) return Either.left(order.left)
   return Either.right({ requested: refs, runs, producers, sources, order: order.right })
+}
+
+const validRefs = (
+  refs: ReadonlyArray<string>
+): Either.Either<Array<PartitionRef>, PartitionRefs.InvalidPartitionRef> => {
+  const out: Array<PartitionRef> = []
+  for (const input of refs) {
+    const ref = PartitionRefs.make(input)
+    if (Either.isLeft(ref)) return Either.left(ref.left)
+    out.push(ref.right)
+  }
+  return Either.right(out)
 }
 
 /** Depth-first order; a back edge is a cycle, reported as the refs along it. */
@@ -162,7 +181,7 @@ const topologicalOrder = (runs: ReadonlyMap<string, PlannedRun>): Either.Either<
         const mark = state.get(dep)
         if (mark === "visiting") {
           const cycle = stack.slice(stack.findIndex((frame) => frame.key === dep)).map((frame) => frame.key)
-          const refs = [...cycle, dep].map((key) => runs.get(key)!.config.outputs[0]!)
+          const refs = [...cycle, dep].map((key) => runs.get(key)!.outputs[0]!)
           return Either.left(new CycleDetected({ refs: refs.reverse() }))
         }
         if (mark === undefined) {

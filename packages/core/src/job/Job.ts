@@ -7,11 +7,11 @@ import type { PartitionPattern } from "../partition/PartitionPattern.js"
 import { PartitionRef } from "../partition/PartitionRef.js"
 import type { Json, Manifest } from "./Manifest.js"
 
-/** One job run as `config` describes it. */
+/** One job run as `config` describes it. Refs are validated when the request is analysed. */
 export interface JobConfig {
   /** The partitions the run produces; it may produce more than were requested. */
-  readonly outputs: ReadonlyArray<PartitionRef>
-  readonly inputs: ReadonlyArray<PartitionRef>
+  readonly outputs: ReadonlyArray<string>
+  readonly inputs: ReadonlyArray<string>
   readonly args?: { readonly [key: string]: Json } | undefined
 }
 

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "@effect/vitest"
+import { PartitionRef } from "@tessera/core"
+import { Effect, Either, FastCheck as fc, Schema } from "effect"
+
+describe("PartitionRef", () => {
+  it("accepts canonical refs", () => {
+    for (const ref of ["sales/date=2026-11-01", "a", "reviews/category=comedy/date=2026-01-02", "x/y=ü"]) {
+      expect(Either.isRight(PartitionRef.make(ref))).toBe(true)
+    }
+  })
+
+  it("refuses each bad ref with a typed error naming the rule", () => {
+    const cases: ReadonlyArray<[string, PartitionRef.Rule]> = [
+      ["", "empty"],
+      ["a".repeat(1025), "too-long"],
+      ["é".repeat(513), "too-long"],
+      ["sales/date=1\n", "control-character"],
+      ["sales\u0000", "control-character"],
+      ["/sales/date=1", "leading-slash"],
+      ["sales/./date=1", "dot-segment"],
+      ["sales/..", "dot-segment"],
+      ["sales\\date=1", "backslash"],
+      ["sales//date=1", "empty-segment"],
+      ["sales/", "empty-segment"]
+    ]
+    for (const [input, rule] of cases) {
+      const result = PartitionRef.make(input)
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "InvalidPartitionRef", rule })
+      if (Either.isLeft(result)) expect(result.left.message).toContain("invalid partition ref")
+    }
+    expect(Either.isRight(PartitionRef.make("a".repeat(1024)))).toBe(true)
+  })
+
+  it.effect("the schema decodes valid refs and reports the rule for invalid ones", () =>
+    Effect.gen(function* () {
+      expect(yield* Schema.decodeUnknown(PartitionRef.PartitionRef)("sales/date=1")).toBe("sales/date=1")
+      const error = yield* Effect.flip(Schema.decodeUnknown(PartitionRef.PartitionRef)("/x"))
+      expect(error.message).toContain("leading '/'")
+    })
+  )
+
+  it.prop(
+    "a ref made of valid segments is accepted and keeps its dataset",
+    [fc.array(fc.stringMatching(/^[a-z0-9=_-]{1,12}$/), { minLength: 1, maxLength: 6 })],
+    ([segments]) => {
+      const candidate = segments.join("/")
+      const ok = segments.every((s) => s !== "." && s !== "..")
+      const result = PartitionRef.make(candidate)
+      expect(Either.isRight(result)).toBe(ok)
+      if (Either.isRight(result)) expect(PartitionRef.dataset(result.right)).toBe(segments[0])
+    }
+  )
+})
