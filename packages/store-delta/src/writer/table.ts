@@ -122,7 +122,7 @@ export interface WrittenFile {
 
 /** Writes rows as data files, one per partition, and returns their add actions (not yet committed). */
 export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
-  snapshot: Snapshot,
+  snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns">,
   rows: ReadonlyArray<Row>,
   options: { readonly dataChange?: boolean; readonly statsColumns?: ReadonlyArray<string> } = {}
 ) {

@@ -1,0 +1,341 @@
+import {
+  Batch,
+  type BuildEvent,
+  EventCodec,
+  EventFilter,
+  EventLog,
+  Queries,
+  Reading,
+  Reducer,
+  type Views,
+  Wakeup
+} from "@tessera/core"
+import { Clock, Deferred, Duration, Effect, Either, Layer, Option, Queue, Runtime } from "effect"
+import { watch } from "node:fs"
+import * as Path from "node:path"
+import { removeFile } from "../fs.js"
+import type { Metadata } from "../reader/actions.js"
+import { logDir } from "../reader/listing.js"
+import { readParquetRows } from "../reader/parquet.js"
+import { loadSnapshot, readCommit } from "../reader/snapshot.js"
+import { putIfAbsent, serializeActions } from "../writer/commit.js"
+import { createTable, maybeCheckpoint, writeDataFiles } from "../writer/table.js"
+import { eventPartitionColumns, eventSchema, eventStatsColumns, toRow } from "./table.js"
+
+export interface DeltaEventLogOptions {
+  /** The folder of the Delta table; created (with version 0) when it has no table yet. */
+  readonly path: string
+  /** Checkpoint every this many commits unless the table sets `delta.checkpointInterval`. Default 100. */
+  readonly checkpointInterval?: number
+  /** How often a tail looks for commits when no file-system event woke it. Default 1 second. */
+  readonly pollInterval?: Duration.DurationInput
+}
+
+const STORE = "delta"
+
+const storeError = (operation: string) => (error: { readonly message: string }) =>
+  new EventLog.StoreError({ store: STORE, operation, reason: error.message })
+
+interface Pending {
+  readonly events: ReadonlyArray<BuildEvent.BuildEvent>
+  readonly expect: EventLog.AppendOptions["expect"]
+  readonly done: Deferred.Deferred<EventLog.AppendResult, EventLog.AppendError>
+}
+
+/** Rows changed by the batches of one group commit, layered over the committed views until the commit lands. */
+interface Overlay {
+  readonly partitions: Map<string, Views.PartitionRow>
+  readonly jobRuns: Map<string, Views.JobRunRow>
+  readonly buildRequests: Map<string, Views.BuildRequestRow>
+  readonly eventIds: Set<string>
+  readonly logged: Array<BuildEvent.LoggedEvent>
+}
+
+const pick = <A>(maps: ReadonlyArray<ReadonlyMap<string, A>>, keys: ReadonlyArray<string>): Array<A> => {
+  const out: Array<A> = []
+  for (const key of new Set(keys)) {
+    for (const map of maps) {
+      const row = map.get(key)
+      if (row !== undefined) {
+        out.push(row)
+        break
+      }
+    }
+  }
+  return out
+}
+
+/** Reads the events of data files (seq and payload only), in seq order. */
+const readEvents = (paths: ReadonlyArray<string>) =>
+  Effect.forEach(paths, (path) => readParquetRows(path, { columns: ["seq", "payload"] }), { concurrency: 8 }).pipe(
+    Effect.map((files) => files.flat().sort((a, b) => Number(a.seq as bigint) - Number(b.seq as bigint))),
+    Effect.flatMap((rows) =>
+      Effect.forEach(rows, (row) => {
+        const seq = Number(row.seq as bigint)
+        return Either.match(EventCodec.decode(String(row.payload), seq), {
+          onLeft: Effect.fail,
+          onRight: (event) => Effect.succeed<BuildEvent.LoggedEvent>({ seq, event })
+        })
+      })
+    )
+  )
+
+/**
+ * The build event log as a Delta table. Views live in memory, rebuilt at start from the table
+ * (checkpoint plus commits) and kept current by reading each newer commit. An append is decided
+ * against the views as of the version it commits on; losing the race for that version means
+ * reading the winner and deciding again, so `expect` is always checked at commit time.
+ */
+export const make = (options: DeltaEventLogOptions) =>
+  Effect.gen(function* () {
+    const tablePath = options.path
+    const initial = yield* createTable(tablePath, {
+      schema: eventSchema,
+      partitionColumns: eventPartitionColumns
+    }).pipe(
+      Effect.flatMap(() => loadSnapshot(tablePath)),
+      Effect.mapError(storeError("open"))
+    )
+
+    const events: Array<BuildEvent.LoggedEvent> = []
+    const eventIds = new Set<string>()
+    const state = Reducer.emptyState()
+    let version = initial.version
+    let metadata: Metadata = initial.metadata
+
+    const ingest = (logged: ReadonlyArray<BuildEvent.LoggedEvent>) =>
+      Effect.gen(function* () {
+        for (const entry of logged) {
+          if (entry.seq !== events.length + 1) {
+            return yield* new EventLog.StoreError({
+              store: STORE,
+              operation: "replay",
+              reason: `seq ${entry.seq} follows seq ${events.length}: the event table has a gap or a duplicate`
+            })
+          }
+          const refused = Reducer.reduce(state, entry)
+          if (refused !== undefined) return yield* storeError("replay")(refused)
+          events.push(entry)
+          eventIds.add(entry.event.eventId)
+        }
+      })
+
+    yield* readEvents(initial.files.map((file) => file.absolutePath)).pipe(
+      Effect.mapError(storeError("open")),
+      Effect.flatMap(ingest)
+    )
+
+    const lock = yield* Effect.makeSemaphore(1)
+    const wakeup = yield* Wakeup.make
+
+    /** Applies every commit after `version`: new data files (dataChange) carry events; compactions carry none. */
+    const catchUp = Effect.gen(function* () {
+      for (;;) {
+        const next = yield* readCommit(tablePath, version + 1).pipe(Effect.mapError(storeError("read commit")))
+        if (Option.isNone(next)) return
+        const paths: Array<string> = []
+        for (const action of next.value) {
+          if (action._tag === "add" && action.add.dataChange) {
+            paths.push(Path.join(tablePath, decodeURIComponent(action.add.path)))
+          } else if (action._tag === "metaData") {
+            metadata = action.metaData
+          }
+        }
+        yield* ingest(yield* readEvents(paths).pipe(Effect.mapError(storeError("read events"))))
+        version++
+        yield* wakeup.signal
+      }
+    })
+
+    const synced = <A, E>(effect: Effect.Effect<A, E>) => lock.withPermits(1)(Effect.zipRight(catchUp, effect))
+
+    const commitGroup = (group: ReadonlyArray<Pending>) =>
+      Effect.gen(function* () {
+        for (;;) {
+          yield* catchUp
+          const now = yield* Clock.currentTimeMillis
+          const overlay: Overlay = {
+            partitions: new Map(),
+            jobRuns: new Map(),
+            buildRequests: new Map(),
+            eventIds: new Set(),
+            logged: []
+          }
+          const loader: Batch.Loader<never> = {
+            existingEventIds: (ids) =>
+              Effect.sync(() => new Set(ids.filter((id) => eventIds.has(id) || overlay.eventIds.has(id)))),
+            partitions: (refs) => Effect.sync(() => pick([overlay.partitions, state.partitions], refs)),
+            jobRuns: (ids) => Effect.sync(() => pick([overlay.jobRuns, state.jobRuns], ids)),
+            buildRequests: (ids) => Effect.sync(() => pick([overlay.buildRequests, state.buildRequests], ids))
+          }
+          const outcomes: Array<Either.Either<Batch.Batch, EventLog.AppendError>> = []
+          for (const pending of group) {
+            const decided = yield* Effect.either(
+              Batch.decide(loader, pending.events, {
+                firstSeq: events.length + overlay.logged.length + 1,
+                now,
+                expect: pending.expect
+              })
+            )
+            if (Either.isRight(decided)) {
+              const batch = decided.right
+              for (const entry of batch.logged) {
+                overlay.logged.push(entry)
+                overlay.eventIds.add(entry.event.eventId)
+              }
+              for (const row of batch.partitions) overlay.partitions.set(row.ref, row)
+              for (const row of batch.jobRuns) overlay.jobRuns.set(row.jobRunId, row)
+              for (const row of batch.buildRequests) overlay.buildRequests.set(row.buildRequestId, row)
+            }
+            outcomes.push(decided)
+          }
+          if (overlay.logged.length > 0) {
+            const table = { tablePath, schema: eventSchema, partitionColumns: eventPartitionColumns }
+            const written = yield* writeDataFiles(table, overlay.logged.map(toRow), {
+              statsColumns: eventStatsColumns
+            }).pipe(Effect.mapError(storeError("append")))
+            const content = serializeActions([
+              {
+                _tag: "commitInfo",
+                commitInfo: {
+                  timestamp: now,
+                  operation: "WRITE",
+                  operationParameters: { mode: "Append" },
+                  readVersion: version,
+                  isBlindAppend: false,
+                  engineInfo: "tessera-store-delta"
+                }
+              },
+              ...written.map((file) => ({ _tag: "add" as const, add: file.add }))
+            ])
+            const won = yield* putIfAbsent(tablePath, version + 1, content).pipe(Effect.mapError(storeError("commit")))
+            if (!won) {
+              // Another writer took this version: drop our file, learn its events, decide again.
+              yield* Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true }).pipe(
+                Effect.ignore
+              )
+              continue
+            }
+            version++
+            for (const entry of overlay.logged) {
+              events.push(entry)
+              eventIds.add(entry.event.eventId)
+            }
+            for (const [key, row] of overlay.partitions) state.partitions.set(key, row)
+            for (const [key, row] of overlay.jobRuns) state.jobRuns.set(key, row)
+            for (const [key, row] of overlay.buildRequests) state.buildRequests.set(key, row)
+            yield* wakeup.signal
+            yield* maybeCheckpoint(tablePath, version, metadata, options.checkpointInterval ?? 100)
+          }
+          const head = events.length
+          for (let i = 0; i < group.length; i++) {
+            const outcome = outcomes[i]!
+            yield* Either.match(outcome, {
+              onLeft: (error) => Deferred.fail(group[i]!.done, error),
+              onRight: (batch) =>
+                Deferred.succeed(group[i]!.done, { appended: batch.logged, duplicates: batch.duplicates, head })
+            })
+          }
+          return
+        }
+      })
+
+    // Group commit: appends waiting while a commit is in flight share the next one.
+    const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          const first = yield* Queue.take(queue)
+          const rest = yield* Queue.takeAll(queue)
+          const group = [first, ...rest]
+          yield* lock
+            .withPermits(1)(commitGroup(group))
+            .pipe(
+              Effect.catchAll((error) =>
+                Effect.forEach(group, (pending) => Deferred.fail(pending.done, error), { discard: true })
+              )
+            )
+        })
+      )
+    )
+
+    const append: EventLog.EventLogShape["append"] = (batch, appendOptions) =>
+      Effect.gen(function* () {
+        const done = yield* Deferred.make<EventLog.AppendResult, EventLog.AppendError>()
+        yield* Queue.offer(queue, { events: batch, expect: appendOptions?.expect, done })
+        return yield* Deferred.await(done)
+      }).pipe(Effect.withSpan("EventLog.append", { attributes: { store: STORE, events: batch.length } }))
+
+    const readLocal = (filter: EventFilter.EventFilter, readOptions?: EventLog.ReadOptions): EventLog.EventPage => {
+      const limit = Queries.limitOf(readOptions?.limit)
+      const out: Array<BuildEvent.LoggedEvent> = []
+      if (EventFilter.isEmpty(filter)) return { events: out }
+      for (let i = Math.max(0, readOptions?.after ?? 0); i < events.length; i++) {
+        const entry = events[i]!
+        if (!EventFilter.matches(filter, entry.event)) continue
+        if (out.length === limit) return { events: out, next: out[out.length - 1]!.seq }
+        out.push(entry)
+      }
+      return { events: out }
+    }
+
+    const read = (filter: EventFilter.EventFilter, readOptions?: EventLog.ReadOptions) =>
+      synced(Effect.sync(() => readLocal(filter, readOptions)))
+
+    // File-system events only wake tails early; the poll and the version cursor are what guarantee delivery.
+    const runtime = yield* Effect.runtime<never>()
+    yield* Effect.acquireRelease(
+      Effect.try(() => watch(logDir(tablePath), () => Runtime.runFork(runtime)(wakeup.signal))).pipe(Effect.option),
+      (watcher) => Effect.sync(() => Option.map(watcher, (w) => w.close()))
+    )
+
+    const pollInterval = options.pollInterval ?? Duration.seconds(1)
+    const shape: EventLog.EventLogShape = {
+      store: STORE,
+      append,
+      read,
+      stream: (filter, streamOptions) => Reading.stream(read, filter, streamOptions?.after),
+      tail: (filter, tailOptions) => Reading.tail(read, filter, { after: tailOptions?.after, wakeup, pollInterval }),
+      head: synced(Effect.sync(() => events.length)),
+      partitions: (query) =>
+        synced(
+          Effect.sync(() =>
+            Queries.pageOf(
+              query.refs === undefined ? state.partitions.values() : pick([state.partitions], query.refs),
+              (row) => row.ref,
+              (row) => Queries.matchesPartition(query, row),
+              query.limit
+            )
+          )
+        ),
+      jobRuns: (query) =>
+        synced(
+          Effect.sync(() =>
+            Queries.pageOf(
+              query.jobRunIds === undefined ? state.jobRuns.values() : pick([state.jobRuns], query.jobRunIds),
+              (row) => row.jobRunId,
+              (row) => Queries.matchesJobRun(query, row),
+              query.limit
+            )
+          )
+        ),
+      buildRequests: (query) =>
+        synced(
+          Effect.sync(() =>
+            Queries.pageOf(
+              query.buildRequestIds === undefined
+                ? state.buildRequests.values()
+                : pick([state.buildRequests], query.buildRequestIds),
+              (row) => row.buildRequestId,
+              (row) => Queries.matchesBuildRequest(query, row),
+              query.limit
+            )
+          )
+        )
+    }
+    return shape
+  })
+
+/** The event log in the Delta table at `options.path`, open for the layer's lifetime. */
+export const layer = (options: DeltaEventLogOptions): Layer.Layer<EventLog.EventLog, EventLog.StoreError> =>
+  Layer.scoped(EventLog.EventLog, make(options))

@@ -1,0 +1,42 @@
+import { BuildEvent, EventCodec } from "@tessera/core"
+import type { StructField, StructType } from "../reader/schema.js"
+import type { Row } from "../writer/dataFile.js"
+
+const field = (name: string, type: string, nullable: boolean): StructField => ({ name, type, nullable, metadata: {} })
+
+/** The event table: one row per event, the event itself in `payload` (core's JSON codec), partitioned by day. */
+export const eventSchema: StructType = {
+  type: "struct",
+  fields: [
+    field("seq", "long", false),
+    field("eventId", "string", false),
+    field("timestamp", "timestamp", false),
+    field("buildRequestId", "string", false),
+    field("kind", "string", false),
+    field("partitionRef", "string", true),
+    field("jobRunId", "string", true),
+    field("payload", "string", false),
+    field("date", "string", false)
+  ]
+}
+
+export const eventPartitionColumns = ["date"]
+
+/** The columns add stats cover, so readers can skip files by seq, time, partition or build. */
+export const eventStatsColumns = ["seq", "timestamp", "partitionRef", "buildRequestId"]
+
+export const toRow = (logged: BuildEvent.LoggedEvent): Row => {
+  const { event } = logged
+  const at = new Date(event.timestamp)
+  return {
+    seq: BigInt(logged.seq),
+    eventId: event.eventId,
+    timestamp: at,
+    buildRequestId: event.buildRequestId,
+    kind: event._tag,
+    partitionRef: BuildEvent.partitionRefOf(event) ?? null,
+    jobRunId: BuildEvent.jobRunIdOf(event) ?? null,
+    payload: EventCodec.encode(event),
+    date: at.toISOString().slice(0, 10)
+  }
+}
