@@ -1,0 +1,266 @@
+/**
+ * Opening a SQLite file as a Tessera log, and the write transactions every process shares it with.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as Reactivity from "@effect/experimental/Reactivity"
+import type * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { Duration, Effect, Exit, Metric, Schedule, type Scope } from "effect"
+import {
+  CannotOpenDatabase,
+  DatabaseReadOnly,
+  DatabaseTooNew,
+  ForeignDatabase,
+  isBusy,
+  openError,
+  type SqliteOpenError
+} from "./Errors.js"
+import * as Migrations from "./Migrations.js"
+
+export interface DatabaseOptions {
+  /** A file path, or ":memory:" for a log that lives as long as the layer. */
+  readonly filename: string
+  /** How long a write waits for another process's lock before failing (default 30 seconds). */
+  readonly busyTimeout?: Duration.DurationInput | undefined
+  /** "FULL" (default) makes every append durable on return; "NORMAL" may lose the last appends on power loss. */
+  readonly synchronous?: "FULL" | "NORMAL" | undefined
+  /** Create the file's missing parent directories (default true). */
+  readonly createDirectories?: boolean | undefined
+}
+
+export interface Database {
+  readonly sql: SqlClient.SqlClient
+  /** The absolute path, or ":memory:". */
+  readonly filename: string
+  /** Runs `body` in a write transaction that holds SQLite's write lock from its first statement. */
+  readonly writeTransaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+  /** Retries `self` while another connection holds a lock, with backoff, up to the busy timeout. */
+  readonly retryBusy: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+export const DEFAULT_BUSY_TIMEOUT = Duration.seconds(30)
+
+/**
+ * SQLite's own busy handler sleeps on the event loop's thread, so it only bridges short waits; longer
+ * ones are retried by `retryBusy` with Effect's timers, leaving other fibers free to run.
+ */
+const SQLITE_BUSY_WAIT = Duration.millis(200)
+
+export const busyRetries = Metric.counter("tessera_sqlite_busy_retries", {
+  description: "write transactions retried because another connection held the SQLite lock"
+})
+
+const onSqlError = <A, E, R>(filename: string, self: Effect.Effect<A, E | SqlError, R>) =>
+  Effect.catchIf(
+    self,
+    (error): error is SqlError => error instanceof SqlError,
+    (error) => Effect.fail(openError(filename, error))
+  )
+
+const codeOfIo = (error: unknown) =>
+  typeof error === "object" && error !== null && "code" in error ? String(error.code) : "an I/O error"
+
+/** Makes sure the path can hold a database this process may write, before SQLite creates anything there. */
+const prepareFile = (
+  filename: string,
+  createDirectories: boolean
+): Effect.Effect<void, CannotOpenDatabase | DatabaseReadOnly> =>
+  Effect.suspend((): Effect.Effect<void, CannotOpenDatabase | DatabaseReadOnly> => {
+    const directory = path.dirname(filename)
+    const cannot = (reason: string, hint: string, cause?: unknown) =>
+      Effect.fail(new CannotOpenDatabase({ filename, reason, hint, ...(cause === undefined ? {} : { cause }) }))
+    if (!fs.existsSync(directory)) {
+      if (!createDirectories) {
+        return cannot(
+          `the directory ${directory} does not exist`,
+          "Create it, or leave createDirectories on (the default) to let the store create it"
+        )
+      }
+      try {
+        fs.mkdirSync(directory, { recursive: true })
+      } catch (error) {
+        return cannot(
+          `cannot create the directory ${directory} (${codeOfIo(error)})`,
+          "Create it yourself, or choose a path under a directory this user can write",
+          error
+        )
+      }
+    }
+    const stat = fs.statSync(filename, { throwIfNoEntry: false })
+    if (stat?.isDirectory()) return cannot("it is a directory", "Name a file inside it, such as events.db")
+    const denied = (target: string, mode: number) => {
+      try {
+        fs.accessSync(target, mode)
+        return undefined
+      } catch (error) {
+        return codeOfIo(error)
+      }
+    }
+    if (stat !== undefined) {
+      const unreadable = denied(filename, fs.constants.R_OK)
+      if (unreadable !== undefined) {
+        return cannot(`this user cannot read it (${unreadable})`, "Give this user read and write permission on it")
+      }
+      // SQLite would silently fall back to read-only, and fail only at the first append.
+      const unwritable = denied(filename, fs.constants.W_OK)
+      if (unwritable !== undefined) {
+        return Effect.fail(new DatabaseReadOnly({ filename, reason: `the file is not writable: ${unwritable}` }))
+      }
+    }
+    const unwritable = denied(directory, fs.constants.W_OK)
+    if (unwritable !== undefined) {
+      return Effect.fail(
+        new DatabaseReadOnly({ filename, reason: `its directory ${directory} is not writable: ${unwritable}` })
+      )
+    }
+    return Effect.void
+  })
+
+interface Found {
+  readonly applicationId: number
+  readonly tables: ReadonlyArray<string>
+}
+
+const inspect = (sql: SqlClient.SqlClient) =>
+  Effect.all({
+    applicationId: Effect.map(
+      sql.unsafe<{ application_id: number }>("PRAGMA application_id"),
+      (rows) => rows[0]?.application_id ?? 0
+    ),
+    tables: Effect.map(
+      sql.unsafe<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+      ),
+      (rows) => rows.map((row) => row.name)
+    )
+  })
+
+/** A file is Tessera's when it carries the application id; an empty file becomes Tessera's. */
+const refuseForeign = (filename: string, found: Found) => {
+  if (found.applicationId === Migrations.APPLICATION_ID) return Effect.void
+  if (found.applicationId !== 0) {
+    return Effect.fail(
+      new ForeignDatabase({ filename, found: `application id 0x${found.applicationId.toString(16).padStart(8, "0")}` })
+    )
+  }
+  if (found.tables.length === 0) return Effect.void
+  const listed = found.tables.slice(0, 5).join(", ") + (found.tables.length > 5 ? ", ..." : "")
+  return Effect.fail(new ForeignDatabase({ filename, found: `tables ${listed}` }))
+}
+
+/** The schema version the file says it has: its highest migration and its `user_version`. */
+const versionOf = (sql: SqlClient.SqlClient, found: Found) =>
+  Effect.gen(function* () {
+    const [pragma] = yield* sql.unsafe<{ user_version: number }>("PRAGMA user_version")
+    const userVersion = pragma?.user_version ?? 0
+    if (!found.tables.includes(Migrations.TABLE)) return userVersion
+    const [migrated] = yield* sql.unsafe<{ latest: number | null }>(
+      `SELECT max(migration_id) AS latest FROM ${Migrations.TABLE}`
+    )
+    return Math.max(userVersion, migrated?.latest ?? 0)
+  })
+
+const isMigrationError = (defect: unknown): defect is Migrator.MigrationError =>
+  typeof defect === "object" && defect !== null && "_tag" in defect && defect._tag === "MigrationError"
+
+export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOpenError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const memory = options.filename === ":memory:"
+    const filename = memory ? options.filename : path.resolve(options.filename)
+    const busyTimeout = Duration.decode(options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT)
+    if (!memory) yield* prepareFile(filename, options.createDirectories ?? true)
+
+    const sql = yield* SqliteClient.make({
+      filename,
+      // Switched on below, once the file is known to be Tessera's or empty: a foreign file stays byte for byte intact.
+      disableWAL: true,
+      spanAttributes: { "db.name": filename }
+    }).pipe(
+      Effect.provide(Reactivity.layer),
+      Effect.catchAllDefect((defect) =>
+        Effect.fail(openError(filename, new SqlError({ cause: defect, message: "Failed to open the database file" })))
+      )
+    )
+
+    const schedule = Schedule.exponential("5 millis", 2).pipe(
+      Schedule.union(Schedule.spaced("250 millis")),
+      Schedule.jittered,
+      Schedule.upTo(busyTimeout),
+      Schedule.tapInput(() => Metric.increment(busyRetries))
+    )
+    const retryBusy = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.retry(self, { schedule, while: isBusy })
+
+    const writeTransaction = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const connection = yield* restore(sql.reserve)
+            const execute = (statement: string) => connection.executeUnprepared(statement, [], undefined)
+            // @effect/sql begins with a deferred BEGIN; IMMEDIATE takes the write lock before the first read, so
+            // what the body reads cannot change before it writes, and waiting happens here, not mid-transaction.
+            yield* execute("BEGIN IMMEDIATE")
+            const exit = yield* Effect.exit(
+              restore(Effect.provideService(body, SqlClient.TransactionConnection, [connection, 0]))
+            )
+            if (Exit.isSuccess(exit)) {
+              const committed = yield* Effect.exit(execute("COMMIT"))
+              if (Exit.isSuccess(committed)) return exit.value
+              yield* Effect.ignore(execute("ROLLBACK"))
+              return yield* Effect.failCause(committed.cause)
+            }
+            // SQLite may have rolled back already (after SQLITE_FULL, say), so a failing ROLLBACK is expected.
+            yield* Effect.ignore(execute("ROLLBACK"))
+            return yield* exit
+          })
+        )
+      )
+
+    yield* onSqlError(
+      filename,
+      Effect.gen(function* () {
+        yield* sql.unsafe(`PRAGMA busy_timeout = ${Duration.toMillis(Duration.min(busyTimeout, SQLITE_BUSY_WAIT))}`)
+        yield* refuseForeign(filename, yield* retryBusy(inspect(sql)))
+        if (!memory) {
+          const [mode] = yield* retryBusy(sql.unsafe<{ journal_mode: string }>("PRAGMA journal_mode = WAL"))
+          if (mode?.journal_mode !== "wal") {
+            return yield* new CannotOpenDatabase({
+              filename,
+              reason: `SQLite could not switch it to WAL mode (it stayed in ${mode?.journal_mode} mode)`,
+              hint: "Put the file on a local file system; network file systems do not support WAL"
+            })
+          }
+        }
+        yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
+        yield* retryBusy(
+          writeTransaction(
+            Effect.gen(function* () {
+              // Checked again under the lock: another process may have set the file up since.
+              const found = yield* inspect(sql)
+              yield* refuseForeign(filename, found)
+              const version = yield* versionOf(sql, found)
+              if (version > Migrations.LATEST) {
+                return yield* new DatabaseTooNew({ filename, version, supported: Migrations.LATEST })
+              }
+              if (version < Migrations.LATEST) {
+                yield* Effect.provideService(Migrations.run(), SqlClient.SqlClient, sql)
+                yield* sql.unsafe(`PRAGMA user_version = ${Migrations.LATEST}`)
+              }
+            }).pipe(
+              Effect.catchTag("MigrationError", (error) =>
+                Effect.die(new Error(`migrating ${filename} failed: ${error.message}`))
+              ),
+              Effect.catchAllDefect((defect) =>
+                isMigrationError(defect) && defect.cause instanceof SqlError
+                  ? Effect.fail(defect.cause)
+                  : Effect.die(defect)
+              )
+            )
+          )
+        )
+      })
+    )
+    return { sql, filename, writeTransaction, retryBusy }
+  })

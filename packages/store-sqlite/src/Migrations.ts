@@ -1,0 +1,70 @@
+/**
+ * The schema, as numbered migrations. A migration, once released, never changes: a new need is a
+ * new number. A file that records a number this list lacks was written by a newer version.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect } from "effect"
+
+/** `PRAGMA application_id` of a Tessera log ("TESS"), so `file(1)` and Tessera itself can tell it from others. */
+export const APPLICATION_ID = 0x54455353
+
+/** The migrations table; not Effect's default name, so a log never mixes with another program's migrations. */
+export const TABLE = "tessera_migrations"
+
+const statements = (...sql: ReadonlyArray<string>) =>
+  Effect.flatMap(SqlClient.SqlClient, (client) => Effect.forEach(sql, (text) => client.unsafe(text), { discard: true }))
+
+export const migrations = {
+  // Views keep each row as the JSON the reducer produced, plus the columns the port's queries filter on.
+  "1_event_log": statements(
+    `PRAGMA application_id = ${APPLICATION_ID}`,
+    `CREATE TABLE events (
+      seq INTEGER PRIMARY KEY,
+      event_id TEXT NOT NULL UNIQUE,
+      timestamp INTEGER NOT NULL,
+      build_request_id TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      partition_ref TEXT,
+      job_run_id TEXT,
+      payload TEXT NOT NULL
+    )`,
+    `CREATE TABLE partitions (ref TEXT PRIMARY KEY, status TEXT NOT NULL, data TEXT NOT NULL) WITHOUT ROWID`,
+    `CREATE TABLE job_runs (
+      job_run_id TEXT PRIMARY KEY,
+      build_request_id TEXT NOT NULL,
+      job_name TEXT NOT NULL,
+      status TEXT NOT NULL,
+      data TEXT NOT NULL
+    ) WITHOUT ROWID`,
+    `CREATE TABLE build_requests (build_request_id TEXT PRIMARY KEY, status TEXT NOT NULL, data TEXT NOT NULL) WITHOUT ROWID`
+  ),
+  // One index per filter of `EventFilter` and per query of `Queries`; seq / key last so pages come out in order.
+  "2_query_indexes": statements(
+    "CREATE INDEX events_by_build_request ON events (build_request_id, seq)",
+    "CREATE INDEX events_by_partition_ref ON events (partition_ref, seq)",
+    "CREATE INDEX events_by_job_run ON events (job_run_id, seq)",
+    "CREATE INDEX events_by_kind ON events (kind, seq)",
+    "CREATE INDEX events_by_timestamp ON events (timestamp, seq)",
+    "CREATE INDEX partitions_by_status ON partitions (status, ref)",
+    "CREATE INDEX job_runs_by_build_request ON job_runs (build_request_id, job_run_id)",
+    "CREATE INDEX job_runs_by_job_name ON job_runs (job_name, job_run_id)",
+    "CREATE INDEX job_runs_by_status ON job_runs (status, job_run_id)",
+    "CREATE INDEX build_requests_by_status ON build_requests (status, build_request_id)"
+  )
+} satisfies Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
+
+/** The schema version this code writes: the highest migration id. */
+export const LATEST = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))
+
+/**
+ * Applies the migrations this file lacks, up to `upTo`. Run it inside a write transaction that
+ * already holds the lock, so processes opening one file at once migrate it exactly once.
+ */
+export const run = (upTo: number = LATEST) =>
+  Migrator.make({})({
+    loader: Migrator.fromRecord(
+      Object.fromEntries(Object.entries(migrations).filter(([key]) => Number.parseInt(key, 10) <= upTo))
+    ),
+    table: TABLE
+  })
