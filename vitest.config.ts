@@ -2,6 +2,7 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    projects: ["packages/*", "test", "examples/*"]
+    projects: ["packages/*", "test", "examples/*"],
+    globalSetup: ["./test/setup/postgres.ts"]
   }
 })

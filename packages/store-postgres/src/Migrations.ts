@@ -1,0 +1,126 @@
+/**
+ * The store's tables, created and upgraded by numbered migrations through `@effect/sql`'s Migrator.
+ * Every table lives in one PostgreSQL schema, so several logs can share a database.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Effect, Schema } from "effect"
+
+/** The table the Migrator records applied migrations in, inside the log's schema. */
+export const MIGRATIONS_TABLE = "tessera_migrations"
+
+/** Advisory lock namespaces (the first key of the two-key form); the second key is the schema's hash. */
+export const LOCK_MIGRATE = 0x74657301
+export const LOCK_APPEND = 0x74657302
+
+/**
+ * Text columns the views are ordered by use the "C" collation: byte order, which is JavaScript's
+ * string order for ASCII keys, and lets btree indexes serve `LIKE 'prefix%'`.
+ */
+const createLog = (schema: string) => `
+CREATE TABLE "${schema}".events (
+  seq bigint PRIMARY KEY,
+  event_id text NOT NULL UNIQUE,
+  "timestamp" bigint NOT NULL,
+  occurred_at timestamptz GENERATED ALWAYS AS (to_timestamp("timestamp" / 1000.0)) STORED,
+  build_request_id text NOT NULL,
+  kind text NOT NULL,
+  partition_ref text COLLATE "C",
+  job_run_id text,
+  payload text NOT NULL
+);
+CREATE INDEX events_build_request_id ON "${schema}".events (build_request_id, seq);
+CREATE INDEX events_partition_ref ON "${schema}".events (partition_ref, seq) WHERE partition_ref IS NOT NULL;
+CREATE INDEX events_job_run_id ON "${schema}".events (job_run_id, seq) WHERE job_run_id IS NOT NULL;
+CREATE INDEX events_kind ON "${schema}".events (kind, seq);
+CREATE INDEX events_timestamp ON "${schema}".events ("timestamp");
+
+CREATE TABLE "${schema}".partitions (
+  ref text COLLATE "C" PRIMARY KEY,
+  status text NOT NULL,
+  data text NOT NULL
+);
+CREATE INDEX partitions_status ON "${schema}".partitions (status, ref);
+
+CREATE TABLE "${schema}".job_runs (
+  job_run_id text COLLATE "C" PRIMARY KEY,
+  build_request_id text NOT NULL,
+  job_name text NOT NULL,
+  status text NOT NULL,
+  data text NOT NULL
+);
+CREATE INDEX job_runs_build_request_id ON "${schema}".job_runs (build_request_id, job_run_id);
+CREATE INDEX job_runs_job_name ON "${schema}".job_runs (job_name, job_run_id);
+CREATE INDEX job_runs_status ON "${schema}".job_runs (status, job_run_id);
+
+CREATE TABLE "${schema}".build_requests (
+  build_request_id text COLLATE "C" PRIMARY KEY,
+  status text NOT NULL,
+  data text NOT NULL
+);
+CREATE INDEX build_requests_status ON "${schema}".build_requests (status, build_request_id);
+`
+
+const migrations = (schema: string): Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClient>> => ({
+  "0001_create_log": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createLog(schema)))
+})
+
+/** The highest migration this version knows. */
+export const LATEST = 1
+
+/** The schema was migrated by a newer @tessera/store-postgres than this process runs. */
+export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>()("SchemaTooNew", {
+  schema: Schema.String,
+  found: Schema.Number,
+  supported: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `PostgreSQL schema "${this.schema}" is at migration ${this.found}, written by a newer @tessera/store-postgres; ` +
+      `this one knows migrations up to ${this.supported}. Upgrade @tessera/store-postgres in this process ` +
+      `(every process sharing a log must run a version that knows its migrations), or use another schema.`
+    )
+  }
+}
+
+/** Schema names are interpolated into DDL and channel names, so only plain lower-case identifiers are accepted. */
+export const isValidSchemaName = (schema: string): boolean => /^[a-z_][a-z0-9_]{0,39}$/.test(schema)
+
+/**
+ * Brings `schema` to the latest migration. Processes that start at once queue on an advisory lock
+ * held for the whole transaction, so exactly one runs the migrations and the others find them done.
+ */
+export const migrate = (
+  schema: string
+): Effect.Effect<
+  ReadonlyArray<readonly [number, string]>,
+  SchemaTooNew | Migrator.MigrationError | SqlError,
+  PgClient.PgClient
+> =>
+  Effect.gen(function* () {
+    const sql = yield* PgClient.PgClient
+    const table = `${schema}.${MIGRATIONS_TABLE}`
+    return yield* sql
+      .withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SELECT pg_advisory_xact_lock(${LOCK_MIGRATE}, hashtext(${schema}))`
+          // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
+          const found = yield* sql`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`
+          if (found.length === 0) yield* sql`CREATE SCHEMA ${sql(schema)}`
+          // Created here, under the lock: the Migrator's own check-then-create races between processes.
+          yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+          migration_id integer PRIMARY KEY,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          name text NOT NULL
+        )`
+          const [latest] = yield* sql<{ readonly id: number }>`SELECT coalesce(max(migration_id), 0)::int4 AS id
+          FROM ${sql(table)}`
+          const applied = latest?.id ?? 0
+          if (applied > LATEST) return yield* new SchemaTooNew({ schema, found: applied, supported: LATEST })
+          return yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations(schema)), table })
+        })
+      )
+      .pipe(Effect.provideService(SqlClient.SqlClient, sql))
+  })

@@ -1,0 +1,603 @@
+/**
+ * The build event log on PostgreSQL: many processes on many machines share one log. Appends are
+ * transactions serialised by an advisory lock, so `seq` is gap-free and commits become visible in
+ * seq order; the views are tables updated in the same transaction; tails follow a seq cursor and
+ * are woken early by LISTEN/NOTIFY.
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import {
+  Batch,
+  BuildEvent,
+  EventCodec,
+  EventFilter,
+  EventLog,
+  type Expectation,
+  Queries,
+  Reading,
+  Views,
+  Wakeup
+} from "@tessera/core"
+import {
+  Config,
+  type ConfigError,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Metric,
+  ParseResult,
+  Queue,
+  RcRef,
+  Redacted,
+  Ref,
+  Schedule,
+  Schema,
+  Stream
+} from "effect"
+import { isValidSchemaName, LOCK_APPEND, migrate, type SchemaTooNew } from "./Migrations.js"
+
+export const DEFAULT_SCHEMA = "tessera"
+
+/** Where the database is and how many connections to keep. */
+export interface ConnectionOptions {
+  /** `postgres://user:password@host:5432/database`; or the separate fields below. */
+  readonly url?: string | Redacted.Redacted | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly database?: string | undefined
+  readonly username?: string | undefined
+  readonly password?: string | Redacted.Redacted | undefined
+  readonly ssl?: PgClient.PgClientConfig["ssl"]
+  /** Pool size per process (default 10). Appends hold one connection for their transaction. */
+  readonly maxConnections?: number | undefined
+  readonly minConnections?: number | undefined
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly connectionTTL?: Duration.DurationInput | undefined
+  /** Shown in `pg_stat_activity.application_name` (default "tessera"). */
+  readonly applicationName?: string | undefined
+}
+
+/** How the log behaves on top of a connection. */
+export interface LogOptions {
+  /** The PostgreSQL schema holding the log's tables (default "tessera"): one log per schema. */
+  readonly schema?: string | undefined
+  /** How often a tail looks for appends when no notification woke it (default 1 second). */
+  readonly pollInterval?: Duration.DurationInput | undefined
+  /** How long an operation retries a lost connection before failing with `StoreError` (default 10 seconds). */
+  readonly retryFor?: Duration.DurationInput | undefined
+  /** How often the LISTEN connection proves it still hears notifications (default 5 seconds). */
+  readonly listenCheckInterval?: Duration.DurationInput | undefined
+}
+
+export interface Options extends ConnectionOptions, LogOptions {}
+
+const STORE = "postgres"
+
+const redact = (value: string | Redacted.Redacted | undefined) =>
+  typeof value === "string" ? Redacted.make(value) : value
+
+/** The `PgClient` config for these options. Result and query names are never transformed: rows are stored as is. */
+export const clientConfig = (options: ConnectionOptions): PgClient.PgClientConfig => ({
+  url: redact(options.url),
+  host: options.host,
+  port: options.port,
+  database: options.database,
+  username: options.username,
+  password: redact(options.password),
+  ssl: options.ssl,
+  maxConnections: options.maxConnections ?? 10,
+  minConnections: options.minConnections,
+  idleTimeout: options.idleTimeout,
+  connectTimeout: options.connectTimeout,
+  connectionTTL: options.connectionTTL,
+  applicationName: options.applicationName ?? "tessera"
+})
+
+// ---------------------------------------------------------------------------------------------
+// Errors and retries
+
+const causeOf = (error: SqlError): { readonly code?: string; readonly message?: string } => {
+  const cause: unknown = error.cause
+  if (typeof cause !== "object" || cause === null) return {}
+  const code = "code" in cause && typeof cause.code === "string" ? cause.code : undefined
+  const message = "message" in cause && typeof cause.message === "string" ? cause.message : undefined
+  return { ...(code === undefined ? {} : { code }), ...(message === undefined ? {} : { message }) }
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/
+/** Connection exceptions, server shutdown or termination (`pg_terminate_backend`), too many connections. */
+const RETRYABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "40001", "40P01"])
+
+/**
+ * Whether retrying can help: the connection broke, the server restarted, or a node socket error.
+ * Errors the server reports about the statement itself (a SQLSTATE outside these) are final.
+ */
+export const isTransient = (error: SqlError): boolean => {
+  const { code } = causeOf(error)
+  if (code === undefined || !SQLSTATE.test(code)) return !(error.cause instanceof TypeError)
+  return code.startsWith("08") || RETRYABLE_SQLSTATES.has(code)
+}
+
+const isSqlError = (error: unknown): error is SqlError =>
+  typeof error === "object" && error !== null && "_tag" in error && error._tag === "SqlError"
+
+const describe = (error: SqlError): string => {
+  const { code, message } = causeOf(error)
+  const detail = message === undefined ? "" : `: ${message}${code === undefined ? "" : ` (${code})`}`
+  return `${error.message}${detail}`
+}
+
+const storeError = (operation: string, error: SqlError, retryFor: Duration.Duration) =>
+  new EventLog.StoreError({
+    store: STORE,
+    operation,
+    reason: isTransient(error)
+      ? `${describe(error)}; PostgreSQL stayed unreachable for ${Duration.format(retryFor)} of retries. ` +
+        `Check that the server is up and the connection settings (DATABASE_URL) are right`
+      : describe(error),
+    cause: error
+  })
+
+const retries = Metric.counter("tessera_postgres_retries", {
+  description: "Operations the PostgreSQL store retried after losing its connection"
+})
+const appended = Metric.counter("tessera_postgres_appended_events", {
+  description: "Events appended to the PostgreSQL log by this process"
+})
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+const PartitionJson = Schema.parseJson(Views.PartitionRow)
+const JobRunJson = Schema.parseJson(Views.JobRunRow)
+const BuildRequestJson = Schema.parseJson(Views.BuildRequestRow)
+const encodePartition = Schema.encodeSync(PartitionJson)
+const encodeJobRun = Schema.encodeSync(JobRunJson)
+const encodeBuildRequest = Schema.encodeSync(BuildRequestJson)
+
+const decodeRows =
+  <A, I>(schema: Schema.Schema<A, I>, table: string) =>
+  (rows: ReadonlyArray<{ readonly data: string }>): Effect.Effect<Array<A>, EventLog.StoreError> => {
+    const decode = Schema.decodeUnknownEither(schema)
+    const out: Array<A> = []
+    for (const row of rows) {
+      const decoded = decode(row.data)
+      if (Either.isLeft(decoded)) {
+        return Effect.fail(
+          new EventLog.StoreError({
+            store: STORE,
+            operation: `read ${table}`,
+            reason:
+              `a row of ${table} does not decode (${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}); ` +
+              `it was changed outside Tessera or written by a newer version`
+          })
+        )
+      }
+      out.push(decoded.right)
+    }
+    return Effect.succeed(out)
+  }
+const decodePartitions = decodeRows(PartitionJson, "partitions")
+const decodeJobRuns = decodeRows(JobRunJson, "job_runs")
+const decodeBuildRequests = decodeRows(BuildRequestJson, "build_requests")
+
+/** A LIKE pattern matching strings that start with `prefix`; `\` is LIKE's default escape. */
+const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, "\\$&")}%`
+
+/** A bound for a bigint column: integral and within range, so odd inputs cannot make the query fail. */
+const bigint = (value: number) =>
+  Number.isNaN(value) ? 0 : Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, value))
+
+const page = <A>(items: Array<A>, limit: number, keyOf: (row: A) => string): Queries.Page<A> =>
+  items.length > limit ? { items: items.slice(0, limit), next: keyOf(items[limit - 1]!) } : { items }
+
+/** What an append attempt wrote before it asked to commit: if the commit's answer is lost, the retry checks it. */
+interface Pending {
+  readonly firstEventId: string
+  readonly firstSeq: number
+  readonly result: EventLog.AppendResult
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+/**
+ * The log in `options.schema` over the `PgClient` in context, migrated first. The caller owns the
+ * client; `layer` builds one.
+ */
+export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions = {}) {
+  const sql = yield* PgClient.PgClient
+  const schema = options.schema ?? DEFAULT_SCHEMA
+  const retryFor = Duration.decode(options.retryFor ?? "10 seconds")
+  const pollInterval = options.pollInterval ?? "1 second"
+  const checkInterval = Duration.decode(options.listenCheckInterval ?? "5 seconds")
+  if (!isValidSchemaName(schema)) {
+    return yield* new EventLog.StoreError({
+      store: STORE,
+      operation: "open",
+      reason: `schema name "${schema}" is not a lower-case identifier of at most 40 characters ([a-z_][a-z0-9_]*)`
+    })
+  }
+
+  const schedule = Schedule.exponential("50 millis").pipe(
+    Schedule.union(Schedule.spaced("1 second")),
+    Schedule.jittered,
+    Schedule.upTo(retryFor)
+  )
+  /** Retries lost connections, then turns what is left of SQL errors into `StoreError`. */
+  const resilient =
+    (operation: string) =>
+    <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | EventLog.StoreError, R> =>
+      effect.pipe(
+        Effect.tapError((error) => (isSqlError(error) && isTransient(error) ? Metric.increment(retries) : Effect.void)),
+        Effect.retry({ schedule, while: (error) => isSqlError(error) && isTransient(error) }),
+        Effect.mapError((error) =>
+          isSqlError(error) ? storeError(operation, error, retryFor) : (error as Exclude<E, SqlError>)
+        )
+      )
+
+  yield* migrate(schema).pipe(
+    resilient("migrate"),
+    Effect.catchTag("MigrationError", (error) =>
+      Effect.fail(new EventLog.StoreError({ store: STORE, operation: "migrate", reason: error.message, cause: error }))
+    ),
+    Effect.catchAllDefect((defect) =>
+      Effect.fail(
+        new EventLog.StoreError({
+          store: STORE,
+          operation: "migrate",
+          reason: `a migration of schema "${schema}" failed; nothing of it was kept`,
+          cause: defect
+        })
+      )
+    )
+  )
+
+  const events = sql(`${schema}.events`)
+  const partitions = sql(`${schema}.partitions`)
+  const jobRuns = sql(`${schema}.job_runs`)
+  const buildRequests = sql(`${schema}.build_requests`)
+  const channel = `tessera_${schema}`
+
+  const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
+    existingEventIds: (ids) =>
+      Effect.map(
+        sql<{ readonly event_id: string }>`SELECT event_id FROM ${events} WHERE event_id = ANY(${ids})`,
+        (rows) => new Set(rows.map((row) => row.event_id))
+      ),
+    partitions: (refs) =>
+      Effect.flatMap(
+        sql<{ readonly data: string }>`SELECT data FROM ${partitions} WHERE ref = ANY(${refs})`,
+        decodePartitions
+      ),
+    jobRuns: (ids) =>
+      Effect.flatMap(
+        sql<{ readonly data: string }>`SELECT data FROM ${jobRuns} WHERE job_run_id = ANY(${ids})`,
+        decodeJobRuns
+      ),
+    buildRequests: (ids) =>
+      Effect.flatMap(
+        sql<{ readonly data: string }>`SELECT data FROM ${buildRequests} WHERE build_request_id = ANY(${ids})`,
+        decodeBuildRequests
+      )
+  }
+
+  /** Every new event and changed row in one statement, with unnest over array parameters: one round trip. */
+  const write = (batch: Batch.Batch, head: number) => {
+    const n = batch.logged.length
+    const seqs = new Array<number>(n)
+    const ids = new Array<string>(n)
+    const timestamps = new Array<number>(n)
+    const builds = new Array<string>(n)
+    const kinds = new Array<string>(n)
+    const refs = new Array<string | null>(n)
+    const runs = new Array<string | null>(n)
+    const payloads = new Array<string>(n)
+    for (let i = 0; i < n; i++) {
+      const { seq, event } = batch.logged[i]!
+      seqs[i] = seq
+      ids[i] = event.eventId
+      timestamps[i] = event.timestamp
+      builds[i] = event.buildRequestId
+      kinds[i] = event._tag
+      refs[i] = BuildEvent.partitionRefOf(event) ?? null
+      runs[i] = BuildEvent.jobRunIdOf(event) ?? null
+      payloads[i] = EventCodec.encode(event)
+    }
+    const p = batch.partitions
+    const j = batch.jobRuns
+    const b = batch.buildRequests
+    return sql`WITH e AS (
+        INSERT INTO ${events} (seq, event_id, "timestamp", build_request_id, kind, partition_ref, job_run_id, payload)
+        SELECT * FROM unnest(${seqs}::int8[], ${ids}::text[], ${timestamps}::int8[], ${builds}::text[],
+          ${kinds}::text[], ${refs}::text[], ${runs}::text[], ${payloads}::text[])
+      ), p AS (
+        INSERT INTO ${partitions} (ref, status, data)
+        SELECT * FROM unnest(${p.map((row) => row.ref)}::text[], ${p.map((row) => row.status)}::text[],
+          ${p.map((row) => encodePartition(row))}::text[])
+        ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data
+      ), j AS (
+        INSERT INTO ${jobRuns} (job_run_id, build_request_id, job_name, status, data)
+        SELECT * FROM unnest(${j.map((row) => row.jobRunId)}::text[], ${j.map((row) => row.buildRequestId)}::text[],
+          ${j.map((row) => row.jobName)}::text[], ${j.map((row) => row.status)}::text[], ${j.map((row) => encodeJobRun(row))}::text[])
+        ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
+          job_name = excluded.job_name, status = excluded.status, data = excluded.data
+      ), b AS (
+        INSERT INTO ${buildRequests} (build_request_id, status, data)
+        SELECT * FROM unnest(${b.map((row) => row.buildRequestId)}::text[], ${b.map((row) => row.status)}::text[],
+          ${b.map((row) => encodeBuildRequest(row))}::text[])
+        ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data
+      )
+      SELECT pg_notify(${channel}, ${String(head)})`
+  }
+
+  const appendOnce = (
+    batch: ReadonlyArray<BuildEvent.BuildEvent>,
+    expect: ReadonlyArray<Expectation.Expectation> | undefined,
+    pending: Ref.Ref<Pending | undefined>
+  ) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        // One appender at a time per log, until commit: seq stays gap-free, and since the lock is
+        // released only after the commit is visible, no reader ever sees seq n+1 without seq n.
+        yield* sql`SELECT pg_advisory_xact_lock(${LOCK_APPEND}, hashtext(${schema}))`
+        const earlier = yield* Ref.get(pending)
+        if (earlier !== undefined) {
+          const found = yield* sql<{ readonly seq: string }>`SELECT seq FROM ${events}
+            WHERE event_id = ${earlier.firstEventId}`
+          if (found.length > 0 && Number(found[0]!.seq) === earlier.firstSeq) return earlier.result
+          yield* Ref.set(pending, undefined)
+        }
+        // Leases are judged by the database's clock, the one clock every process shares.
+        const [state] = yield* sql<{ readonly head: string; readonly now: string }>`SELECT
+          coalesce(max(seq), 0) AS head, (extract(epoch FROM clock_timestamp()) * 1000)::int8 AS now FROM ${events}`
+        const head = Number(state!.head)
+        const decided = yield* Batch.decide(loader, batch, { firstSeq: head + 1, now: Number(state!.now), expect })
+        if (decided.logged.length === 0) return { appended: [], duplicates: decided.duplicates, head }
+        const last = head + decided.logged.length
+        yield* write(decided, last)
+        const result: EventLog.AppendResult = { appended: decided.logged, duplicates: decided.duplicates, head: last }
+        yield* Ref.set(pending, { firstEventId: decided.logged[0]!.event.eventId, firstSeq: head + 1, result })
+        return result
+      })
+    )
+
+  const append = Effect.fn("PgEventLog.append")(function* (
+    batch: ReadonlyArray<BuildEvent.BuildEvent>,
+    options?: EventLog.AppendOptions
+  ) {
+    yield* Effect.annotateCurrentSpan({ store: STORE, events: batch.length })
+    const pending = yield* Ref.make<Pending | undefined>(undefined)
+    const result = yield* resilient("append")(appendOnce(batch, options?.expect, pending))
+    yield* Metric.incrementBy(appended, result.appended.length)
+    return result
+  })
+
+  const read = Effect.fn("PgEventLog.read")(function* (
+    filter: EventFilter.EventFilter,
+    options?: EventLog.ReadOptions
+  ) {
+    if (EventFilter.isEmpty(filter)) return { events: [] }
+    const limit = Queries.limitOf(options?.limit)
+    const conditions: Array<Statement.Fragment> = [sql`seq > ${bigint(Math.floor(options?.after ?? 0))}`]
+    if (filter.buildRequestIds !== undefined) conditions.push(sql`build_request_id = ANY(${filter.buildRequestIds})`)
+    if (filter.kinds !== undefined) conditions.push(sql`kind = ANY(${filter.kinds})`)
+    if (filter.jobRunIds !== undefined) conditions.push(sql`job_run_id = ANY(${filter.jobRunIds})`)
+    if (filter.since !== undefined) conditions.push(sql`"timestamp" >= ${bigint(Math.ceil(filter.since))}`)
+    if (filter.until !== undefined) conditions.push(sql`"timestamp" < ${bigint(Math.ceil(filter.until))}`)
+    if (filter.partitionRefs !== undefined || filter.refPrefixes !== undefined) {
+      const refs = [
+        ...(filter.partitionRefs === undefined || filter.partitionRefs.length === 0
+          ? []
+          : [sql`partition_ref = ANY(${filter.partitionRefs})`]),
+        ...(filter.refPrefixes ?? []).map((prefix) => sql`partition_ref LIKE ${likePrefix(prefix)}`)
+      ]
+      conditions.push(sql.or(refs))
+    }
+    const rows = yield* resilient("read")(
+      sql<{ readonly seq: string; readonly payload: string }>`SELECT seq, payload FROM ${events}
+        WHERE ${sql.and(conditions)} ORDER BY seq LIMIT ${limit + 1}`
+    )
+    const out: Array<{ readonly seq: number; readonly event: BuildEvent.BuildEvent }> = []
+    for (let i = 0; i < Math.min(limit, rows.length); i++) {
+      const seq = Number(rows[i]!.seq)
+      out.push({ seq, event: yield* EventCodec.decode(rows[i]!.payload, seq) })
+    }
+    return rows.length > limit ? { events: out, next: out[limit - 1]!.seq } : { events: out }
+  })
+
+  const head = resilient("head")(
+    Effect.map(sql<{ readonly head: string }>`SELECT coalesce(max(seq), 0) AS head FROM ${events}`, (rows) =>
+      Number(rows[0]!.head)
+    )
+  ).pipe(Effect.withSpan("PgEventLog.head"))
+
+  const partitionsQuery = Effect.fn("PgEventLog.partitions")(function* (query: Queries.PartitionQuery) {
+    const limit = Queries.limitOf(query.limit)
+    const where = []
+    if (query.refs !== undefined) where.push(sql`ref = ANY(${query.refs})`)
+    if (query.prefix !== undefined) where.push(sql`ref LIKE ${likePrefix(query.prefix)}`)
+    if (query.statuses !== undefined) where.push(sql`status = ANY(${query.statuses})`)
+    if (query.after !== undefined) where.push(sql`ref > ${query.after}`)
+    const rows = yield* resilient("partitions")(
+      sql<{ readonly data: string }>`SELECT data FROM ${partitions} WHERE ${sql.and(where)}
+        ORDER BY ref LIMIT ${limit + 1}`
+    )
+    return page(yield* decodePartitions(rows), limit, (row) => row.ref)
+  })
+
+  const jobRunsQuery = Effect.fn("PgEventLog.jobRuns")(function* (query: Queries.JobRunQuery) {
+    const limit = Queries.limitOf(query.limit)
+    const where = []
+    if (query.jobRunIds !== undefined) where.push(sql`job_run_id = ANY(${query.jobRunIds})`)
+    if (query.buildRequestIds !== undefined) where.push(sql`build_request_id = ANY(${query.buildRequestIds})`)
+    if (query.jobNames !== undefined) where.push(sql`job_name = ANY(${query.jobNames})`)
+    if (query.statuses !== undefined) where.push(sql`status = ANY(${query.statuses})`)
+    if (query.after !== undefined) where.push(sql`job_run_id > ${query.after}`)
+    const rows = yield* resilient("jobRuns")(
+      sql<{ readonly data: string }>`SELECT data FROM ${jobRuns} WHERE ${sql.and(where)}
+        ORDER BY job_run_id LIMIT ${limit + 1}`
+    )
+    return page(yield* decodeJobRuns(rows), limit, (row) => row.jobRunId)
+  })
+
+  const buildRequestsQuery = Effect.fn("PgEventLog.buildRequests")(function* (query: Queries.BuildRequestQuery) {
+    const limit = Queries.limitOf(query.limit)
+    const where = []
+    if (query.buildRequestIds !== undefined) where.push(sql`build_request_id = ANY(${query.buildRequestIds})`)
+    if (query.statuses !== undefined) where.push(sql`status = ANY(${query.statuses})`)
+    if (query.after !== undefined) where.push(sql`build_request_id > ${query.after}`)
+    const rows = yield* resilient("buildRequests")(
+      sql<{ readonly data: string }>`SELECT data FROM ${buildRequests} WHERE ${sql.and(where)}
+        ORDER BY build_request_id LIMIT ${limit + 1}`
+    )
+    return page(yield* decodeBuildRequests(rows), limit, (row) => row.buildRequestId)
+  })
+
+  const wakeup = yield* Wakeup.make
+  const listener = yield* RcRef.make({
+    acquire: Effect.forkScoped(listen(sql, channel, wakeup, checkInterval)),
+    // Tails come and go (a scheduler waits on one partition after another): keep LISTEN up between them.
+    idleTimeToLive: "10 seconds"
+  })
+
+  const shape: EventLog.EventLogShape = {
+    store: STORE,
+    append,
+    read,
+    stream: (filter, options) => Reading.stream(read, filter, options?.after),
+    tail: (filter, options) =>
+      Stream.unwrapScoped(
+        Effect.as(RcRef.get(listener), Reading.tail(read, filter, { after: options?.after, wakeup, pollInterval }))
+      ),
+    head,
+    partitions: partitionsQuery,
+    jobRuns: jobRunsQuery,
+    buildRequests: buildRequestsQuery
+  }
+  return shape
+})
+
+const PING = "ping:"
+
+/**
+ * Turns notifications into wake-ups, for as long as the layer lives. A LISTEN connection can die
+ * without a word (`pg_terminate_backend`, a network cut), so the loop pings itself through the
+ * channel every `checkInterval` and starts over on a fresh connection when the ping does not come
+ * back. Tails never depend on it: their poll finds every event anyway, only later.
+ */
+const listen = (
+  sql: PgClient.PgClient,
+  channel: string,
+  wakeup: Wakeup.Wakeup,
+  checkInterval: Duration.Duration
+): Effect.Effect<never> => {
+  const me = `${PING}${Math.random().toString(36).slice(2)}:`
+  const session = Effect.scoped(
+    Effect.gen(function* () {
+      const pings = yield* Queue.sliding<string>(16)
+      const listening = sql
+        .listen(channel)
+        .pipe(
+          Stream.runForEach((payload) =>
+            payload.startsWith(PING)
+              ? payload.startsWith(me)
+                ? Queue.offer(pings, payload)
+                : Effect.void
+              : wakeup.signal
+          )
+        )
+      const watchdog = Effect.gen(function* () {
+        for (let n = 1; ; n++) {
+          yield* Effect.sleep(checkInterval)
+          const ping = `${me}${n}`
+          // A failed NOTIFY is the pool's trouble, not the listener's: operations retry on their own.
+          if (Either.isLeft(yield* Effect.either(sql.notify(channel, ping)))) continue
+          yield* Queue.take(pings).pipe(
+            Effect.repeat({ until: (heard) => heard === ping }),
+            Effect.timeoutFail({
+              duration: checkInterval,
+              onTimeout: () => new ListenLost({ channel })
+            })
+          )
+        }
+      })
+      // Appends made while nobody listened are found by a read, so tails look once now.
+      yield* wakeup.signal
+      return yield* Effect.raceFirst(listening, watchdog)
+    })
+  )
+  return session.pipe(
+    Effect.zipRight(Effect.fail(new ListenLost({ channel }))),
+    Effect.tapError((error) => Effect.logDebug("LISTEN connection lost; reconnecting", error)),
+    Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
+    Effect.orDie,
+    Effect.zipRight(Effect.never)
+  )
+}
+
+class ListenLost extends Schema.TaggedError<ListenLost>()("ListenLost", { channel: Schema.String }) {
+  override get message(): string {
+    return `the LISTEN connection for channel ${this.channel} stopped hearing notifications`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+
+/** A `PgClient` for these options, with connection errors as `StoreError`. */
+export const clientLayer = (
+  options: ConnectionOptions
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, EventLog.StoreError> =>
+  PgClient.layer(clientConfig(options)).pipe(
+    Layer.catchAll((error) =>
+      Layer.fail(
+        new EventLog.StoreError({
+          store: STORE,
+          operation: "connect",
+          reason: `${describe(error)}. Check that PostgreSQL is up and the connection settings (DATABASE_URL) are right`,
+          cause: error
+        })
+      )
+    )
+  )
+
+/** The log over a `PgClient` the application provides (e.g. shared with its own queries). */
+export const layerWith = (
+  options: LogOptions = {}
+): Layer.Layer<EventLog.EventLog, EventLog.StoreError | SchemaTooNew, PgClient.PgClient> =>
+  Layer.scoped(EventLog.EventLog, make(options))
+
+/** The log with its own connection pool. */
+export const layer = (options: Options = {}): Layer.Layer<EventLog.EventLog, EventLog.StoreError | SchemaTooNew> =>
+  layerWith(options).pipe(Layer.provide(clientLayer(options)))
+
+/** The log at `DATABASE_URL`; `options` set the rest. */
+export const layerConfig = (
+  options: Omit<Options, "url"> = {}
+): Layer.Layer<EventLog.EventLog, EventLog.StoreError | SchemaTooNew | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.redacted("DATABASE_URL"), (url) => layer({ ...options, url })))
+
+/**
+ * A log in a fresh schema of its own, dropped with everything in it when the layer is released:
+ * for tests, and for throwaway pipelines against a shared server.
+ */
+export const layerTemporary = (
+  options: Omit<Options, "schema"> = {}
+): Layer.Layer<EventLog.EventLog, EventLog.StoreError | SchemaTooNew> =>
+  Layer.unwrapEffect(
+    Effect.sync(() => {
+      const schema = `tessera_tmp_${Math.random().toString(36).slice(2, 14)}`
+      const drop = Layer.scopedDiscard(
+        Effect.gen(function* () {
+          const sql = yield* PgClient.PgClient
+          yield* Effect.addFinalizer(() => Effect.ignore(sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`))
+        })
+      )
+      return layerWith({ ...options, schema }).pipe(Layer.provide(Layer.provideMerge(drop, clientLayer(options))))
+    })
+  )
