@@ -3,6 +3,7 @@
  * inputs; `run` does the work and returns a manifest of what it wrote.
  */
 import { type Effect, Schema } from "effect"
+import type { RetryPolicy } from "../event/BuildEvent.js"
 import type { PartitionPattern } from "../partition/PartitionPattern.js"
 import { PartitionRef } from "../partition/PartitionRef.js"
 import type { Json, Manifest } from "./Manifest.js"
@@ -49,6 +50,8 @@ export interface Job {
   readonly outputs: ReadonlyArray<PartitionPattern>
   readonly config: (requested: ReadonlyArray<PartitionRef>) => ReadonlyArray<JobConfig>
   readonly run: (context: JobContext) => Effect.Effect<Manifest, unknown>
+  /** Overrides the build request's retry policy for this job's runs. */
+  readonly retry?: RetryPolicy | undefined
 }
 
 export interface JobOptions {
@@ -58,6 +61,7 @@ export interface JobOptions {
   /** Defaults to one run per requested partition, with no inputs. */
   readonly config?: ((requested: ReadonlyArray<PartitionRef>) => ReadonlyArray<JobConfig>) | undefined
   readonly run: (context: JobContext) => Effect.Effect<Manifest, unknown>
+  readonly retry?: RetryPolicy | undefined
 }
 
 export const make = (options: JobOptions): Job => ({
@@ -65,7 +69,8 @@ export const make = (options: JobOptions): Job => ({
   version: options.version ?? "1",
   outputs: options.outputs,
   config: options.config ?? ((requested) => requested.map((ref) => ({ outputs: [ref], inputs: [] }))),
-  run: options.run
+  run: options.run,
+  ...(options.retry === undefined ? {} : { retry: options.retry })
 })
 
 /** Whether one of the job's output patterns matches `ref`. */
