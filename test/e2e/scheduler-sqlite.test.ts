@@ -1,0 +1,4 @@
+import { sqliteFile } from "../src/stores.js"
+import { schedulerScenarios } from "./scheduler.js"
+
+schedulerScenarios("a SQLite file", sqliteFile)
