@@ -317,13 +317,16 @@ export const make = (
       )
     })
 
+    const head = headOf.pipe(db.retryBusy, Effect.mapError(failed("head")), Effect.withSpan("SqliteEventLog.head"))
+
     return EventLog.EventLog.of({
       store: "sqlite",
       append,
       read,
       stream: (filter, streamOptions) => Reading.stream(read, filter, streamOptions?.after),
-      tail: (filter, tailOptions) => Reading.tail(read, filter, { after: tailOptions?.after, wakeup, pollInterval }),
-      head: headOf.pipe(db.retryBusy, Effect.mapError(failed("head")), Effect.withSpan("SqliteEventLog.head")),
+      tail: (filter, tailOptions) =>
+        Reading.tail(read, filter, { after: tailOptions?.after, head, wakeup, pollInterval }),
+      head,
       partitions,
       jobRuns,
       buildRequests

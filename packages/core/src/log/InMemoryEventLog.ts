@@ -80,7 +80,13 @@ export const make: Effect.Effect<EventLogShape> = Effect.gen(function* () {
     append,
     read,
     stream: (filter, options) => Reading.stream(read, filter, options?.after),
-    tail: (filter, options) => Reading.tail(read, filter, { after: options?.after, wakeup, pollInterval: "1 second" }),
+    tail: (filter, options) =>
+      Reading.tail(read, filter, {
+        after: options?.after,
+        head: Effect.sync(() => events.length),
+        wakeup,
+        pollInterval: "1 second"
+      }),
     head: Effect.sync(() => events.length),
     partitions: (query) =>
       Effect.sync(() =>

@@ -22,6 +22,12 @@ export const stream = (read: Read, filter: EventFilter, after = 0): Stream.Strea
 
 export interface TailOptions {
   readonly after?: number | undefined
+  /**
+   * The log's last seq. Read before each page, it lets a tail whose filter matched nothing move its
+   * cursor past what it has seen, so a sparse tail does not rescan the log at every append. Stores
+   * make events visible in seq order, so every event up to that head was visible to the read.
+   */
+  readonly head: Effect.Effect<number, ReadError>
   /** Wake-ups from appends this process sees; the poll catches the others. */
   readonly wakeup: Wakeup
   /** How often to look for appends made elsewhere (other processes, other machines). */
@@ -29,15 +35,18 @@ export interface TailOptions {
 }
 
 export const tail = (read: Read, filter: EventFilter, options: TailOptions): Stream.Stream<LoggedEvent, ReadError> =>
-  Stream.unfoldChunkEffect(options.after ?? 0, (cursor) =>
+  Stream.unfoldChunkEffect(options.after ?? 0, (start) =>
     Effect.gen(function* () {
+      let cursor = start
       for (;;) {
         const woken = yield* options.wakeup.next
+        const head = yield* options.head
         const page = yield* read(filter, { after: cursor, limit: PAGE })
         if (page.events.length > 0) {
           const last = page.events[page.events.length - 1]!.seq
           return Option.some([Chunk.unsafeFromArray(page.events.slice()), last] as const)
         }
+        cursor = Math.max(cursor, head)
         yield* Effect.timeout(woken, options.pollInterval).pipe(Effect.ignore)
       }
     })

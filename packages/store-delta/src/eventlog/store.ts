@@ -290,13 +290,15 @@ export const make = (options: DeltaEventLogOptions) =>
     )
 
     const pollInterval = options.pollInterval ?? Duration.seconds(1)
+    const head = synced(Effect.sync(() => events.length))
     const shape: EventLog.EventLogShape = {
       store: STORE,
       append,
       read,
       stream: (filter, streamOptions) => Reading.stream(read, filter, streamOptions?.after),
-      tail: (filter, tailOptions) => Reading.tail(read, filter, { after: tailOptions?.after, wakeup, pollInterval }),
-      head: synced(Effect.sync(() => events.length)),
+      tail: (filter, tailOptions) =>
+        Reading.tail(read, filter, { after: tailOptions?.after, head, wakeup, pollInterval }),
+      head,
       partitions: (query) =>
         synced(
           Effect.sync(() =>
