@@ -2,9 +2,11 @@
  * Test helpers: temp directories that clean up after themselves, a raw SQLite connection to look
  * under the store, and terse build events.
  */
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { BuildEvent, EventId, PartitionRef } from "@tessera/core"
@@ -74,3 +76,42 @@ export const bytesOf = (filename: string) =>
   Effect.sync(() =>
     [filename, `${filename}-wal`].map((file) => (fs.existsSync(file) ? fs.readFileSync(file).toString("hex") : ""))
   )
+
+export interface OpenOutcome {
+  readonly ok: boolean
+  readonly tag?: string
+  readonly message?: string
+}
+
+const opener = fileURLToPath(new URL("./fixtures/open.ts", import.meta.url))
+const openerTsconfig = fileURLToPath(new URL("./fixtures/tsconfig.json", import.meta.url))
+
+/**
+ * Opens the store at `filename` in a child process. Under root, which ignores file permissions, the
+ * child runs as `nobody` so that read-only files are read-only to it.
+ */
+export const openInChild = (filename: string) =>
+  Effect.async<OpenOutcome, Error>((resume) => {
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+    const child = spawn(process.execPath, ["--import", "tsx", opener, filename], {
+      ...asNobody,
+      env: { ...process.env, TSX_TSCONFIG_PATH: openerTsconfig },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    child.on("close", (code) =>
+      resume(
+        code === 0
+          ? Effect.succeed(JSON.parse(stdout) as OpenOutcome)
+          : Effect.fail(new Error(`the child exited with ${code}: ${stderr}`))
+      )
+    )
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
