@@ -1,0 +1,489 @@
+/**
+ * Settling one job run: reuse its outputs (historical delegation), wait for another build's live
+ * run (active delegation), or claim them and run the job with heartbeats and retries. Every step
+ * is a conditional append, so any number of processes can settle runs of overlapping builds and
+ * each partition is built once. The local executor and the distributed workers share this.
+ */
+import { Clock, Deferred, Duration, Effect, Either, Random, Schema, Stream } from "effect"
+import * as BuildEvent from "../event/BuildEvent.js"
+import * as EventId from "../event/EventId.js"
+import { isFinalJobRunStatus } from "../event/Status.js"
+import type * as Plan from "../graph/Plan.js"
+import { MissingDeps } from "../job/Job.js"
+import { Manifest } from "../job/Manifest.js"
+import type { EventLogShape, ReadError, StoreError } from "../log/EventLog.js"
+import type { PartitionRef } from "../partition/PartitionRef.js"
+import { AvailableAtOrBefore, Claimable, HeldBy } from "../projection/Expectation.js"
+import type { JobRunRow, PartitionRow } from "../projection/Views.js"
+import { isLiveClaim } from "../projection/Views.js"
+import { judge, type Verdict } from "./Freshness.js"
+import * as Retry from "./Retry.js"
+
+export interface SettleContext {
+  readonly log: EventLogShape
+  readonly buildRequestId: string
+  readonly retry: BuildEvent.RetryPolicy
+  readonly leaseMs: number
+  /** Slots for running jobs; a run holds one only while it holds its claim. */
+  readonly permits: Effect.Semaphore
+  /** This build's job runs already in the log: a resumed build continues their attempts. */
+  readonly priorRuns: ReadonlyMap<string, JobRunRow>
+}
+
+export type Outcome =
+  | { readonly _tag: "Available" }
+  | { readonly _tag: "Failed"; readonly ref: string; readonly reason: string }
+
+/** A run to settle, and the inputs it reported missing (`MissingDeps`) on earlier attempts. */
+export interface RunNode {
+  readonly run: Plan.PlannedRun
+  readonly extraInputs: Set<PartitionRef>
+}
+
+export type Settled = Outcome | { readonly _tag: "Missing"; readonly refs: ReadonlyArray<PartitionRef> }
+
+type Attempt =
+  | { readonly _tag: "Done"; readonly outcome: Outcome }
+  | { readonly _tag: "Conflict" }
+  | { readonly _tag: "Missing"; readonly refs: ReadonlyArray<PartitionRef> }
+
+const describeError = (error: unknown): string => {
+  if (error instanceof Error) return error.message
+  if (typeof error === "object" && error !== null && "_tag" in error) return String(error._tag)
+  return String(error)
+}
+
+const decodeManifest = Schema.decodeUnknownEither(Manifest)
+
+const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** Catalog rows of `refs`, in as few queries as the port's page limit allows. */
+export const catalogRows = (log: EventLogShape, refs: Iterable<string>) =>
+  Effect.gen(function* () {
+    const rows = new Map<string, PartitionRow>()
+    for (const chunk of chunksOf([...new Set(refs)], 5000)) {
+      for (const row of (yield* log.partitions({ refs: chunk, limit: chunk.length })).items) rows.set(row.ref, row)
+    }
+    return rows
+  })
+
+export interface Settler {
+  readonly settle: (node: RunNode) => Effect.Effect<Settled, StoreError | ReadError>
+  /** Marks a run's outputs FAILED in this build because an upstream partition failed. */
+  readonly upstreamFailed: (
+    node: RunNode,
+    upstream: Extract<Outcome, { _tag: "Failed" }>
+  ) => Effect.Effect<Outcome, StoreError>
+  /** Marks a run's outputs FAILED in this build without running it. */
+  readonly fail: (node: RunNode, reason: string) => Effect.Effect<Outcome, StoreError>
+  readonly counts: { readonly built: number; readonly delegated: number }
+}
+
+export const make = (ctx: SettleContext): Settler => {
+  const { log, buildRequestId } = ctx
+  const counts = { built: 0, delegated: 0 }
+  const announced = new Set<string>()
+
+  const stamp = Effect.map(Clock.currentTimeMillis, (timestamp) => ({
+    eventId: EventId.unsafeMake(timestamp),
+    timestamp,
+    buildRequestId
+  }))
+  const lease = Effect.map(Clock.currentTimeMillis, (now) => now + ctx.leaseMs)
+  /**
+   * Records facts whose refusal changes nothing for this build: a failure or release of outputs
+   * another run took over after our lease ran out is refused, and rightly so.
+   */
+  const record = (events: ReadonlyArray<BuildEvent.BuildEvent>) =>
+    log.append(events).pipe(
+      Effect.asVoid,
+      Effect.catchTags({
+        AppendConflict: (refused) => Effect.logWarning(refused.message),
+        InvalidTransition: (refused) => Effect.logWarning(refused.message)
+      })
+    )
+
+  // A run's id is stable across resumes so attempts continue; a resumed build whose run already
+  // ended (cancelled, or completed but now stale) starts a new id, as ended runs never change.
+  const runIds = new Map<string, string>()
+  const jobRunIdOf = (node: RunNode) => runIds.get(node.run.key) ?? `${buildRequestId}:${node.run.key}`
+  const freshRunId = (node: RunNode) => {
+    const base = `${buildRequestId}:${node.run.key}`
+    let id = jobRunIdOf(node)
+    for (let n = 2; isFinalJobRunStatus(ctx.priorRuns.get(id)?.status ?? "FAILED"); n++) id = `${base}#${n}`
+    runIds.set(node.run.key, id)
+    return id
+  }
+  const attempts = new Map([...ctx.priorRuns].map(([id, row]) => [id, row.attempt]))
+
+  const runEvent = (
+    node: RunNode,
+    status: BuildEvent.JobRunStatusChanged["status"],
+    attempt: number,
+    extra: { message?: string; manifest?: Manifest; leaseExpiresAt?: number } = {}
+  ) =>
+    Effect.map(
+      stamp,
+      (s) =>
+        new BuildEvent.JobRunStatusChanged({
+          ...s,
+          jobRunId: jobRunIdOf(node),
+          jobName: node.run.job.name,
+          jobVersion: node.run.job.version,
+          outputs: node.run.outputs,
+          inputs: [...node.run.inputs, ...node.extraInputs],
+          attempt,
+          status,
+          ...extra
+        })
+    )
+  const partitionEvents = (
+    node: RunNode,
+    status: BuildEvent.PartitionStatusChanged["status"],
+    options: { jobRunId?: string; message?: string } = {}
+  ) =>
+    Effect.forEach(node.run.outputs, (partitionRef) =>
+      Effect.map(stamp, (s) => new BuildEvent.PartitionStatusChanged({ ...s, partitionRef, status, ...options }))
+    )
+
+  /** Settles a run whose upstream runs are done. */
+  const settle = (node: RunNode): Effect.Effect<Settled, StoreError | ReadError> =>
+    Effect.gen(function* () {
+      let takeovers = 0
+      for (;;) {
+        const inputs = [...node.run.inputs, ...node.extraInputs]
+        const head = yield* log.head
+        const rows = yield* catalogRows(log, [...node.run.outputs, ...inputs])
+        const now = yield* Clock.currentTimeMillis
+        const verdicts = node.run.outputs.map((ref) => [ref, judge(node.run, rows.get(ref), rows, now)] as const)
+        const fresh = verdicts.flatMap(([ref, v]) => (v._tag === "Fresh" ? [[ref, v.row] as const] : []))
+        if (fresh.length === verdicts.length) {
+          const reused = yield* reuse(node, fresh)
+          if (reused) return { _tag: "Available" }
+          continue
+        }
+        const held = verdicts.flatMap(([ref, v]) => (v._tag === "Held" ? [[ref, v.row] as const] : []))
+        if (held.length > 0) {
+          yield* delegate(held)
+          const released = yield* waitForRelease(
+            held.map(([ref]) => ref),
+            head
+          )
+          if (released) takeovers++
+          if (takeovers > (node.run.job.retry ?? ctx.retry).attempts + 1) {
+            return yield* fail(node, `gave up after ${takeovers} takeovers of partitions other builds failed to build`)
+          }
+          continue
+        }
+        const attempt = yield* ctx.permits.withPermits(1)(build(node, verdicts))
+        if (attempt._tag === "Done") return attempt.outcome
+        if (attempt._tag === "Missing") return attempt
+      }
+    })
+
+  /** Historical delegation: every output is AVAILABLE and fresh, so nothing is rebuilt. */
+  const reuse = (node: RunNode, fresh: ReadonlyArray<readonly [PartitionRef, PartitionRow]>) =>
+    Effect.gen(function* () {
+      const events: Array<BuildEvent.BuildEvent> = []
+      for (const [ref, row] of fresh) {
+        events.push(
+          new BuildEvent.Delegated({
+            ...(yield* stamp),
+            partitionRef: ref,
+            toBuildRequestId: row.buildRequestId ?? buildRequestId,
+            ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
+            mode: "historical"
+          })
+        )
+      }
+      if (!attempts.has(jobRunIdOf(node)))
+        events.push(yield* runEvent(node, "SKIPPED", 1, { message: "outputs are fresh" }))
+      const expect = fresh.map(([ref, row]) => new AvailableAtOrBefore({ ref, maxSeq: row.lastAvailableSeq ?? 0 }))
+      const result = yield* Effect.either(log.append(events, { expect }))
+      if (Either.isLeft(result)) {
+        if (result.left._tag === "StoreError") return yield* result.left
+        return false
+      }
+      attempts.set(jobRunIdOf(node), attempts.get(jobRunIdOf(node)) ?? 1)
+      counts.delegated++
+      return true
+    })
+
+  /** Active delegation: another build's live job run holds these outputs; say so once per holder. */
+  const delegate = (held: ReadonlyArray<readonly [PartitionRef, PartitionRow]>) =>
+    Effect.gen(function* () {
+      const events: Array<BuildEvent.BuildEvent> = []
+      for (const [ref, row] of held) {
+        const key = `${ref}@${row.jobRunId}`
+        if (announced.has(key)) continue
+        announced.add(key)
+        events.push(
+          new BuildEvent.Delegated({
+            ...(yield* stamp),
+            partitionRef: ref,
+            toBuildRequestId: row.buildRequestId ?? buildRequestId,
+            ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
+            mode: "active"
+          }),
+          new BuildEvent.PartitionStatusChanged({
+            ...(yield* stamp),
+            partitionRef: ref,
+            status: "DELEGATED",
+            message: `being built by job run ${row.jobRunId} of build ${row.buildRequestId}`
+          })
+        )
+      }
+      if (events.length > 0) {
+        yield* log.append(events).pipe(Effect.catchTag("AppendConflict", "InvalidTransition", () => Effect.void))
+        counts.delegated++
+      }
+    })
+
+  /**
+   * Waits until none of `refs` is held under a live claim: woken by their next event, or when the
+   * earliest lease runs out (expiry is not an event). True when a holder let go without finishing.
+   */
+  const waitForRelease = (refs: ReadonlyArray<PartitionRef>, after: number) =>
+    Effect.gen(function* () {
+      let cursor = after
+      for (;;) {
+        const head = yield* log.head
+        const rows = yield* catalogRows(log, refs)
+        const now = yield* Clock.currentTimeMillis
+        const live = [...rows.values()].filter((row) => isLiveClaim(row, now))
+        if (live.length === 0) {
+          return [...rows.values()].some((row) => row.status !== "AVAILABLE")
+        }
+        const until = Math.min(...live.map((row) => row.leaseExpiresAt ?? now)) - now
+        yield* Effect.raceFirst(
+          log.tail({ partitionRefs: refs }, { after: cursor }).pipe(Stream.take(1), Stream.runDrain),
+          Effect.sleep(Duration.millis(Math.max(10, until + 10)))
+        )
+        cursor = head
+      }
+    })
+
+  /** Claims the outputs, then runs the job with heartbeats and retries while it holds them. */
+  const build = (node: RunNode, verdicts: ReadonlyArray<readonly [PartitionRef, Verdict]>) =>
+    Effect.gen(function* () {
+      const jobRunId = freshRunId(node)
+      const policy = node.run.job.retry ?? ctx.retry
+      const first = (attempts.get(jobRunId) ?? 0) + 1
+      const reasons = verdicts.flatMap(([ref, v]) => (v._tag === "Build" ? [`${ref}: ${v.reason}`] : []))
+      const claim = [
+        yield* runEvent(node, "SCHEDULED", first, { leaseExpiresAt: yield* lease, message: reasons.join("; ") }),
+        ...(yield* partitionEvents(node, "SCHEDULED", { jobRunId }))
+      ]
+      const expect = node.run.outputs.map((ref) => new Claimable({ ref }))
+      const claimed = yield* Effect.either(log.append(claim, { expect }))
+      if (Either.isLeft(claimed)) {
+        if (claimed.left._tag === "StoreError") return yield* claimed.left
+        if (claimed.left._tag === "InvalidTransition") {
+          const reason = `the log refused its claim: ${claimed.left.reason}`
+          return { _tag: "Done", outcome: yield* fail(node, reason) } as Attempt
+        }
+        return { _tag: "Conflict" } as Attempt
+      }
+      attempts.set(jobRunId, first)
+      const state = { attempt: first }
+      const lost = yield* Deferred.make<string>()
+      yield* heartbeat(node, lost).pipe(Effect.forkScoped)
+      return yield* runAttempts(node, policy, state, lost).pipe(
+        Effect.onInterrupt(() =>
+          Effect.gen(function* () {
+            const events = [
+              ...(yield* partitionEvents(node, "FAILED", {
+                jobRunId,
+                message: "cancelled: released for others to build"
+              })),
+              yield* runEvent(node, "CANCELLED", state.attempt, { message: "build cancelled" })
+            ]
+            yield* record(events).pipe(
+              Effect.catchAll((error) => Effect.logWarning(`could not release ${jobRunId}: ${error.message}`))
+            )
+          })
+        )
+      )
+    }).pipe(Effect.scoped)
+
+  /** Extends the lease every lease/3 while the run holds its outputs; a lost claim ends the run. */
+  const heartbeat = (node: RunNode, lost: Deferred.Deferred<string>) => {
+    const jobRunId = jobRunIdOf(node)
+    const beat = Effect.gen(function* () {
+      const event = new BuildEvent.JobRunHeartbeat({ ...(yield* stamp), jobRunId, leaseExpiresAt: yield* lease })
+      const expect = node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId }))
+      const result = yield* Effect.either(log.append([event], { expect }))
+      if (Either.isRight(result)) return true
+      // A store that is briefly away is retried at the next beat, well within the lease.
+      if (result.left._tag === "StoreError") {
+        yield* Effect.logWarning(`heartbeat of ${jobRunId}: ${result.left.message}`)
+        return true
+      }
+      yield* Deferred.succeed(lost, result.left.message)
+      return false
+    })
+    return beat.pipe(
+      Effect.delay(Duration.millis(Math.max(1, Math.floor(ctx.leaseMs / 3)))),
+      Effect.repeat({ while: (alive) => alive })
+    )
+  }
+
+  const runAttempts = (
+    node: RunNode,
+    policy: BuildEvent.RetryPolicy,
+    state: { attempt: number },
+    lost: Deferred.Deferred<string>
+  ): Effect.Effect<Attempt, StoreError | ReadError> =>
+    Effect.gen(function* () {
+      const jobRunId = jobRunIdOf(node)
+      for (;;) {
+        const started = yield* Effect.either(
+          log.append(
+            [
+              yield* runEvent(node, "RUNNING", state.attempt, { leaseExpiresAt: yield* lease }),
+              ...(yield* partitionEvents(node, "BUILDING", { jobRunId }))
+            ],
+            { expect: node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId })) }
+          )
+        )
+        if (Either.isLeft(started)) {
+          if (started.left._tag === "StoreError") return yield* started.left
+          return { _tag: "Conflict" }
+        }
+        counts.built++
+        const result = yield* Effect.raceFirst(
+          invoke(node, state.attempt),
+          Effect.map(Deferred.await(lost), (reason) => ({
+            _tag: "Failure" as const,
+            reason: `lost its claim: ${reason}`
+          }))
+        )
+        switch (result._tag) {
+          case "Success": {
+            const done = yield* Effect.either(
+              log.append([
+                yield* runEvent(node, "COMPLETED", state.attempt, { manifest: result.manifest }),
+                ...(yield* partitionEvents(node, "AVAILABLE", { jobRunId }))
+              ])
+            )
+            if (Either.isLeft(done)) {
+              if (done.left._tag === "StoreError") return yield* done.left
+              // Another run took the partitions over after our lease ran out: its result stands.
+              return { _tag: "Conflict" }
+            }
+            return { _tag: "Done", outcome: { _tag: "Available" } }
+          }
+          case "Missing": {
+            const known = result.refs.filter((ref) => node.extraInputs.has(ref) || node.run.inputs.includes(ref))
+            if (known.length === result.refs.length) {
+              return yield* finalFailure(
+                node,
+                state.attempt,
+                `reported missing deps it already had: ${known.join(", ")}`
+              )
+            }
+            for (const ref of result.refs) node.extraInputs.add(ref)
+            yield* record([
+              ...(yield* partitionEvents(node, "FAILED", { jobRunId, message: "waiting for missing dependencies" })),
+              yield* runEvent(node, "FAILED", state.attempt, {
+                message: `missing dependencies: ${result.refs.join(", ")}`
+              })
+            ])
+            return { _tag: "Missing", refs: result.refs }
+          }
+          case "Failure": {
+            if (state.attempt >= policy.attempts || result.reason.startsWith("lost its claim")) {
+              return yield* finalFailure(node, state.attempt, result.reason)
+            }
+            const delay = Retry.delayBefore(policy, state.attempt + 1, yield* Random.next)
+            yield* record([
+              yield* runEvent(node, "FAILED", state.attempt, { message: result.reason }),
+              yield* runEvent(node, "SCHEDULED", state.attempt + 1, {
+                leaseExpiresAt: yield* lease,
+                message: `attempt ${state.attempt} failed; retrying in ${delay} ms`
+              })
+            ])
+            state.attempt++
+            attempts.set(jobRunId, state.attempt)
+            yield* Effect.sleep(Duration.millis(delay))
+          }
+        }
+      }
+    })
+
+  const invoke = (node: RunNode, attempt: number) =>
+    Effect.gen(function* () {
+      const inputs = [...node.run.inputs, ...node.extraInputs]
+      const rows = yield* catalogRows(log, inputs)
+      const inputManifests = new Map<PartitionRef, Manifest>()
+      for (const ref of inputs) {
+        const manifest = rows.get(ref)?.manifest
+        if (manifest !== undefined) inputManifests.set(ref, manifest)
+      }
+      return yield* node.run.job
+        .run({
+          jobName: node.run.job.name,
+          jobRunId: jobRunIdOf(node),
+          buildRequestId,
+          attempt,
+          outputs: node.run.outputs,
+          inputs,
+          args: node.run.args,
+          inputManifests
+        })
+        .pipe(
+          Effect.map((output) =>
+            Either.match(decodeManifest(output), {
+              onLeft: () => ({
+                _tag: "Failure" as const,
+                reason: "the job returned a manifest that is not a JSON object"
+              }),
+              onRight: (manifest) => ({ _tag: "Success" as const, manifest })
+            })
+          ),
+          Effect.catchAll((error) =>
+            Effect.succeed(
+              error instanceof MissingDeps
+                ? { _tag: "Missing" as const, refs: error.refs }
+                : { _tag: "Failure" as const, reason: describeError(error) }
+            )
+          ),
+          Effect.catchAllDefect((defect) =>
+            Effect.succeed({ _tag: "Failure" as const, reason: `the job crashed: ${describeError(defect)}` })
+          )
+        )
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.succeed({ _tag: "Failure" as const, reason: `reading inputs: ${error.message}` })
+      )
+    )
+
+  const finalFailure = (node: RunNode, attempt: number, reason: string) =>
+    Effect.gen(function* () {
+      const jobRunId = jobRunIdOf(node)
+      yield* record([
+        yield* runEvent(node, "FAILED", attempt, { message: reason }),
+        ...(yield* partitionEvents(node, "FAILED", { jobRunId, message: reason }))
+      ])
+      return { _tag: "Done", outcome: { _tag: "Failed", ref: node.run.outputs[0]!, reason } } as Attempt
+    })
+
+  const fail = (node: RunNode, reason: string) =>
+    Effect.gen(function* () {
+      yield* record(yield* partitionEvents(node, "FAILED", { message: reason }))
+      return { _tag: "Failed", ref: node.run.outputs[0]!, reason } as Outcome
+    })
+
+  const upstreamFailed = (node: RunNode, upstream: Extract<Outcome, { _tag: "Failed" }>) =>
+    Effect.gen(function* () {
+      const reason = `upstream ${upstream.ref} failed`
+      yield* record(yield* partitionEvents(node, "FAILED", { message: reason }))
+      return { _tag: "Failed", ref: upstream.ref, reason: upstream.reason } as Outcome
+    })
+
+  return { settle, upstreamFailed, fail, counts }
+}
