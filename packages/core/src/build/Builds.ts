@@ -17,9 +17,11 @@ import type { PartitionRef } from "../partition/PartitionRef.js"
 import type { AppendConflict, InvalidTransition } from "../projection/Errors.js"
 import { PartitionIs } from "../projection/Expectation.js"
 import type { BuildRequestRow, JobRunRow } from "../projection/Views.js"
+import { DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS } from "./Defaults.js"
 import * as DryRun from "./DryRun.js"
-import { BuildFinished, UnknownBuild, UnknownPartition } from "./Errors.js"
+import { BuildFinished, UnknownBuild, UnknownPartition, WorkersUnavailable } from "./Errors.js"
 import { catalogRows, execute } from "./Execution.js"
+import { JobQueue } from "./JobQueue.js"
 
 export interface RequestOptions {
   /** A caller-supplied id makes the request idempotent: the same id twice is one build. */
@@ -30,6 +32,11 @@ export interface RequestOptions {
   readonly retry?: BuildEvent.RetryPolicy | undefined
   /** How long a claim lives without a heartbeat (default 30 s); heartbeats come every third of it. */
   readonly leaseMs?: number | undefined
+  /**
+   * "local" (default): this process runs the jobs. "workers": the runs go to the store's job queue
+   * and `tessera worker` processes run them; this process only analyses and awaits.
+   */
+  readonly executor?: "local" | "workers" | undefined
 }
 
 export interface BuildResult {
@@ -59,7 +66,7 @@ export interface BuildsShape {
   readonly request: (
     refs: ReadonlyArray<string>,
     options?: RequestOptions
-  ) => Effect.Effect<BuildHandle, PartitionRefs.InvalidPartitionRef | BuildError>
+  ) => Effect.Effect<BuildHandle, PartitionRefs.InvalidPartitionRef | WorkersUnavailable | BuildError>
   /** What a request would do, without recording or running anything. */
   readonly plan: (refs: ReadonlyArray<string>) => Effect.Effect<DryRun.DryRun, Plan.PlanError | StoreError>
   /** Continues a build whose process died, taking over its expired leases; finished work is not redone. */
@@ -89,14 +96,14 @@ export class Builds extends Context.Tag("@tessera/core/Builds")<Builds, BuildsSh
 /** The graph the builds of this process run. */
 export class PipelineGraph extends Context.Tag("@tessera/core/PipelineGraph")<PipelineGraph, Graph>() {}
 
-export const DEFAULT_LEASE_MS = 30_000
-export const DEFAULT_CONCURRENCY = 4
+export { DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS } from "./Defaults.js"
 
 const validRefs = (refs: ReadonlyArray<string>) => Effect.forEach(refs, PartitionRefs.parse)
 
 export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | Scope.Scope> = Effect.gen(function* () {
   const log = yield* EventLog
   const graph = yield* PipelineGraph
+  const queue = yield* Effect.serviceOption(JobQueue)
   const scope = yield* Effect.scope
   const local = new Map<string, Fiber.RuntimeFiber<BuildResult, BuildError>>()
 
@@ -208,6 +215,25 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
       }
       if (row.status !== "EXECUTING") yield* advance(id, ["ANALYSIS_COMPLETED", "EXECUTING"])
 
+      if (row.options.executor === "workers" && Option.isSome(queue)) {
+        if (planned.right.runs.size === 0) yield* advance(id, ["COMPLETED"])
+        yield* queue.value.enqueue(
+          planned.right.order.map((key) => {
+            const run = planned.right.runs.get(key)!
+            return {
+              buildRequestId: id,
+              key,
+              jobName: run.job.name,
+              outputs: run.outputs,
+              inputs: run.inputs,
+              args: run.args,
+              dependsOn: run.dependsOn
+            }
+          })
+        )
+        return yield* awaitFromLog(id)
+      }
+
       const executed = yield* execute(
         {
           log,
@@ -282,6 +308,8 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
 
   const request: BuildsShape["request"] = Effect.fn("Builds.request")(function* (input, options = {}) {
     const refs = yield* validRefs(input)
+    if (options.executor === "workers" && Option.isNone(queue))
+      return yield* new WorkersUnavailable({ store: log.store })
     const id = options.id ?? `build-${yield* EventId.make}`
     if (Option.isSome(yield* buildRow(id))) return handle(id)
     const events: Array<BuildEvent.BuildEvent> = [
@@ -292,7 +320,8 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
         options: {
           ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
           ...(options.retry === undefined ? {} : { retry: options.retry }),
-          ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs })
+          ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+          ...(options.executor === undefined ? {} : { executor: options.executor })
         }
       })
     ]

@@ -24,3 +24,11 @@ export class UnknownPartition extends Schema.TaggedError<UnknownPartition>()("Un
     return `partition ${this.ref} is not in the catalog: nothing was ever built or registered under that ref`
   }
 }
+
+export class WorkersUnavailable extends Schema.TaggedError<WorkersUnavailable>()("WorkersUnavailable", {
+  store: Schema.String
+}) {
+  override get message(): string {
+    return `the workers executor needs a store with a job queue, and the ${this.store} store has none; use PostgreSQL, or the local executor`
+  }
+}

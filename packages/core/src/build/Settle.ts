@@ -71,15 +71,20 @@ export const catalogRows = (log: EventLogShape, refs: Iterable<string>) =>
     return rows
   })
 
+/** What failing a run without running it needs: its outputs. */
+export interface OutputsOf {
+  readonly run: { readonly outputs: ReadonlyArray<PartitionRef> }
+}
+
 export interface Settler {
   readonly settle: (node: RunNode) => Effect.Effect<Settled, StoreError | ReadError>
   /** Marks a run's outputs FAILED in this build because an upstream partition failed. */
   readonly upstreamFailed: (
-    node: RunNode,
+    node: OutputsOf,
     upstream: Extract<Outcome, { _tag: "Failed" }>
   ) => Effect.Effect<Outcome, StoreError>
   /** Marks a run's outputs FAILED in this build without running it. */
-  readonly fail: (node: RunNode, reason: string) => Effect.Effect<Outcome, StoreError>
+  readonly fail: (node: OutputsOf, reason: string) => Effect.Effect<Outcome, StoreError>
   readonly counts: { readonly built: number; readonly delegated: number }
 }
 
@@ -142,7 +147,7 @@ export const make = (ctx: SettleContext): Settler => {
         })
     )
   const partitionEvents = (
-    node: RunNode,
+    node: { readonly run: { readonly outputs: ReadonlyArray<PartitionRef> } },
     status: BuildEvent.PartitionStatusChanged["status"],
     options: { jobRunId?: string; message?: string } = {}
   ) =>
@@ -472,13 +477,13 @@ export const make = (ctx: SettleContext): Settler => {
       return { _tag: "Done", outcome: { _tag: "Failed", ref: node.run.outputs[0]!, reason } } as Attempt
     })
 
-  const fail = (node: RunNode, reason: string) =>
+  const fail = (node: OutputsOf, reason: string) =>
     Effect.gen(function* () {
       yield* record(yield* partitionEvents(node, "FAILED", { message: reason }))
       return { _tag: "Failed", ref: node.run.outputs[0]!, reason } as Outcome
     })
 
-  const upstreamFailed = (node: RunNode, upstream: Extract<Outcome, { _tag: "Failed" }>) =>
+  const upstreamFailed = (node: OutputsOf, upstream: Extract<Outcome, { _tag: "Failed" }>) =>
     Effect.gen(function* () {
       const reason = `upstream ${upstream.ref} failed`
       yield* record(yield* partitionEvents(node, "FAILED", { message: reason }))

@@ -1,0 +1,211 @@
+/**
+ * A worker: claims runnable job runs of builds requested with `executor: "workers"`, settles each
+ * exactly as the local executor would, and finishes it in the queue so its dependents can run.
+ * Run any number of them, on any machines that share the store; none coordinates the others.
+ */
+import { Clock, Deferred, Duration, Effect, Option, Stream } from "effect"
+import * as BuildEvent from "../event/BuildEvent.js"
+import * as EventId from "../event/EventId.js"
+import { isTerminalBuildStatus } from "../event/Status.js"
+import type { Graph } from "../graph/Graph.js"
+import { EventLog, type ReadError, type StoreError } from "../log/EventLog.js"
+import * as Wakeup from "../log/Wakeup.js"
+import type { JobRunRow } from "../projection/Views.js"
+import { DEFAULT_LEASE_MS } from "./Defaults.js"
+import { type ClaimedRun, JobQueue, type RunResult } from "./JobQueue.js"
+import * as Settle from "./Settle.js"
+
+export interface WorkerOptions {
+  /** How this worker appears in the queue; default `<hostname>-<pid>-<random>`. */
+  readonly id: string
+  /** Job runs this worker settles at once (default 4). */
+  readonly concurrency?: number | undefined
+  /** The lease on claimed queue entries; a dead worker's entries are claimed again after it (default 30 s). */
+  readonly leaseMs?: number | undefined
+  /** How often to look for work when no wake-up came (default 1 s). */
+  readonly pollInterval?: Duration.DurationInput | undefined
+}
+
+const keyOf = (run: { readonly buildRequestId: string; readonly key: string }) =>
+  `${run.buildRequestId}\u0000${run.key}`
+
+/**
+ * Runs until interrupted. On interruption (SIGTERM) it stops claiming, interrupts the runs it is
+ * settling (they release their partitions, as a cancelled run does) and gives their queue entries
+ * back, so other workers take them over at once.
+ */
+export const run = (
+  graph: Graph,
+  options: WorkerOptions
+): Effect.Effect<never, StoreError | ReadError, EventLog | JobQueue> =>
+  Effect.gen(function* () {
+    const log = yield* EventLog
+    const queue = yield* JobQueue
+    const worker = options.id
+    const concurrency = options.concurrency ?? 4
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
+    const pollInterval = options.pollInterval ?? Duration.seconds(1)
+    const wakeup = yield* Wakeup.make
+    const inflight = new Map<string, ClaimedRun>()
+    const cancelled = new Map<string, Deferred.Deferred<void>>()
+    const permits = yield* Effect.makeSemaphore(concurrency)
+
+    const cancelSignal = (buildRequestId: string) =>
+      Effect.gen(function* () {
+        const existing = cancelled.get(buildRequestId)
+        if (existing !== undefined) return existing
+        const signal = yield* Deferred.make<void>()
+        cancelled.set(buildRequestId, signal)
+        return signal
+      })
+
+    // Builds cancelled anywhere stop here too.
+    const head = yield* log.head
+    yield* log.tail({ kinds: ["BuildRequestStatusChanged"] }, { after: head }).pipe(
+      Stream.runForEach((entry) =>
+        entry.event._tag === "BuildRequestStatusChanged" && entry.event.status === "CANCELLED"
+          ? Effect.flatMap(cancelSignal(entry.event.buildRequestId), (signal) => Deferred.succeed(signal, undefined))
+          : Effect.void
+      ),
+      Effect.forkScoped
+    )
+    yield* queue.wakeups.pipe(
+      Stream.runForEach(() => wakeup.signal),
+      Effect.catchAll((error) => Effect.logWarning(`queue wake-ups stopped: ${error.message}; polling`)),
+      Effect.forkScoped
+    )
+    // Keep the queue leases of what we settle alive; the event log's own leases are the job runs'.
+    yield* Effect.gen(function* () {
+      const held = [...inflight.values()]
+      if (held.length === 0) return
+      const lost = yield* queue.extend(worker, held, leaseMs)
+      for (const key of lost) yield* Effect.logWarning(`worker ${worker} lost its queue lease on ${key}`)
+    }).pipe(
+      Effect.catchAll((error) => Effect.logWarning(`extending queue leases: ${error.message}`)),
+      Effect.delay(Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    yield* Effect.addFinalizer(() =>
+      queue
+        .release(worker, [...inflight.values()])
+        .pipe(Effect.catchAll((error) => Effect.logWarning(`releasing queue entries on shutdown: ${error.message}`)))
+    )
+
+    const priorRuns = (run: ClaimedRun) =>
+      Effect.gen(function* () {
+        const base = `${run.buildRequestId}:${run.key}`
+        const ids = [base, ...Array.from({ length: 9 }, (_, i) => `${base}#${i + 2}`)]
+        const page = yield* log.jobRuns({ jobRunIds: ids })
+        return new Map<string, JobRunRow>(page.items.map((row) => [row.jobRunId, row]))
+      })
+
+    const finishBuild = (buildRequestId: string, failures: ReadonlyArray<{ ref: string; reason: string }>) =>
+      Effect.gen(function* () {
+        const timestamp = yield* Clock.currentTimeMillis
+        const message =
+          failures.length === 0
+            ? undefined
+            : failures
+                .slice(0, 10)
+                .map((failure) => `${failure.ref}: ${failure.reason}`)
+                .join("; ")
+        const event = new BuildEvent.BuildRequestStatusChanged({
+          eventId: EventId.unsafeMake(timestamp),
+          timestamp,
+          buildRequestId,
+          status: failures.length === 0 ? "COMPLETED" : "FAILED",
+          ...(message === undefined ? {} : { message })
+        })
+        // A build cancelled meanwhile keeps its CANCELLED: the log refuses a second terminal status.
+        yield* log.append([event]).pipe(Effect.catchTag("InvalidTransition", () => Effect.void))
+      })
+
+    const settle = (run: ClaimedRun): Effect.Effect<RunResult, StoreError | ReadError> =>
+      Effect.gen(function* () {
+        const found = yield* log.buildRequests({ buildRequestIds: [run.buildRequestId] })
+        const build = found.items[0]
+        if (build === undefined)
+          return { _tag: "Failed", ref: run.outputs[0]!, reason: "its build request is not in the log" }
+        if (isTerminalBuildStatus(build.status)) {
+          return { _tag: "Failed", ref: run.outputs[0]!, reason: `build ${build.buildRequestId} is ${build.status}` }
+        }
+        const job = graph.job(run.jobName)
+        const settler = Settle.make({
+          log,
+          buildRequestId: run.buildRequestId,
+          retry: build.options.retry ?? { attempts: 1 },
+          leaseMs: build.options.leaseMs ?? DEFAULT_LEASE_MS,
+          permits,
+          priorRuns: yield* priorRuns(run)
+        })
+        if (Option.isNone(job)) {
+          return yield* settler.fail(
+            { run },
+            `this worker's graph has no job ${run.jobName}: run workers with the graph the build was requested with`
+          )
+        }
+        const node: Settle.RunNode = {
+          run: {
+            key: run.key,
+            job: job.value,
+            outputs: run.outputs,
+            inputs: run.inputs,
+            args: run.args,
+            dependsOn: run.dependsOn
+          },
+          extraInputs: new Set()
+        }
+        if (run.upstreamFailed !== undefined) {
+          return yield* settler.upstreamFailed(node, { _tag: "Failed", ...run.upstreamFailed })
+        }
+        const signal = yield* cancelSignal(run.buildRequestId)
+        const settled = yield* Effect.raceFirst(
+          settler.settle(node),
+          Effect.as(Deferred.await(signal), {
+            _tag: "Failed" as const,
+            ref: run.outputs[0]!,
+            reason: "build cancelled"
+          })
+        )
+        if (settled._tag === "Missing") {
+          return yield* settler.fail(
+            node,
+            `reported missing dependencies (${settled.refs.join(", ")}); with distributed workers, declare them as inputs in the job's config`
+          )
+        }
+        return settled
+      })
+
+    const process = (run: ClaimedRun) =>
+      Effect.gen(function* () {
+        const result = yield* settle(run)
+        const finished = yield* queue.finish(worker, run, result)
+        if (finished !== undefined && finished.remaining === 0)
+          yield* finishBuild(run.buildRequestId, finished.failures)
+      }).pipe(
+        Effect.catchAll((error) =>
+          Effect.logError(`worker ${worker}: ${run.key} of ${run.buildRequestId}: ${error.message}`)
+        ),
+        Effect.ensuring(
+          Effect.zipRight(
+            Effect.sync(() => inflight.delete(keyOf(run))),
+            wakeup.signal
+          )
+        ),
+        Effect.withSpan("Worker.settle", { attributes: { worker, buildRequestId: run.buildRequestId, run: run.key } })
+      )
+
+    for (;;) {
+      const woken = yield* wakeup.next
+      const free = concurrency - inflight.size
+      const claimed = free > 0 ? yield* queue.claim(worker, free, leaseMs) : []
+      for (const entry of claimed) {
+        inflight.set(keyOf(entry), entry)
+        yield* Effect.forkScoped(process(entry))
+      }
+      if (claimed.length === 0 || inflight.size === concurrency) {
+        yield* Effect.timeout(woken, pollInterval).pipe(Effect.ignore)
+      }
+    }
+  }).pipe(Effect.scoped)
