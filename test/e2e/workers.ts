@@ -1,0 +1,139 @@
+/**
+ * Distributed-worker scenarios, written once and run on each store that has a job queue: builds
+ * requested with `executor: "workers"` are run by worker fibers that share nothing but the store.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Builds, EventFilter, EventLog, type JobQueue, Worker } from "@tessera/core"
+import { Chunk, Effect, Fiber, Layer, type Scope, Stream } from "effect"
+import * as Graphs from "../src/graphs.js"
+import * as Invariants from "../src/invariants.js"
+
+const days = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+const allEvents = Effect.flatMap(EventLog.EventLog, (log) =>
+  Effect.map(Stream.runCollect(log.stream(EventFilter.all)), Chunk.toReadonlyArray)
+)
+
+/** No job run was ever RUNNING in two workers at once: a run's RUNNING attempts never overlap a live one. */
+const checkLog = Effect.gen(function* () {
+  const events = yield* allEvents
+  expect(Invariants.overlappingClaims(events)).toEqual([])
+  const counts = Invariants.buildsPerPartition(events)
+  expect([...counts.entries()].filter(([, n]) => n > 1)).toEqual([])
+})
+
+export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventLog | JobQueue.JobQueue, unknown>) =>
+  describe(`distributed workers on ${name}`, () => {
+    const scenario = <A, E>(
+      k: Graphs.Knobs,
+      body: Effect.Effect<A, E, Builds.Builds | EventLog.EventLog | JobQueue.JobQueue | Scope.Scope>
+    ) =>
+      body.pipe(Effect.zipLeft(checkLog), Effect.provide(Layer.provideMerge(Builds.layer(Graphs.salesGraph(k)), store)))
+
+    const startWorkers = (k: Graphs.Knobs, n: number, concurrency = 2) =>
+      Effect.forEach(
+        Array.from({ length: n }, (_, i) => i),
+        (i) =>
+          Effect.forkScoped(
+            Worker.run(Graphs.salesGraph(k), { id: `w${i}`, concurrency, leaseMs: 600, pollInterval: "50 millis" })
+          )
+      )
+
+    it.scopedLive("workers run a whole build; each partition is built once", () => {
+      const k = Graphs.knobs()
+      return scenario(
+        k,
+        Effect.gen(function* () {
+          const builds = yield* Builds.Builds
+          for (const d of days(1, 20)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
+          yield* startWorkers(k, 3)
+          const refs = days(3, 20).map((d) => `weekly/end=${d}`)
+          const handle = yield* builds.request(refs, { executor: "workers" })
+          const result = yield* handle.await
+          expect(result.status).toBe("COMPLETED")
+          expect(result.partitions.every((p) => p.status === "AVAILABLE")).toBe(true)
+          expect(Object.fromEntries(k.runs)).toEqual({ clean: 20, daily: 20, weekly: 18 })
+        })
+      )
+    })
+
+    it.scopedLive("a worker that stops mid-build gives its runs back and the others finish them", () => {
+      const k = Graphs.knobs()
+      k.delays.set("daily", 400)
+      return scenario(
+        k,
+        Effect.gen(function* () {
+          const builds = yield* Builds.Builds
+          const log = yield* EventLog.EventLog
+          for (const d of days(1, 6)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
+          const doomed = yield* Effect.forkScoped(
+            Worker.run(Graphs.salesGraph(k), { id: "doomed", concurrency: 8, leaseMs: 600, pollInterval: "50 millis" })
+          )
+          const handle = yield* builds.request(["weekly/end=6", "weekly/end=5"], { executor: "workers" })
+          yield* log.tail({ kinds: ["PartitionStatusChanged"] }).pipe(
+            Stream.filter(
+              (e) =>
+                e.event._tag === "PartitionStatusChanged" &&
+                e.event.status === "BUILDING" &&
+                e.event.partitionRef.startsWith("daily/")
+            ),
+            Stream.take(1),
+            Stream.runDrain
+          )
+          yield* Fiber.interrupt(doomed)
+          yield* startWorkers(k, 2)
+          const result = yield* handle.await
+          expect(result.status).toBe("COMPLETED")
+          const cancelled = yield* log.jobRuns({ statuses: ["CANCELLED"] })
+          expect(cancelled.items.length).toBeGreaterThan(0)
+        })
+      )
+    })
+
+    it.scopedLive("a failing job fails its downstream and the build, naming the cause", () => {
+      const k = Graphs.knobs()
+      k.failures.set("clean", Number.POSITIVE_INFINITY)
+      return scenario(
+        k,
+        Effect.gen(function* () {
+          const builds = yield* Builds.Builds
+          for (const d of days(1, 3)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
+          yield* startWorkers(k, 2)
+          const result = yield* Effect.flatMap(
+            builds.request(["weekly/end=3"], { executor: "workers" }),
+            (h) => h.await
+          )
+          expect(result.status).toBe("FAILED")
+          expect(result.message).toContain("clean failed on purpose")
+          expect(k.runs.get("daily")).toBeUndefined()
+          expect(result.partitions).toEqual([{ ref: "weekly/end=3", status: "UNKNOWN" }])
+        })
+      )
+    })
+
+    it.scopedLive("a workers build is cancelled from anywhere: running jobs stop and nothing else starts", () => {
+      const k = Graphs.knobs()
+      k.delays.set("clean", 60_000)
+      return scenario(
+        k,
+        Effect.gen(function* () {
+          const builds = yield* Builds.Builds
+          const log = yield* EventLog.EventLog
+          for (const d of days(1, 3)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
+          yield* startWorkers(k, 2)
+          const handle = yield* builds.request(["weekly/end=3"], { executor: "workers" })
+          yield* log.tail({ kinds: ["PartitionStatusChanged"] }).pipe(
+            Stream.filter((e) => e.event._tag === "PartitionStatusChanged" && e.event.status === "BUILDING"),
+            Stream.take(1),
+            Stream.runDrain
+          )
+          yield* builds.cancel(handle.id)
+          const result = yield* handle.await
+          expect(result.status).toBe("CANCELLED")
+          const running = yield* log.jobRuns({ statuses: ["RUNNING", "SCHEDULED"] })
+          expect(running.items).toEqual([])
+          expect(k.runs.get("daily")).toBeUndefined()
+        })
+      )
+    })
+  })
