@@ -191,7 +191,9 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
       Schedule.upTo(busyTimeout),
       Schedule.tapInput(() => Metric.increment(busyRetries))
     )
-    const retryBusy = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.retry(self, { schedule, while: isBusy })
+    // Retrying only once a lock was met keeps the common, uncontended path free of schedule bookkeeping.
+    const retryBusy = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      Effect.catchIf(self, isBusy, () => Effect.retry(self, { schedule, while: isBusy }))
 
     const writeTransaction = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
       Effect.uninterruptibleMask((restore) =>

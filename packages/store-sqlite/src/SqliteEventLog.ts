@@ -77,8 +77,11 @@ export const make = (
     const failed = (operation: string) => storeError(operation, filename)
 
     const json = (values: ReadonlyArray<string>) => JSON.stringify(values)
+    // One JSON parameter whatever the list's length: no bound-parameter limit, and one cached statement per shape.
     const inList = (column: string, values: ReadonlyArray<string>) =>
-      sql`${sql.literal(column)} IN (SELECT value FROM json_each(${json(values)}))`
+      values.length === 1
+        ? sql`${sql.literal(column)} = ${values[0]!}`
+        : sql`${sql.literal(column)} IN (SELECT value FROM json_each(${json(values)}))`
     const prefixRange = (column: string, prefix: string) => {
       const end = prefixEnd(prefix)
       return end === undefined
@@ -86,22 +89,27 @@ export const make = (
         : sql`(${sql.literal(column)} >= ${prefix} AND ${sql.literal(column)} < ${end})`
     }
 
-    const decodeRows =
-      <A, I>(schema: Schema.Schema<A, I>, operation: string) =>
-      (rows: ReadonlyArray<KeyedRow>): Effect.Effect<Array<A>, EventLog.StoreError> =>
-        Effect.forEach(rows, (row) =>
-          Either.match(Schema.decodeUnknownEither(schema)(row.data), {
-            onLeft: (error) =>
-              Effect.fail(
-                new EventLog.StoreError({
-                  store: "sqlite",
-                  operation,
-                  reason: `the stored row ${row.key} in ${filename} cannot be decoded (${error.message}); the file may be damaged or written by a newer Tessera`
-                })
-              ),
-            onRight: Effect.succeed
-          })
-        )
+    const decodeRows = <A, I>(schema: Schema.Schema<A, I>) => {
+      const decode = Schema.decodeUnknownEither(schema)
+      return (operation: string) =>
+        (rows: ReadonlyArray<KeyedRow>): Effect.Effect<Array<A>, EventLog.StoreError> =>
+          Effect.forEach(rows, (row) =>
+            Either.match(decode(row.data), {
+              onLeft: (error) =>
+                Effect.fail(
+                  new EventLog.StoreError({
+                    store: "sqlite",
+                    operation,
+                    reason: `the stored row ${row.key} in ${filename} cannot be decoded (${error.message}); the file may be damaged or written by a newer Tessera`
+                  })
+                ),
+              onRight: Effect.succeed
+            })
+          )
+    }
+    const decodePartitions = decodeRows(PartitionJson)
+    const decodeJobRuns = decodeRows(JobRunJson)
+    const decodeBuildRequests = decodeRows(BuildRequestJson)
 
     const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
       existingEventIds: (ids) =>
@@ -112,17 +120,17 @@ export const make = (
       partitions: (refs) =>
         Effect.flatMap(
           sql<KeyedRow>`SELECT ref AS key, data FROM partitions WHERE ${inList("ref", refs)}`,
-          decodeRows(PartitionJson, "append")
+          decodePartitions("append")
         ),
       jobRuns: (ids) =>
         Effect.flatMap(
           sql<KeyedRow>`SELECT job_run_id AS key, data FROM job_runs WHERE ${inList("job_run_id", ids)}`,
-          decodeRows(JobRunJson, "append")
+          decodeJobRuns("append")
         ),
       buildRequests: (ids) =>
         Effect.flatMap(
           sql<KeyedRow>`SELECT build_request_id AS key, data FROM build_requests WHERE ${inList("build_request_id", ids)}`,
-          decodeRows(BuildRequestJson, "append")
+          decodeBuildRequests("append")
         )
     }
 
@@ -251,9 +259,9 @@ export const make = (
     const pageOf = <A>(rows: ReadonlyArray<A>, limit: number, keyOf: (row: A) => string): Queries.Page<A> =>
       rows.length > limit ? { items: rows.slice(0, limit), next: keyOf(rows[limit - 1]!) } : { items: rows }
 
-    const view = <A, I>(
+    const view = <A>(
       operation: string,
-      schema: Schema.Schema<A, I>,
+      decode: (operation: string) => (rows: ReadonlyArray<KeyedRow>) => Effect.Effect<Array<A>, EventLog.StoreError>,
       keyOf: (row: A) => string,
       query: (limit: number) => Effect.Effect<ReadonlyArray<KeyedRow>, SqlError>,
       requested: number | undefined
@@ -262,7 +270,7 @@ export const make = (
       return query(limit + 1).pipe(
         db.retryBusy,
         Effect.mapError(failed(operation)),
-        Effect.flatMap(decodeRows(schema, operation)),
+        Effect.flatMap(decode(operation)),
         Effect.map((rows) => pageOf(rows, limit, keyOf))
       )
     }
@@ -275,7 +283,7 @@ export const make = (
       if (query.after !== undefined) conditions.push(sql`ref > ${query.after}`)
       return yield* view(
         "partitions",
-        PartitionJson,
+        decodePartitions,
         (row) => row.ref,
         (limit) =>
           sql<KeyedRow>`SELECT ref AS key, data FROM partitions WHERE ${sql.and(conditions)} ORDER BY ref LIMIT ${limit}`,
@@ -292,7 +300,7 @@ export const make = (
       if (query.after !== undefined) conditions.push(sql`job_run_id > ${query.after}`)
       return yield* view(
         "jobRuns",
-        JobRunJson,
+        decodeJobRuns,
         (row) => row.jobRunId,
         (limit) =>
           sql<KeyedRow>`SELECT job_run_id AS key, data FROM job_runs WHERE ${sql.and(conditions)}
@@ -308,7 +316,7 @@ export const make = (
       if (query.after !== undefined) conditions.push(sql`build_request_id > ${query.after}`)
       return yield* view(
         "buildRequests",
-        BuildRequestJson,
+        decodeBuildRequests,
         (row) => row.buildRequestId,
         (limit) =>
           sql<KeyedRow>`SELECT build_request_id AS key, data FROM build_requests WHERE ${sql.and(conditions)}
