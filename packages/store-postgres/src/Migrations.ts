@@ -4,9 +4,9 @@
  */
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 
 /** The table the Migrator records applied migrations in, inside the log's schema. */
 export const MIGRATIONS_TABLE = "tessera_migrations"
@@ -122,5 +122,11 @@ export const migrate = (
           return yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations(schema)), table })
         })
       )
-      .pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      .pipe(
+        Effect.provideService(SqlClient.SqlClient, sql),
+        // A COMMIT or ROLLBACK on a dead connection is a defect in @effect/sql; here it is an error to retry.
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof SqlError ? Option.some(Effect.fail(defect)) : Option.none()
+        )
+      )
   })

@@ -26,8 +26,10 @@ import {
   Duration,
   Effect,
   Either,
+  Fiber,
   Layer,
   Metric,
+  Option,
   ParseResult,
   Queue,
   RcRef,
@@ -142,10 +144,11 @@ const storeError = (operation: string, error: SqlError, retryFor: Duration.Durat
     cause: error
   })
 
-const retries = Metric.counter("tessera_postgres_retries", {
+/** Operations retried after a lost connection, and events appended, by this process. */
+export const retries = Metric.counter("tessera_postgres_retries", {
   description: "Operations the PostgreSQL store retried after losing its connection"
 })
-const appended = Metric.counter("tessera_postgres_appended_events", {
+export const appended = Metric.counter("tessera_postgres_appended_events", {
   description: "Events appended to the PostgreSQL log by this process"
 })
 
@@ -335,12 +338,21 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
       SELECT pg_notify(${channel}, ${String(head)})`
   }
 
+  /**
+   * `sql.withTransaction`, except that a COMMIT or ROLLBACK that fails (the connection died) is an
+   * error to retry, not a defect: a lost COMMIT is resolved by the retry (see `Pending`).
+   */
+  const withTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+    sql
+      .withTransaction(effect)
+      .pipe(Effect.catchSomeDefect((defect) => (isSqlError(defect) ? Option.some(Effect.fail(defect)) : Option.none())))
+
   const appendOnce = (
     batch: ReadonlyArray<BuildEvent.BuildEvent>,
     expect: ReadonlyArray<Expectation.Expectation> | undefined,
     pending: Ref.Ref<Pending | undefined>
   ) =>
-    sql.withTransaction(
+    withTransaction(
       Effect.gen(function* () {
         // One appender at a time per log, until commit: seq stays gap-free, and since the lock is
         // released only after the commit is visible, no reader ever sees seq n+1 without seq n.
@@ -472,7 +484,10 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
     stream: (filter, options) => Reading.stream(read, filter, options?.after),
     tail: (filter, options) =>
       Stream.unwrapScoped(
-        Effect.as(RcRef.get(listener), Reading.tail(read, filter, { after: options?.after, wakeup, pollInterval }))
+        Effect.as(
+          RcRef.get(listener),
+          Reading.tail(read, filter, { after: options?.after, head, wakeup, pollInterval })
+        )
       ),
     head,
     partitions: partitionsQuery,
@@ -485,10 +500,10 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
 const PING = "ping:"
 
 /**
- * Turns notifications into wake-ups, for as long as the layer lives. A LISTEN connection can die
+ * Turns notifications into wake-ups, for as long as a tail needs them. A LISTEN connection can die
  * without a word (`pg_terminate_backend`, a network cut), so the loop pings itself through the
- * channel every `checkInterval` and starts over on a fresh connection when the ping does not come
- * back. Tails never depend on it: their poll finds every event anyway, only later.
+ * channel every `checkInterval` and starts over on a fresh connection when a ping does not come
+ * back. Tails never depend on it for correctness: their poll finds every event anyway, only later.
  */
 const listen = (
   sql: PgClient.PgClient,
@@ -496,39 +511,33 @@ const listen = (
   wakeup: Wakeup.Wakeup,
   checkInterval: Duration.Duration
 ): Effect.Effect<never> => {
-  const me = `${PING}${Math.random().toString(36).slice(2)}:`
+  const me = `${PING}${Math.random().toString(36).slice(2)}`
   const session = Effect.scoped(
     Effect.gen(function* () {
       const pings = yield* Queue.sliding<string>(16)
-      const listening = sql
-        .listen(channel)
-        .pipe(
-          Stream.runForEach((payload) =>
-            payload.startsWith(PING)
-              ? payload.startsWith(me)
-                ? Queue.offer(pings, payload)
-                : Effect.void
-              : wakeup.signal
-          )
+      const listening = yield* sql.listen(channel).pipe(
+        Stream.runForEach((payload) =>
+          payload.startsWith(PING) ? (payload === me ? Queue.offer(pings, payload) : Effect.void) : wakeup.signal
+        ),
+        Effect.forkScoped
+      )
+      /** Sends a ping through the channel and waits for it to come back on the LISTEN connection. */
+      const check = (within: Duration.DurationInput) =>
+        Queue.takeAll(pings).pipe(
+          // Not `sql.notify`: it sends `NOTIFY channel, $1`, which PostgreSQL refuses (NOTIFY takes no parameters).
+          Effect.zipRight(sql`SELECT pg_notify(${channel}, ${me})`),
+          Effect.zipRight(Queue.take(pings)),
+          Effect.timeoutFail({ duration: within, onTimeout: () => new ListenLost({ channel }) })
         )
-      const watchdog = Effect.gen(function* () {
-        for (let n = 1; ; n++) {
-          yield* Effect.sleep(checkInterval)
-          const ping = `${me}${n}`
-          // A failed NOTIFY is the pool's trouble, not the listener's: operations retry on their own.
-          if (Either.isLeft(yield* Effect.either(sql.notify(channel, ping)))) continue
-          yield* Queue.take(pings).pipe(
-            Effect.repeat({ until: (heard) => heard === ping }),
-            Effect.timeoutFail({
-              duration: checkInterval,
-              onTimeout: () => new ListenLost({ channel })
-            })
-          )
-        }
-      })
-      // Appends made while nobody listened are found by a read, so tails look once now.
+      // LISTEN runs asynchronously in the stream, so the first pings may go out before it does.
+      yield* Effect.retry(check("100 millis"), Schedule.recurs(50))
+      // Only now is LISTEN surely active; appends made before are found by the read this wake-up
+      // causes, and every later one notifies.
       yield* wakeup.signal
-      return yield* Effect.raceFirst(listening, watchdog)
+      return yield* Effect.raceFirst(
+        Fiber.join(listening),
+        Effect.forever(Effect.zipRight(Effect.sleep(checkInterval), check(checkInterval)))
+      )
     })
   )
   return session.pipe(
