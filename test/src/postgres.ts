@@ -3,6 +3,7 @@
  * database of each test file's own on whichever server the run uses (`fileDatabase`).
  */
 import { randomBytes } from "node:crypto"
+import { readFileSync, rmSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -68,7 +69,21 @@ export const startEmbedded = async (options: { readonly fast: boolean }): Promis
       ...(options.fast ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : [])
     ]
   })
+  // When the process exits before `stop` ran (vitest aborted, a crash), only synchronous work is
+  // possible: kill the server outright (SIGQUIT) and delete its files.
+  const emergencyStop = () => {
+    try {
+      const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
+      if (pid > 0) process.kill(pid, "SIGQUIT")
+    } catch {
+      // No pid file: the server never started or already stopped.
+    }
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  // First in line: vitest's own exit listener calls `process.exit` again, which skips later listeners.
+  process.prependOnceListener("exit", emergencyStop)
   const stop = async () => {
+    process.off("exit", emergencyStop)
     await server.stop()
     await rm(dataDir, { recursive: true, force: true })
   }
