@@ -3,6 +3,6 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     projects: ["packages/*", "test", "examples/*"],
-    globalSetup: ["./test/setup/postgres.ts"]
+    globalSetup: ["./test/setup/postgres.ts", "./test/setup/build.ts"]
   }
 })

@@ -1,0 +1,27 @@
+/**
+ * The `tessera` command tree, and `run`, which runs it on a command line and returns the exit code.
+ */
+import { Command } from "@effect/cli"
+import { Effect } from "effect"
+import { build } from "./commands/build.js"
+import { cancel } from "./commands/cancel.js"
+import { events } from "./commands/events.js"
+import { graph } from "./commands/graph.js"
+import { invalidate } from "./commands/invalidate.js"
+import { register } from "./commands/register.js"
+import { resume } from "./commands/resume.js"
+import { tessera } from "./commands/Root.js"
+import { status } from "./commands/status.js"
+import * as ExitCode from "./ExitCode.js"
+
+export const VERSION = "0.1.0"
+
+export const command = tessera.pipe(
+  Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register])
+)
+
+const cli = Command.run(command, { name: "tessera", version: VERSION })
+
+/** Runs the command line `argv` (as `process.argv`: the runtime and script first) to its exit code. */
+export const run = (argv: ReadonlyArray<string>) =>
+  ExitCode.report(Effect.suspend(() => cli(argv))).pipe(Effect.withSpan("tessera.run"))

@@ -1,0 +1,122 @@
+/**
+ * The CLI's own errors. Each message says what to do next; `ExitCode` decides how the process ends.
+ */
+import { Schema } from "effect"
+
+/**
+ * What a command fails with. Every error Tessera raises is tagged and carries a message a user can act
+ * on, which is all the exit code and the error output need.
+ */
+export interface CommandError {
+  readonly _tag: string
+  readonly message: string
+}
+
+/** No graph module was named by `--graph`, `TESSERA_GRAPH` or `tessera.config.ts`. */
+export class NoGraph extends Schema.TaggedError<NoGraph>()("NoGraph", {
+  command: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `\`tessera ${this.command}\` needs a graph: pass --graph <module> (a .ts or .js file whose default export ` +
+      'is a Graph), set TESSERA_GRAPH, or add `export default { graph: "./graph.ts" }` to tessera.config.ts'
+    )
+  }
+}
+
+/** A module (graph or config file) could not be found or failed while loading. */
+export class ModuleLoadFailed extends Schema.TaggedError<ModuleLoadFailed>()("ModuleLoadFailed", {
+  path: Schema.String,
+  what: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot load the ${this.what} ${this.path}: ${this.reason}`
+  }
+}
+
+/** The graph module loaded, but its default export is not a Graph. */
+export class NotAGraph extends Schema.TaggedError<NotAGraph>()("NotAGraph", {
+  path: Schema.String,
+  found: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `the default export of ${this.path} is ${this.found}, not a Graph: ` +
+      "end the module with `export default Graph.make([job1, job2])` (Graph from @tessera/core)"
+    )
+  }
+}
+
+/** `tessera.config.ts` has a shape the CLI does not understand. */
+export class InvalidConfigFile extends Schema.TaggedError<InvalidConfigFile>()("InvalidConfigFile", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `${this.path}: ${this.reason}. Its default export must be ` +
+      '`{ graph?: "./graph.ts" | Graph, store?: "sqlite:.tessera/events.db" }`'
+    )
+  }
+}
+
+/** A `--store` value that names no store. */
+export class InvalidStore extends Schema.TaggedError<InvalidStore>()("InvalidStore", {
+  store: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `invalid store ${JSON.stringify(this.store)}: ${this.reason}. ` +
+      "Use sqlite:PATH (e.g. sqlite:.tessera/events.db), postgres://user:password@host:5432/db or delta:PATH"
+    )
+  }
+}
+
+/** `register` was pointed at a local file that does not exist, with no checksum to stand for it. */
+export class SourceFileMissing extends Schema.TaggedError<SourceFileMissing>()("SourceFileMissing", {
+  path: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `no file at ${this.path}: check the path, or pass --checksum for data that is not a local file ` +
+      "(an object-store URL, a table) so Tessera can tell new data from data it already registered"
+    )
+  }
+}
+
+/** A build ended FAILED or CANCELLED; the build's own message says which partitions and why. */
+export class BuildNotCompleted extends Schema.TaggedError<BuildNotCompleted>()("BuildNotCompleted", {
+  buildRequestId: Schema.String,
+  status: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `build ${this.buildRequestId} ${this.status}: ${this.reason}`
+  }
+}
+
+/** A request that could not be analysed: the input names partitions that cannot be built. */
+export class AnalysisFailed extends Schema.TaggedError<AnalysisFailed>()("AnalysisFailed", {
+  buildRequestId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `build ${this.buildRequestId} cannot start: ${this.reason}`
+  }
+}
+
+/** A dry run found source partitions no job produces and nobody registered. */
+export class SourcesMissing extends Schema.TaggedError<SourcesMissing>()("SourcesMissing", {
+  refs: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    const shown =
+      this.refs.slice(0, 10).join(", ") + (this.refs.length > 10 ? `, and ${this.refs.length - 10} more` : "")
+    return (
+      `source partitions are not AVAILABLE: ${shown}. No job produces them; ` +
+      "register them first with `tessera register <ref> --path <file>`"
+    )
+  }
+}

@@ -1,0 +1,110 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Builds, type DryRun } from "@tessera/core"
+import { Console, Effect, Option, Schema } from "effect"
+import { SourcesMissing } from "../Errors.js"
+import { table } from "../render/Table.js"
+import { follow } from "./Follow.js"
+import { shared, withBuilds } from "./Root.js"
+
+const positive = (flag: string) =>
+  Schema.Number.pipe(Schema.int(), Schema.positive({ message: () => `--${flag} must be a whole number above 0` }))
+const nonNegative = (flag: string) =>
+  Schema.Number.pipe(Schema.int(), Schema.nonNegative({ message: () => `--${flag} must be a whole number, 0 or more` }))
+
+/** Flags `build` and `resume` share: how the job runs of this process execute. */
+export const executionOptions = {
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withSchema(positive("concurrency")),
+    Options.withDescription("Job runs executing at once in this process (default 4)"),
+    Options.optional
+  ),
+  lease: Options.integer("lease").pipe(
+    Options.withSchema(positive("lease")),
+    Options.withDescription(
+      "Lease in ms a job run holds on its partitions; heartbeats renew it every third. When this process " +
+        "dies, another build or `tessera resume` takes over after it runs out (default 30000)"
+    ),
+    Options.optional
+  )
+}
+
+const dryRunReport = (plan: DryRun.DryRun) => [
+  ...table(
+    ["PARTITION", "JOB", "DECISION", "WHY"],
+    plan.partitions.map((p) => [p.ref, p.job, p.decision, p.reason])
+  ),
+  ...(plan.sources.length === 0
+    ? []
+    : [
+        "",
+        ...table(
+          ["SOURCE", "STATUS"],
+          plan.sources.map((s) => [s.ref, s.available ? "AVAILABLE" : "MISSING (register it first)"])
+        )
+      ]),
+  "",
+  `${plan.runs} job run(s) would run; nothing was recorded or run (dry run).`
+]
+
+export const build = Command.make(
+  "build",
+  {
+    refs: Args.text({ name: "ref" }).pipe(
+      Args.withDescription("Partitions to build, e.g. sales/date=2026-11-01"),
+      Args.atLeast(1)
+    ),
+    dryRun: Options.boolean("dry-run").pipe(
+      Options.withDescription(
+        "Analyse only: print, per partition, whether it would be built, reused, delegated or rebuilt as stale, " +
+          "and why; record and run nothing"
+      )
+    ),
+    id: Options.text("id").pipe(
+      Options.withDescription(
+        "The build's id. Requesting an id that exists follows that build instead of starting another (idempotent)"
+      ),
+      Options.optional
+    ),
+    retries: Options.integer("retries").pipe(
+      Options.withSchema(nonNegative("retries")),
+      Options.withDescription("Retries of a failed job run, with exponential backoff and jitter (default 0)"),
+      Options.optional
+    ),
+    retryDelay: Options.integer("retry-delay").pipe(
+      Options.withSchema(nonNegative("retry-delay")),
+      Options.withDescription("Delay in ms before the first retry; it doubles for each next one (default 1000)"),
+      Options.optional
+    ),
+    ...executionOptions,
+    ...shared
+  },
+  (options) =>
+    withBuilds("build", options, { needsGraph: true }, () =>
+      Effect.gen(function* () {
+        const builds = yield* Builds.Builds
+        if (options.dryRun) {
+          const plan = yield* builds.plan(options.refs)
+          yield* Console.log(options.json ? JSON.stringify(plan, null, 2) : dryRunReport(plan).join("\n"))
+          const missing = plan.sources.filter((source) => !source.available).map((source) => source.ref)
+          if (missing.length > 0) return yield* new SourcesMissing({ refs: missing })
+          return
+        }
+        const retries = Option.getOrUndefined(options.retries)
+        const retryDelay = Option.getOrUndefined(options.retryDelay)
+        const handle = yield* builds.request(options.refs, {
+          id: Option.getOrUndefined(options.id),
+          source: "cli",
+          concurrency: Option.getOrUndefined(options.concurrency),
+          leaseMs: Option.getOrUndefined(options.lease),
+          retry:
+            retries === undefined && retryDelay === undefined
+              ? undefined
+              : {
+                  attempts: (retries ?? 0) + 1,
+                  ...(retryDelay === undefined ? {} : { initialDelayMs: retryDelay })
+                }
+        })
+        yield* follow(handle, options)
+      })
+    )
+).pipe(Command.withDescription("Build partitions and everything they need, reusing what is up to date"))

@@ -1,0 +1,30 @@
+import { Args, Command } from "@effect/cli"
+import { Builds } from "@tessera/core"
+import { Effect, Option } from "effect"
+import { executionOptions } from "./build.js"
+import { follow } from "./Follow.js"
+import { shared, withBuilds } from "./Root.js"
+
+export const resume = Command.make(
+  "resume",
+  {
+    build: Args.text({ name: "build" }).pipe(Args.withDescription("The id of the build to continue")),
+    ...executionOptions,
+    ...shared
+  },
+  (options) =>
+    withBuilds("resume", options, { needsGraph: true }, () =>
+      Effect.gen(function* () {
+        const builds = yield* Builds.Builds
+        const handle = yield* builds.resume(options.build, {
+          concurrency: Option.getOrUndefined(options.concurrency),
+          leaseMs: Option.getOrUndefined(options.lease)
+        })
+        yield* follow(handle, options)
+      })
+    )
+).pipe(
+  Command.withDescription(
+    "Continue a build whose process died: take over its job runs once their leases expire; finished work is kept"
+  )
+)

@@ -1,0 +1,74 @@
+/**
+ * `--store` values: `sqlite:PATH`, `postgres://…` (or `postgresql://…`) and `delta:PATH`, each turned
+ * into the store's `EventLog` layer.
+ */
+import * as path from "node:path"
+import type { EventLog } from "@tessera/core"
+import { DeltaEventLog } from "@tessera/store-delta"
+import { type Migrations, PgEventLog } from "@tessera/store-postgres"
+import { type SqliteOpenError, SqliteEventLog } from "@tessera/store-sqlite"
+import { Either, type Layer } from "effect"
+import { InvalidStore } from "../Errors.js"
+
+export const DEFAULT_STORE = "sqlite:.tessera/events.db"
+
+export type StoreSpec =
+  | { readonly _tag: "Sqlite"; readonly filename: string }
+  | { readonly _tag: "Postgres"; readonly url: string; readonly schema?: string | undefined }
+  | { readonly _tag: "Delta"; readonly path: string }
+
+/** Parses a store value; relative paths are taken from `base` (the cwd, or the config file's folder). */
+export const parse = (value: string, base: string): Either.Either<StoreSpec, InvalidStore> => {
+  const fail = (reason: string) => Either.left(new InvalidStore({ store: value, reason }))
+  if (value.startsWith("sqlite:")) {
+    const file = value.slice("sqlite:".length)
+    if (file === "") return fail("sqlite: needs a file path after the colon")
+    return Either.right({ _tag: "Sqlite", filename: file === ":memory:" ? file : path.resolve(base, file) })
+  }
+  if (value.startsWith("delta:")) {
+    const folder = value.slice("delta:".length)
+    if (folder === "") return fail("delta: needs a folder path after the colon")
+    return Either.right({ _tag: "Delta", path: path.resolve(base, folder) })
+  }
+  if (value.startsWith("postgres://") || value.startsWith("postgresql://")) {
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      return fail("the PostgreSQL URL does not parse")
+    }
+    // `?schema=` picks the PostgreSQL schema holding the log; the driver must not see it as a server setting.
+    const schema = url.searchParams.get("schema") ?? undefined
+    url.searchParams.delete("schema")
+    return Either.right({ _tag: "Postgres", url: url.toString(), schema })
+  }
+  return fail("it starts with none of sqlite:, postgres://, postgresql://, delta:")
+}
+
+/** Where the log is, for messages; the password of a PostgreSQL URL is left out. */
+export const describe = (spec: StoreSpec): string => {
+  switch (spec._tag) {
+    case "Sqlite":
+      return `sqlite:${spec.filename}`
+    case "Delta":
+      return `delta:${spec.path}`
+    case "Postgres": {
+      const url = new URL(spec.url)
+      if (url.password !== "") url.password = "***"
+      return url.toString() + (spec.schema === undefined ? "" : ` (schema ${spec.schema})`)
+    }
+  }
+}
+
+export type OpenError = SqliteOpenError | EventLog.StoreError | Migrations.SchemaTooNew
+
+export const layer = (spec: StoreSpec): Layer.Layer<EventLog.EventLog, OpenError> => {
+  switch (spec._tag) {
+    case "Sqlite":
+      return SqliteEventLog.layer({ filename: spec.filename })
+    case "Delta":
+      return DeltaEventLog.layer({ path: spec.path })
+    case "Postgres":
+      return PgEventLog.layer({ url: spec.url, ...(spec.schema === undefined ? {} : { schema: spec.schema }) })
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * @tessera/cli: the `tessera` command, as a command tree that tests and other programs can run.
+ */
+export * as Cli from "./Cli.js"
+export * as ExitCode from "./ExitCode.js"
+export * as Settings from "./config/Settings.js"
+export * as Store from "./config/Store.js"
+export * as Progress from "./render/Progress.js"
+export * from "./Errors.js"

@@ -1,0 +1,103 @@
+/**
+ * Runs the real `tessera` command (packages/cli/dist/bin.js, built by test/setup/build.ts) in child
+ * processes against a SQLite log in a temporary folder, and reads that log back for assertions.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Builds, EventFilter, type BuildEvent, Graph } from "@tessera/core"
+import { SqliteEventLog } from "@tessera/store-sqlite"
+import { Chunk, Deferred, Effect, Layer, Schedule, Stream } from "effect"
+
+export const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url))
+export const fixtureGraph = fileURLToPath(new URL("./fixtures/cli-graph.ts", import.meta.url))
+
+export interface Exit {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface Running {
+  readonly child: ChildProcess
+  readonly exit: Effect.Effect<Exit>
+}
+
+export const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tessera-cli-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+export const logFile = (dir: string) => path.join(dir, "events.db")
+
+/** Starts `tessera --graph <fixture> --store sqlite:<dir>/events.db ...args` in `dir`; killed with the scope. */
+export const start = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.gen(function* () {
+    const done = yield* Deferred.make<Exit>()
+    const child = spawn(
+      process.execPath,
+      [bin, "--graph", fixtureGraph, "--store", `sqlite:${logFile(dir)}`, ...args],
+      { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }
+    )
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    child.on("close", (code) => Deferred.unsafeDone(done, Effect.succeed({ code, stdout, stderr })))
+    yield* Effect.addFinalizer(() => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
+    return { child, exit: Deferred.await(done) } satisfies Running
+  })
+
+/** Runs `tessera ...args` to its end. */
+export const tessera = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.flatMap(start(dir, args, env), (running) => running.exit)
+
+/** Every event of the log, read with a connection of its own that is closed again. */
+export const events = (dir: string): Effect.Effect<ReadonlyArray<BuildEvent.LoggedEvent>> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const log = yield* SqliteEventLog.make({ filename: logFile(dir) })
+      return Chunk.toReadonlyArray(yield* Stream.runCollect(log.stream(EventFilter.all)))
+    })
+  ).pipe(Effect.orDie)
+
+/** Polls the log until `found` holds for its events. */
+export const waitForLog = (dir: string, found: (events: ReadonlyArray<BuildEvent.LoggedEvent>) => boolean) =>
+  events(dir).pipe(
+    Effect.filterOrFail(found, () => "not yet" as const),
+    Effect.retry(Schedule.spaced("100 millis")),
+    Effect.orDie
+  )
+
+/** Registers raw/date=n as source partitions, as a file-arrival sensor would. */
+export const registerRaw = (dir: string, days: ReadonlyArray<number>) =>
+  Effect.gen(function* () {
+    const builds = yield* Builds.Builds
+    for (const n of days)
+      yield* builds.registerSource(`raw/date=${n}`, { path: `/data/raw/${n}.csv`, checksum: `c${n}` })
+  }).pipe(
+    Effect.provide(Layer.provideMerge(Builds.layer(Graph.make([])), SqliteEventLog.layer({ filename: logFile(dir) }))),
+    Effect.orDie
+  )
+
+/** How often each partition became AVAILABLE through a job run. */
+export const availableCounts = (log: ReadonlyArray<BuildEvent.LoggedEvent>): Map<string, number> => {
+  const counts = new Map<string, number>()
+  for (const { event } of log) {
+    if (event._tag === "PartitionStatusChanged" && event.status === "AVAILABLE" && event.jobRunId !== undefined) {
+      counts.set(event.partitionRef, (counts.get(event.partitionRef) ?? 0) + 1)
+    }
+  }
+  return counts
+}
+
+export const jobRunStatuses = (log: ReadonlyArray<BuildEvent.LoggedEvent>, buildRequestId: string) =>
+  log.flatMap(({ event }) =>
+    event._tag === "JobRunStatusChanged" && event.buildRequestId === buildRequestId ? [event] : []
+  )
