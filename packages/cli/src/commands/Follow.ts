@@ -35,7 +35,7 @@ export const follow = (
           ? `Nothing to build: ${result.partitions.length} requested partition(s) AVAILABLE and up to date ` +
               `(build ${result.buildRequestId}, ${took}).`
           : `Built ${result.partitions.length} requested partition(s) with ${result.built} job run(s)` +
-              `${result.delegated > 0 ? `, ${result.delegated} partition(s) delegated` : ""} ` +
+              `${result.delegated > 0 ? `, ${result.delegated} partition(s) reused or delegated` : ""} ` +
               `(build ${result.buildRequestId} COMPLETED in ${took}).`
       )
     }

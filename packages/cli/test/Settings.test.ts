@@ -1,0 +1,73 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Settings, Store } from "@tessera/cli"
+import { ConfigProvider, Effect, Either, Option } from "effect"
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tessera-settings-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+const none = { graph: Option.none(), store: Option.none() }
+
+describe("store values", () => {
+  it("parses each kind of store, resolving paths against the base folder", () => {
+    expect(Store.parse("sqlite:logs/events.db", "/work")).toEqual(
+      Either.right({ _tag: "Sqlite", filename: "/work/logs/events.db" })
+    )
+    expect(Store.parse("delta:/data/log", "/work")).toEqual(Either.right({ _tag: "Delta", path: "/data/log" }))
+    expect(Store.parse("postgres://u:secret@db:5432/app?schema=pipes", "/work")).toEqual(
+      Either.right({ _tag: "Postgres", url: "postgres://u:secret@db:5432/app", schema: "pipes" })
+    )
+    const bad = Store.parse("events.db", "/work")
+    expect(Either.isLeft(bad) && bad.left.message).toContain("sqlite:PATH")
+  })
+})
+
+describe("settings", () => {
+  it.scoped("defaults to sqlite:.tessera/events.db in the working directory, with no graph", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const settings = yield* Settings.resolve(none, dir)
+      expect(settings.store).toEqual({ _tag: "Sqlite", filename: path.join(dir, ".tessera", "events.db") })
+      expect(Option.isNone(settings.graph)).toBe(true)
+    })
+  )
+
+  it.scoped("reads tessera.config.mjs relative to itself; the environment wins over it; flags win over both", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      fs.writeFileSync(
+        path.join(dir, "tessera.config.mjs"),
+        'export default { graph: "./pipeline/graph.ts", store: "sqlite:logs/events.db" }\n'
+      )
+      const fromFile = yield* Settings.resolve(none, dir)
+      expect(fromFile.graph).toEqual(Option.some({ _tag: "Module", path: path.join(dir, "pipeline", "graph.ts") }))
+      expect(fromFile.store).toEqual({ _tag: "Sqlite", filename: path.join(dir, "logs", "events.db") })
+
+      const fromEnv = yield* Settings.resolve(none, dir).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["TESSERA_STORE", "delta:table"]])))
+      )
+      expect(fromEnv.store).toEqual({ _tag: "Delta", path: path.join(dir, "table") })
+
+      const fromFlags = yield* Settings.resolve({ graph: Option.some("g.ts"), store: Option.some("sqlite:x.db") }, dir)
+      expect(fromFlags.graph).toEqual(Option.some({ _tag: "Module", path: path.join(dir, "g.ts") }))
+      expect(fromFlags.store).toEqual({ _tag: "Sqlite", filename: path.join(dir, "x.db") })
+    })
+  )
+
+  it.scoped("refuses a module whose default export is not a Graph, saying what it found", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      fs.writeFileSync(path.join(dir, "graph.mjs"), "export default [1, 2]\n")
+      const settings = yield* Settings.resolve({ graph: Option.some("graph.mjs"), store: Option.none() }, dir)
+      const error = yield* Effect.flip(Settings.loadGraph(settings, "build"))
+      expect(error._tag).toBe("NotAGraph")
+      expect(error.message).toContain("an array (wrap the jobs in Graph.make)")
+      const missing = yield* Effect.flip(Settings.loadGraph({ ...settings, graph: Option.none() }, "build"))
+      expect(missing.message).toContain("needs a graph")
+    })
+  )
+})
