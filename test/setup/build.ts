@@ -4,7 +4,6 @@
  * incremental: when nothing changed it only checks timestamps.
  */
 import { execFileSync } from "node:child_process"
-import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 
@@ -17,7 +16,4 @@ export default function setup(): void {
     const output = (error as { stdout?: Buffer }).stdout?.toString() ?? String(error)
     throw new Error(`building the tessera command for the end-to-end tests failed:\n${output}`)
   }
-  // npm links the `tessera` bin at install time, before a fresh clone has compiled it, so it could not
-  // mark the file executable then; `npx tessera` (the README's commands) needs it to be.
-  fs.chmodSync(`${root}/packages/cli/dist/bin.js`, 0o755)
 }

@@ -210,7 +210,7 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
       if (missing.length > 0) {
         const shown = missing.slice(0, 10).join(", ") + (missing.length > 10 ? `, and ${missing.length - 10} more` : "")
         return yield* analysisFailed(
-          `source partitions are not AVAILABLE: ${shown}. No job produces them; register them with registerSource (or \`tessera\` sensors) first`
+          `source partitions are not AVAILABLE: ${shown}. No job produces them: register them first (\`tessera register <ref> --path <file>\`, or Builds.registerSource)`
         )
       }
       if (row.status !== "EXECUTING") yield* advance(id, ["ANALYSIS_COMPLETED", "EXECUTING"])
