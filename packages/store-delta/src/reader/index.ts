@@ -11,3 +11,4 @@ export {
 } from "./listing.js"
 export { supportedReaderFeatures } from "./features.js"
 export * from "./scan.js"
+export { arrowTypeOf, readArrow } from "./arrow.js"
