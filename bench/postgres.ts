@@ -133,41 +133,56 @@ const bench: Benchmark = (args) =>
         EventLog.EventLog.pipe(Effect.provide(context))
       )
 
+      // Store and raw runs alternate in rounds, so drift in the machine's load hits both alike.
+      const rounds = 4
+      let singleMs = 0
+      let rawSingleMs = 0
+      let batchMs = 0
+      let rawInsertMs = 0
+      let rawCopyMs = 0
+
       // Durable single-event appends: one transaction and one WAL flush each.
-      const singles = history(singleAppends)
+      const singles = chunks(history(singleAppends), Math.ceil(singleAppends / rounds))
       const singleLog = yield* open
-      const [, singleMs] = yield* timed(
-        Effect.forEach(singles, (event) => singleLog.append([event]), { discard: true })
-      )
       const singleTable = raw(yield* rawTable(url, raw, "bench_raw_single"))
-      const singleRows = rowsOf(singles, 1)
-      const [, rawSingleMs] = yield* timed(
-        Effect.promise(async () => {
-          for (const row of singleRows) await raw`INSERT INTO ${singleTable} ${raw(row, columns)}`
-        })
-      )
+      let singleSeq = 1
+      for (const round of singles) {
+        singleMs += (yield* timed(Effect.forEach(round, (event) => singleLog.append([event]), { discard: true })))[1]
+        const rows = rowsOf(round, singleSeq)
+        singleSeq += round.length
+        rawSingleMs += (yield* timed(
+          Effect.promise(async () => {
+            for (const row of rows) await raw`INSERT INTO ${singleTable} ${raw(row, columns)}`
+          })
+        ))[1]
+      }
 
       // 1,000-event batches: one transaction each.
       const events = history(batchEvents)
       const batched = chunks(events, 1000)
-      const batchLog = yield* open
-      const [, batchMs] = yield* timed(Effect.forEach(batched, (batch) => batchLog.append(batch), { discard: true }))
       const batchRows = chunks(rowsOf(events, 1), 1000)
+      const batchLog = yield* open
       const insertTable = raw(yield* rawTable(url, raw, "bench_raw_insert"))
-      const [, rawInsertMs] = yield* timed(
-        Effect.promise(async () => {
-          for (const rows of batchRows) await raw`INSERT INTO ${insertTable} ${raw(rows, columns)}`
-        })
-      )
       const copyTable = raw(yield* rawTable(url, raw, "bench_raw_copy"))
-      const [, rawCopyMs] = yield* timed(
-        Effect.promise(async () => {
-          for (const rows of batchRows) {
-            const sink = await raw`COPY ${copyTable} (${raw(columns)}) FROM STDIN`.writable()
-            await pipeline(rows.map(copyLine), sink as Writable)
-          }
-        })
-      )
+      const perRound = Math.ceil(batched.length / rounds)
+      for (let from = 0; from < batched.length; from += perRound) {
+        const store = batched.slice(from, from + perRound)
+        const rows = batchRows.slice(from, from + perRound)
+        batchMs += (yield* timed(Effect.forEach(store, (batch) => batchLog.append(batch), { discard: true })))[1]
+        rawInsertMs += (yield* timed(
+          Effect.promise(async () => {
+            for (const batch of rows) await raw`INSERT INTO ${insertTable} ${raw(batch, columns)}`
+          })
+        ))[1]
+        rawCopyMs += (yield* timed(
+          Effect.promise(async () => {
+            for (const batch of rows) {
+              const sink = await raw`COPY ${copyTable} (${raw(columns)}) FROM STDIN`.writable()
+              await pipeline(batch.map(copyLine), sink as Writable)
+            }
+          })
+        ))[1]
+      }
 
       yield* report("postgres", [
         {
