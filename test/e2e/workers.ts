@@ -130,8 +130,17 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
           yield* builds.cancel(handle.id)
           const result = yield* handle.await
           expect(result.status).toBe("CANCELLED")
-          const running = yield* log.jobRuns({ statuses: ["RUNNING", "SCHEDULED"] })
-          expect(running.items).toEqual([])
+          // Workers learn of the cancellation from the log, as every process does, so on a shared
+          // store they stop their runs just after the build is CANCELLED: wait until they have.
+          const head = yield* log.head
+          yield* Stream.concat(
+            Stream.make(undefined),
+            log.tail({ kinds: ["JobRunStatusChanged"] }, { after: head })
+          ).pipe(
+            Stream.mapEffect(() => log.jobRuns({ statuses: ["RUNNING", "SCHEDULED"] })),
+            Stream.takeUntil((running) => running.items.length === 0),
+            Stream.runDrain
+          )
           expect(k.runs.get("daily")).toBeUndefined()
         })
       )

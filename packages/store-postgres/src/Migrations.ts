@@ -14,6 +14,7 @@ export const MIGRATIONS_TABLE = "tessera_migrations"
 /** Advisory lock namespaces (the first key of the two-key form); the second key is the schema's hash. */
 export const LOCK_MIGRATE = 0x74657301
 export const LOCK_APPEND = 0x74657302
+export const LOCK_QUEUE = 0x74657303
 
 /**
  * Text columns the views are ordered by use the "C" collation: byte order, which is JavaScript's
@@ -63,12 +64,53 @@ CREATE TABLE "${schema}".build_requests (
 CREATE INDEX build_requests_status ON "${schema}".build_requests (status, build_request_id);
 `
 
+/**
+ * The distributed workers' queue. `job_queue` holds one row per run of a build requested with the
+ * workers executor; `pending` counts its dependencies not finished yet, whose keys wait in
+ * `job_queue_deps` until they finish; `job_queue_builds` counts each build's unfinished runs, so a
+ * finish knows in one row whether it completed the build. Claims scan the partial index on `id`
+ * (enqueue order) over the rows that can be claimed at all.
+ */
+const createQueue = (schema: string) => `
+CREATE TABLE "${schema}".job_queue (
+  id bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  build_request_id text COLLATE "C" NOT NULL,
+  key text COLLATE "C" NOT NULL,
+  run text NOT NULL,
+  status text NOT NULL,
+  pending integer NOT NULL,
+  worker text,
+  lease_until timestamptz,
+  finished_by text,
+  upstream_failed_ref text,
+  upstream_failed_reason text,
+  failure_ref text,
+  failure_reason text,
+  PRIMARY KEY (build_request_id, key)
+);
+CREATE INDEX job_queue_claimable ON "${schema}".job_queue (id) WHERE status IN ('ready', 'running');
+CREATE INDEX job_queue_failed ON "${schema}".job_queue (build_request_id, id) WHERE status = 'failed';
+
+CREATE TABLE "${schema}".job_queue_deps (
+  build_request_id text COLLATE "C" NOT NULL,
+  dep text COLLATE "C" NOT NULL,
+  key text COLLATE "C" NOT NULL,
+  PRIMARY KEY (build_request_id, dep, key)
+);
+
+CREATE TABLE "${schema}".job_queue_builds (
+  build_request_id text COLLATE "C" PRIMARY KEY,
+  unfinished integer NOT NULL
+);
+`
+
 const migrations = (schema: string): Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClient>> => ({
-  "0001_create_log": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createLog(schema)))
+  "0001_create_log": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createLog(schema))),
+  "0002_create_job_queue": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createQueue(schema)))
 })
 
 /** The highest migration this version knows. */
-export const LATEST = 1
+export const LATEST = 2
 
 /** The schema was migrated by a newer @tessera/store-postgres than this process runs. */
 export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>()("SchemaTooNew", {

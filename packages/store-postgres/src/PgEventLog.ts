@@ -15,6 +15,7 @@ import {
   EventFilter,
   EventLog,
   type Expectation,
+  type JobQueue,
   Queries,
   Reading,
   Reducer,
@@ -41,6 +42,7 @@ import {
   Stream
 } from "effect"
 import { isValidSchemaName, LOCK_APPEND, migrate, type SchemaTooNew } from "./Migrations.js"
+import * as PgJobQueue from "./PgJobQueue.js"
 
 export const DEFAULT_SCHEMA = "tessera"
 
@@ -209,11 +211,17 @@ interface Pending {
 // ---------------------------------------------------------------------------------------------
 // The store
 
+/** The log and the distributed workers' queue of one schema. */
+export interface Store {
+  readonly log: EventLog.EventLogShape
+  readonly queue: JobQueue.JobQueueShape
+}
+
 /**
- * The log in `options.schema` over the `PgClient` in context, migrated first. The caller owns the
- * client; `layer` builds one.
+ * The log in `options.schema` and the distributed workers' queue beside it, over the `PgClient` in
+ * context, migrated first. They share the client, the retries and the LISTEN connection.
  */
-export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions = {}) {
+export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: LogOptions = {}) {
   const sql = yield* PgClient.PgClient
   const schema = options.schema ?? DEFAULT_SCHEMA
   const retryFor = Duration.decode(options.retryFor ?? "10 seconds")
@@ -559,8 +567,9 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
   })
 
   const wakeup = yield* Wakeup.make
+  const queueWakeup = yield* Wakeup.make
   const listener = yield* RcRef.make({
-    acquire: Effect.forkScoped(listen(sql, channel, wakeup, checkInterval)),
+    acquire: Effect.forkScoped(listen(sql, channel, { log: wakeup, queue: queueWakeup }, checkInterval)),
     // Tails come and go (a scheduler waits on one partition after another): keep LISTEN up between them.
     idleTimeToLive: "10 seconds"
   })
@@ -582,8 +591,22 @@ export const make = Effect.fn("PgEventLog.make")(function* (options: LogOptions 
     jobRuns: jobRunsQuery,
     buildRequests: buildRequestsQuery
   }
-  return shape
+  const queue = yield* PgJobQueue.make({
+    schema,
+    channel,
+    resilient,
+    // The log's LISTEN connection serves the queue too: one per process, however many tails and workers.
+    wakeups: Stream.unwrapScoped(Effect.as(RcRef.get(listener), Stream.repeatEffect(Effect.flatten(queueWakeup.next))))
+  })
+  const store: Store = { log: shape, queue }
+  return store
 })
+
+/**
+ * The log in `options.schema` over the `PgClient` in context, migrated first. The caller owns the
+ * client; `layer` builds one.
+ */
+export const make = (options: LogOptions = {}) => Effect.map(makeStore(options), (store) => store.log)
 
 const PING = "ping:"
 
@@ -596,7 +619,7 @@ const PING = "ping:"
 const listen = (
   sql: PgClient.PgClient,
   channel: string,
-  wakeup: Wakeup.Wakeup,
+  wakeups: { readonly log: Wakeup.Wakeup; readonly queue: Wakeup.Wakeup },
   checkInterval: Duration.Duration
 ): Effect.Effect<never> => {
   const me = `${PING}${Math.random().toString(36).slice(2)}`
@@ -605,7 +628,13 @@ const listen = (
       const pings = yield* Queue.sliding<string>(16)
       const listening = yield* sql.listen(channel).pipe(
         Stream.runForEach((payload) =>
-          payload.startsWith(PING) ? (payload === me ? Queue.offer(pings, payload) : Effect.void) : wakeup.signal
+          payload.startsWith(PING)
+            ? payload === me
+              ? Queue.offer(pings, payload)
+              : Effect.void
+            : payload === PgJobQueue.QUEUE_PAYLOAD
+              ? wakeups.queue.signal
+              : wakeups.log.signal
         ),
         Effect.forkScoped
       )
@@ -620,8 +649,9 @@ const listen = (
       // LISTEN runs asynchronously in the stream, so the first pings may go out before it does.
       yield* Effect.retry(check("100 millis"), Schedule.recurs(50))
       // Only now is LISTEN surely active; appends made before are found by the read this wake-up
-      // causes, and every later one notifies.
-      yield* wakeup.signal
+      // causes, and every later one notifies. Workers look for runs queued meanwhile the same way.
+      yield* wakeups.log.signal
+      yield* wakeups.queue.signal
       return yield* Effect.raceFirst(
         Fiber.join(listening),
         Effect.forever(Effect.zipRight(Effect.sleep(checkInterval), check(checkInterval)))
@@ -680,12 +710,13 @@ export const layerConfig = (
   Layer.unwrapEffect(Effect.map(Config.redacted("DATABASE_URL"), (url) => layer({ ...options, url })))
 
 /**
- * A log in a fresh schema of its own, dropped with everything in it when the layer is released:
- * for tests, and for throwaway pipelines against a shared server.
+ * `layerWith` over a fresh schema of its own and a pool for `options`; the schema is dropped with
+ * everything in it when the layer is released.
  */
-export const layerTemporary = (
-  options: Omit<Options, "schema"> = {}
-): Layer.Layer<EventLog.EventLog, EventLog.StoreError | SchemaTooNew> =>
+export const temporary = <A, E>(
+  options: Omit<Options, "schema">,
+  layerWith: (options: LogOptions) => Layer.Layer<A, E, PgClient.PgClient>
+): Layer.Layer<A, E | EventLog.StoreError> =>
   Layer.unwrapEffect(
     Effect.sync(() => {
       const schema = `tessera_tmp_${Math.random().toString(36).slice(2, 14)}`
@@ -698,3 +729,11 @@ export const layerTemporary = (
       return layerWith({ ...options, schema }).pipe(Layer.provide(Layer.provideMerge(drop, clientLayer(options))))
     })
   )
+
+/**
+ * A log in a fresh schema of its own, dropped with everything in it when the layer is released:
+ * for tests, and for throwaway pipelines against a shared server.
+ */
+export const layerTemporary = (
+  options: Omit<Options, "schema"> = {}
+): Layer.Layer<EventLog.EventLog, EventLog.StoreError | SchemaTooNew> => temporary(options, layerWith)

@@ -3,3 +3,5 @@
  */
 export * as Migrations from "./Migrations.js"
 export * as PgEventLog from "./PgEventLog.js"
+export * as PgJobQueue from "./PgJobQueue.js"
+export * as PgStore from "./PgStore.js"

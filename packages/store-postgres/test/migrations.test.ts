@@ -18,12 +18,15 @@ describe("PgEventLog migrations", () => {
       const sql = yield* PgClient.PgClient
       const applied = yield* sql<{ readonly migration_id: number }>`SELECT migration_id
         FROM ${sql(`${schema}.${Migrations.MIGRATIONS_TABLE}`)} ORDER BY migration_id`
-      expect(applied.map((row) => row.migration_id)).toEqual([Migrations.LATEST])
+      expect(applied.map((row) => row.migration_id)).toEqual(Array.from({ length: Migrations.LATEST }, (_, i) => i + 1))
       const tables = yield* sql<{ readonly table_name: string }>`SELECT table_name FROM information_schema.tables
         WHERE table_schema = ${schema} ORDER BY table_name`
       expect(tables.map((row) => row.table_name)).toEqual([
         "build_requests",
         "events",
+        "job_queue",
+        "job_queue_builds",
+        "job_queue_deps",
         "job_runs",
         "partitions",
         Migrations.MIGRATIONS_TABLE
@@ -44,7 +47,7 @@ describe("PgEventLog migrations", () => {
       expect(refused.message).toContain(`is at migration ${Migrations.LATEST + 1}`)
       expect(refused.message).toContain("Upgrade @tessera/store-postgres")
       const rows = yield* sql`SELECT migration_id FROM ${table}`
-      expect(rows).toHaveLength(2)
+      expect(rows).toHaveLength(Migrations.LATEST + 1)
     }).pipe(Effect.provide(Admin))
   )
 

@@ -1,0 +1,280 @@
+/**
+ * The distributed workers' queue on PostgreSQL: core's `JobQueue` port over the `job_queue` tables
+ * of a log's schema. It behaves exactly like core's in-memory reference queue, across processes
+ * and machines: workers claim with `FOR UPDATE SKIP LOCKED`, so they never wait on each other's
+ * claims; a build's enqueues and finishes are serialised by an advisory lock on the build, so
+ * dependents are unblocked exactly once and exactly one finisher sees the build complete; leases
+ * are judged by the database's clock.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import type { EventLog, JobQueue, Manifest, PartitionRef } from "@tessera/core"
+import { Effect, Exit, Ref, type Stream } from "effect"
+import { LOCK_QUEUE } from "./Migrations.js"
+
+/** What the queue shares with the log it sits beside: the client, the schema, retries and the LISTEN connection. */
+export interface Context {
+  readonly schema: string
+  /** The log's NOTIFY channel; queue notifications carry the payload `QUEUE_PAYLOAD`. */
+  readonly channel: string
+  /** Retries lost connections, then turns what is left of SQL errors into `StoreError`. */
+  readonly resilient: (
+    operation: string
+  ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, Exclude<E, SqlError> | EventLog.StoreError, R>
+  /** Wake-ups from the log's LISTEN connection for notifications with `QUEUE_PAYLOAD`. */
+  readonly wakeups: Stream.Stream<void, EventLog.StoreError>
+}
+
+/** The payload of the queue's notifications on the log's channel; tails ignore them. */
+export const QUEUE_PAYLOAD = "queue"
+
+/** The run as stored in `job_queue.run`: everything of a `QueuedRun` but its build and key. */
+interface StoredRun {
+  readonly jobName: string
+  readonly outputs: ReadonlyArray<PartitionRef.PartitionRef>
+  readonly inputs: ReadonlyArray<PartitionRef.PartitionRef>
+  readonly args: { readonly [key: string]: Manifest.Json }
+  readonly dependsOn: ReadonlyArray<string>
+}
+
+/** The second key of a build's advisory lock: FNV-1a of schema and build id, as a signed 32-bit integer. */
+const buildLockKey = (schema: string, buildRequestId: string): number => {
+  let hash = 0x811c9dc5
+  const text = `${schema}\u0000${buildRequestId}`
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return hash | 0
+}
+
+type RunId = { readonly buildRequestId: string; readonly key: string }
+
+/** The queue over the `PgClient` in context, in a schema `PgEventLog` has migrated. */
+export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
+  const sql = yield* PgClient.PgClient
+  const { schema, channel, resilient } = context
+  const queue = sql(`${schema}.job_queue`)
+  const deps = sql(`${schema}.job_queue_deps`)
+  const builds = sql(`${schema}.job_queue_builds`)
+
+  /**
+   * One transaction on a connection of its own, begun together with the advisory locks of `buildIds`
+   * (in key order, so two transactions never wait on each other in a cycle). The keys are integers,
+   * so BEGIN and the locks go out as one simple-protocol message.
+   */
+  const locked = <A, E, R>(buildIds: ReadonlyArray<string>, body: Effect.Effect<A, E, R>) => {
+    const keys = [...new Set(buildIds.map((id) => buildLockKey(schema, id)))].sort((a, b) => a - b)
+    const begin = ["BEGIN", ...keys.map((key) => `SELECT pg_advisory_xact_lock(${LOCK_QUEUE}, ${key})`)].join("; ")
+    return Effect.scoped(
+      Effect.flatMap(sql.reserve, (connection) =>
+        Effect.acquireUseRelease(
+          connection.executeUnprepared(begin, [], undefined),
+          () =>
+            body.pipe(
+              Effect.provideService(SqlClient.TransactionConnection, [connection, 0] as const),
+              Effect.tap(() => connection.executeUnprepared("COMMIT", [], undefined))
+            ),
+          (_, exit) =>
+            Exit.isSuccess(exit) ? Effect.void : Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
+        )
+      )
+    )
+  }
+
+  const enqueue: JobQueue.JobQueueShape["enqueue"] = Effect.fn("PgJobQueue.enqueue")(function* (runs) {
+    yield* Effect.annotateCurrentSpan({ runs: runs.length })
+    // The first of duplicates wins, as in the reference queue; dependencies count once.
+    const seen = new Set<string>()
+    const rows: Array<{ build: string; key: string; run: string; order: number }> = []
+    const edges: Array<{ build: string; key: string; dep: string; order: number }> = []
+    for (const run of runs) {
+      const id = `${run.buildRequestId}\u0000${run.key}`
+      if (seen.has(id)) continue
+      seen.add(id)
+      const dependsOn = [...new Set(run.dependsOn)]
+      const stored: StoredRun = {
+        jobName: run.jobName,
+        outputs: run.outputs,
+        inputs: run.inputs,
+        args: run.args,
+        dependsOn: run.dependsOn
+      }
+      rows.push({ build: run.buildRequestId, key: run.key, run: JSON.stringify(stored), order: rows.length })
+      for (const [order, dep] of dependsOn.entries())
+        edges.push({ build: run.buildRequestId, key: run.key, dep, order })
+    }
+    if (rows.length === 0) return
+    const statement = sql`
+      WITH input AS (
+        SELECT * FROM unnest(${rows.map((r) => r.build)}::text[], ${rows.map((r) => r.key)}::text[],
+          ${rows.map((r) => r.run)}::text[], ${rows.map((r) => r.order)}::int4[]) AS t(build_request_id, key, run, ord)
+      ), fresh AS (
+        SELECT i.* FROM input i WHERE NOT EXISTS (
+          SELECT 1 FROM ${queue} q WHERE q.build_request_id = i.build_request_id AND q.key = i.key)
+      ), edges AS (
+        SELECT e.* FROM unnest(${edges.map((e) => e.build)}::text[], ${edges.map((e) => e.key)}::text[],
+          ${edges.map((e) => e.dep)}::text[], ${edges.map((e) => e.order)}::int4[]) AS e(build_request_id, key, dep, ord)
+        WHERE EXISTS (SELECT 1 FROM fresh f WHERE f.build_request_id = e.build_request_id AND f.key = e.key)
+      ), judged AS (
+        SELECT e.build_request_id, e.key, e.dep, e.ord, q.status, q.failure_ref, q.failure_reason
+        FROM edges e LEFT JOIN ${queue} q ON q.build_request_id = e.build_request_id AND q.key = e.dep
+      ), summary AS (
+        SELECT build_request_id, key,
+          count(*) FILTER (WHERE status IS NULL OR status NOT IN ('done', 'failed'))::int4 AS pending,
+          (array_agg(failure_ref ORDER BY ord) FILTER (WHERE status = 'failed'))[1] AS failed_ref,
+          (array_agg(failure_reason ORDER BY ord) FILTER (WHERE status = 'failed'))[1] AS failed_reason
+        FROM judged GROUP BY build_request_id, key
+      ), inserted AS (
+        INSERT INTO ${queue} (build_request_id, key, run, status, pending, upstream_failed_ref, upstream_failed_reason)
+        SELECT f.build_request_id, f.key, f.run,
+          CASE WHEN coalesce(s.pending, 0) > 0 THEN 'blocked' ELSE 'ready' END, coalesce(s.pending, 0),
+          s.failed_ref, s.failed_reason
+        FROM fresh f LEFT JOIN summary s ON s.build_request_id = f.build_request_id AND s.key = f.key
+        ORDER BY f.ord
+        RETURNING build_request_id
+      ), waiting AS (
+        INSERT INTO ${deps} (build_request_id, dep, key)
+        SELECT build_request_id, dep, key FROM judged WHERE status IS NULL OR status NOT IN ('done', 'failed')
+      ), counted AS (
+        INSERT INTO ${builds} (build_request_id, unfinished)
+        SELECT build_request_id, count(*)::int4 FROM inserted GROUP BY build_request_id
+        ON CONFLICT (build_request_id) DO UPDATE SET unfinished = ${builds}.unfinished + excluded.unfinished
+      )
+      SELECT pg_notify(${channel}, ${QUEUE_PAYLOAD})`
+    yield* resilient("enqueue")(
+      locked(
+        rows.map((r) => r.build),
+        statement
+      )
+    ).pipe(Effect.asVoid)
+  })
+
+  type ClaimRow = {
+    readonly id: string
+    readonly build_request_id: string
+    readonly key: string
+    readonly run: string
+    readonly upstream_failed_ref: string | null
+    readonly upstream_failed_reason: string | null
+  }
+
+  const claim: JobQueue.JobQueueShape["claim"] = Effect.fn("PgJobQueue.claim")(function* (worker, max, leaseMs) {
+    if (max <= 0) return []
+    // SKIP LOCKED re-checks the condition on rows it locks, so a run another worker claimed meanwhile
+    // (now running under a live lease) is skipped rather than claimed twice.
+    const rows = yield* resilient("claim")(
+      sql<ClaimRow>`
+        WITH now AS (SELECT clock_timestamp() AS t), picked AS (
+          SELECT q.build_request_id, q.key FROM ${queue} q
+          WHERE q.status = 'ready' OR (q.status = 'running' AND q.lease_until < (SELECT t FROM now))
+          ORDER BY q.id LIMIT ${max} FOR UPDATE SKIP LOCKED
+        )
+        UPDATE ${queue} q SET status = 'running', worker = ${worker},
+          lease_until = (SELECT t FROM now) + ${Math.max(0, Math.floor(leaseMs))} * interval '1 millisecond'
+        FROM picked p WHERE q.build_request_id = p.build_request_id AND q.key = p.key
+        RETURNING q.id::text AS id, q.build_request_id, q.key, q.run, q.upstream_failed_ref, q.upstream_failed_reason`
+    )
+    return [...rows]
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .map((row): JobQueue.ClaimedRun => {
+        const stored = JSON.parse(row.run) as StoredRun
+        return {
+          buildRequestId: row.build_request_id,
+          key: row.key,
+          ...stored,
+          ...(row.upstream_failed_ref === null
+            ? {}
+            : { upstreamFailed: { ref: row.upstream_failed_ref, reason: row.upstream_failed_reason ?? "" } })
+        }
+      })
+  })
+
+  const extend: JobQueue.JobQueueShape["extend"] = Effect.fn("PgJobQueue.extend")(function* (worker, runs, leaseMs) {
+    if (runs.length === 0) return []
+    const held = yield* resilient("extend")(
+      sql<{ readonly build_request_id: string; readonly key: string }>`
+        UPDATE ${queue} q SET lease_until = clock_timestamp() + ${Math.max(0, Math.floor(leaseMs))} * interval '1 millisecond'
+        FROM unnest(${runs.map((r) => r.buildRequestId)}::text[], ${runs.map((r) => r.key)}::text[]) AS r(b, k)
+        WHERE q.build_request_id = r.b AND q.key = r.k AND q.status = 'running' AND q.worker = ${worker}
+        RETURNING q.build_request_id, q.key`
+    )
+    const kept = new Set(held.map((row) => `${row.build_request_id}\u0000${row.key}`))
+    return runs.filter((run) => !kept.has(`${run.buildRequestId}\u0000${run.key}`)).map((run) => run.key)
+  })
+
+  const finishOnce = (worker: string, run: RunId, result: JobQueue.RunResult, retrying: Ref.Ref<boolean>) =>
+    locked(
+      [run.buildRequestId],
+      Effect.gen(function* () {
+        const failed = result._tag === "Failed"
+        const ref = failed ? result.ref : null
+        const reason = failed ? result.reason : null
+        const [row] = yield* sql<{ readonly held: number; readonly mine: number; readonly unfinished: number | null }>`
+          WITH mine AS (
+            UPDATE ${queue} SET status = ${failed ? "failed" : "done"}, worker = NULL, lease_until = NULL,
+              finished_by = ${worker}, failure_ref = ${ref}::text, failure_reason = ${reason}::text
+            WHERE build_request_id = ${run.buildRequestId} AND key = ${run.key} AND status = 'running'
+              AND worker = ${worker}
+            RETURNING key
+          ), released AS (
+            DELETE FROM ${deps} WHERE build_request_id = ${run.buildRequestId} AND dep = ${run.key}
+              AND EXISTS (SELECT 1 FROM mine)
+            RETURNING key
+          ), unblocked AS (
+            UPDATE ${queue} q SET pending = q.pending - 1,
+              status = CASE WHEN q.pending = 1 AND q.status = 'blocked' THEN 'ready' ELSE q.status END,
+              upstream_failed_ref = CASE WHEN ${failed}::bool AND q.upstream_failed_ref IS NULL
+                THEN ${ref}::text ELSE q.upstream_failed_ref END,
+              upstream_failed_reason = CASE WHEN ${failed}::bool AND q.upstream_failed_ref IS NULL
+                THEN ${reason}::text ELSE q.upstream_failed_reason END
+            FROM released r WHERE q.build_request_id = ${run.buildRequestId} AND q.key = r.key
+          ), counted AS (
+            UPDATE ${builds} SET unfinished = unfinished - 1
+            WHERE build_request_id = ${run.buildRequestId} AND EXISTS (SELECT 1 FROM mine)
+            RETURNING unfinished
+          )
+          SELECT (SELECT count(*) FROM mine)::int4 AS held,
+            (SELECT count(*) FROM ${queue} WHERE build_request_id = ${run.buildRequestId} AND key = ${run.key}
+              AND status IN ('done', 'failed') AND finished_by = ${worker})::int4 AS mine,
+            coalesce((SELECT unfinished FROM counted),
+              (SELECT unfinished FROM ${builds} WHERE build_request_id = ${run.buildRequestId})) AS unfinished`
+        // A retry after a COMMIT whose answer was lost finds its own finish done: it answers again
+        // rather than refusing, so the build's last finisher still learns the build is complete.
+        const again = yield* Ref.get(retrying)
+        if (row === undefined || (row.held === 0 && !(again && row.mine > 0))) return undefined
+        const failures = yield* sql<{ readonly key: string; readonly ref: string; readonly reason: string }>`
+          SELECT key, failure_ref AS ref, failure_reason AS reason FROM ${queue}
+          WHERE build_request_id = ${run.buildRequestId} AND status = 'failed' ORDER BY id`
+        yield* sql`SELECT pg_notify(${channel}, ${QUEUE_PAYLOAD})`
+        const finished: JobQueue.Finished = {
+          remaining: row.unfinished ?? 0,
+          failures: failures.map((f) => ({ key: f.key, ref: f.ref, reason: f.reason }))
+        }
+        return finished
+      })
+    ).pipe(Effect.onError(() => Ref.set(retrying, true)))
+
+  const finish: JobQueue.JobQueueShape["finish"] = Effect.fn("PgJobQueue.finish")(function* (worker, run, result) {
+    const retrying = yield* Ref.make(false)
+    return yield* resilient("finish")(finishOnce(worker, run, result, retrying))
+  })
+
+  const release: JobQueue.JobQueueShape["release"] = Effect.fn("PgJobQueue.release")(function* (worker, runs) {
+    if (runs.length === 0) return
+    yield* resilient("release")(
+      sql`
+        WITH released AS (
+          UPDATE ${queue} q SET status = 'ready', worker = NULL, lease_until = NULL
+          FROM unnest(${runs.map((r) => r.buildRequestId)}::text[], ${runs.map((r) => r.key)}::text[]) AS r(b, k)
+          WHERE q.build_request_id = r.b AND q.key = r.k AND q.status = 'running' AND q.worker = ${worker}
+          RETURNING q.key
+        )
+        SELECT pg_notify(${channel}, ${QUEUE_PAYLOAD}) WHERE EXISTS (SELECT 1 FROM released)`
+    ).pipe(Effect.asVoid)
+  })
+
+  const shape: JobQueue.JobQueueShape = { enqueue, claim, extend, finish, release, wakeups: context.wakeups }
+  return shape
+})
