@@ -20,8 +20,9 @@ import type { BuildRequestRow, JobRunRow } from "../projection/Views.js"
 import { DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS } from "./Defaults.js"
 import * as DryRun from "./DryRun.js"
 import { BuildFinished, UnknownBuild, UnknownPartition, WorkersUnavailable } from "./Errors.js"
-import { catalogRows, execute } from "./Execution.js"
+import { execute } from "./Execution.js"
 import { JobQueue } from "./JobQueue.js"
+import { catalogRows } from "./Settle.js"
 
 export interface RequestOptions {
   /** A caller-supplied id makes the request idempotent: the same id twice is one build. */

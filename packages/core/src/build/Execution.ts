@@ -9,8 +9,9 @@ import type { Graph } from "../graph/Graph.js"
 import * as Plan from "../graph/Plan.js"
 import type { EventLogShape, ReadError, StoreError } from "../log/EventLog.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
-import type { JobRunRow, PartitionRow } from "../projection/Views.js"
+import type { JobRunRow } from "../projection/Views.js"
 import * as Settle from "./Settle.js"
+import { catalogRows } from "./Settle.js"
 
 export interface BuildContext {
   readonly log: EventLogShape
@@ -34,22 +35,6 @@ export interface Executed {
 interface Node extends Settle.RunNode {
   readonly done: Deferred.Deferred<Settle.Outcome>
 }
-
-const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
-/** Catalog rows of `refs`, in as few queries as the port's page limit allows. */
-export const catalogRows = (log: EventLogShape, refs: Iterable<string>) =>
-  Effect.gen(function* () {
-    const rows = new Map<string, PartitionRow>()
-    for (const chunk of chunksOf([...new Set(refs)], 5000)) {
-      for (const row of (yield* log.partitions({ refs: chunk, limit: chunk.length })).items) rows.set(row.ref, row)
-    }
-    return rows
-  })
 
 export const execute = (ctx: BuildContext, plan: Plan.Plan): Effect.Effect<Executed, StoreError | ReadError> =>
   Effect.gen(function* () {

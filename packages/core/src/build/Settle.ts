@@ -190,20 +190,26 @@ export const make = (ctx: SettleContext): Settler => {
       }
     })
 
+  /** This build hands `ref` to the run that holds or built it. */
+  const delegated = (ref: PartitionRef, row: PartitionRow, mode: BuildEvent.Delegated["mode"]) =>
+    Effect.map(
+      stamp,
+      (s) =>
+        new BuildEvent.Delegated({
+          ...s,
+          partitionRef: ref,
+          toBuildRequestId: row.buildRequestId ?? buildRequestId,
+          ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
+          mode
+        })
+    )
+
   /** Historical delegation: every output is AVAILABLE and fresh, so nothing is rebuilt. */
   const reuse = (node: RunNode, fresh: ReadonlyArray<readonly [PartitionRef, PartitionRow]>) =>
     Effect.gen(function* () {
       const events: Array<BuildEvent.BuildEvent> = []
       for (const [ref, row] of fresh) {
-        events.push(
-          new BuildEvent.Delegated({
-            ...(yield* stamp),
-            partitionRef: ref,
-            toBuildRequestId: row.buildRequestId ?? buildRequestId,
-            ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
-            mode: "historical"
-          })
-        )
+        events.push(yield* delegated(ref, row, "historical"))
       }
       if (!attempts.has(jobRunIdOf(node)))
         events.push(yield* runEvent(node, "SKIPPED", 1, { message: "outputs are fresh" }))
@@ -227,13 +233,7 @@ export const make = (ctx: SettleContext): Settler => {
         if (announced.has(key)) continue
         announced.add(key)
         events.push(
-          new BuildEvent.Delegated({
-            ...(yield* stamp),
-            partitionRef: ref,
-            toBuildRequestId: row.buildRequestId ?? buildRequestId,
-            ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
-            mode: "active"
-          }),
+          yield* delegated(ref, row, "active"),
           new BuildEvent.PartitionStatusChanged({
             ...(yield* stamp),
             partitionRef: ref,
