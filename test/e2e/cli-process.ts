@@ -2,57 +2,26 @@
  * Runs the real `tessera` command (packages/cli/dist/bin.js, built by test/setup/build.ts) in child
  * processes against a SQLite log in a temporary folder, and reads that log back for assertions.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Builds, EventFilter, type BuildEvent, Graph } from "@tessera/core"
 import { SqliteEventLog } from "@tessera/store-sqlite"
-import { Chunk, Deferred, Effect, Layer, Schedule, Stream } from "effect"
+import { Chunk, Effect, Layer, Schedule, Stream } from "effect"
+import { startNode } from "../src/processes.js"
+import * as Stores from "../src/stores.js"
+
+export type { Exit, Running } from "../src/processes.js"
 
 export const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url))
 export const fixtureGraph = fileURLToPath(new URL("./fixtures/cli-graph.ts", import.meta.url))
 
-export interface Exit {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-export interface Running {
-  readonly child: ChildProcess
-  readonly exit: Effect.Effect<Exit>
-}
-
-export const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tessera-cli-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+export const tempDir = Stores.tempDir("tessera-cli-")
 
 export const logFile = (dir: string) => path.join(dir, "events.db")
 
 /** Starts `tessera --graph <fixture> --store sqlite:<dir>/events.db ...args` in `dir`; killed with the scope. */
 export const start = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.gen(function* () {
-    const done = yield* Deferred.make<Exit>()
-    const child = spawn(
-      process.execPath,
-      [bin, "--graph", fixtureGraph, "--store", `sqlite:${logFile(dir)}`, ...args],
-      { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }
-    )
-    let stdout = ""
-    let stderr = ""
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    child.on("close", (code) => Deferred.unsafeDone(done, Effect.succeed({ code, stdout, stderr })))
-    yield* Effect.addFinalizer(() => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
-    return { child, exit: Deferred.await(done) } satisfies Running
-  })
+  startNode([bin, "--graph", fixtureGraph, "--store", `sqlite:${logFile(dir)}`, ...args], { cwd: dir, env })
 
 /** Runs `tessera ...args` to its end. */
 export const tessera = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
