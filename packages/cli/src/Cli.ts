@@ -12,12 +12,13 @@ import { register } from "./commands/register.js"
 import { resume } from "./commands/resume.js"
 import { tessera } from "./commands/Root.js"
 import { status } from "./commands/status.js"
+import { worker } from "./commands/worker.js"
 import * as ExitCode from "./ExitCode.js"
 
 export const VERSION = "0.1.0"
 
 export const command = tessera.pipe(
-  Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register])
+  Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register, worker])
 )
 
 const cli = Command.run(command, { name: "tessera", version: VERSION })

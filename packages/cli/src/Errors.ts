@@ -120,3 +120,16 @@ export class SourcesMissing extends Schema.TaggedError<SourcesMissing>()("Source
     )
   }
 }
+
+/** `tessera worker` was pointed at a store without a job queue. */
+export class WorkerNeedsPostgres extends Schema.TaggedError<WorkerNeedsPostgres>()("WorkerNeedsPostgres", {
+  store: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `\`tessera worker\` needs a PostgreSQL store, which holds the job queue workers share, but the store is ` +
+      `${this.store}: pass --store postgres://user:password@host:5432/db (the same store the builds are requested on), ` +
+      "or set TESSERA_STORE"
+    )
+  }
+}

@@ -6,7 +6,7 @@ import { table } from "../render/Table.js"
 import { follow } from "./Follow.js"
 import { shared, withBuilds } from "./Root.js"
 
-const positive = (flag: string) =>
+export const positive = (flag: string) =>
   Schema.Number.pipe(Schema.int(), Schema.positive({ message: () => `--${flag} must be a whole number above 0` }))
 const nonNegative = (flag: string) =>
   Schema.Number.pipe(Schema.int(), Schema.nonNegative({ message: () => `--${flag} must be a whole number, 0 or more` }))
@@ -75,6 +75,13 @@ export const build = Command.make(
       Options.withDescription("Delay in ms before the first retry; it doubles for each next one (default 1000)"),
       Options.optional
     ),
+    executor: Options.choice("executor", ["local", "workers"]).pipe(
+      Options.withDescription(
+        "Where the job runs execute: in this process (local, the default), or in `tessera worker` processes " +
+          "sharing the PostgreSQL store (workers); this process then follows the build to its end"
+      ),
+      Options.optional
+    ),
     ...executionOptions,
     ...shared
   },
@@ -89,6 +96,7 @@ export const build = Command.make(
           if (missing.length > 0) return yield* new SourcesMissing({ refs: missing })
           return
         }
+        const executor = Option.getOrUndefined(options.executor)
         const retries = Option.getOrUndefined(options.retries)
         const retryDelay = Option.getOrUndefined(options.retryDelay)
         const handle = yield* builds.request(options.refs, {
@@ -96,6 +104,7 @@ export const build = Command.make(
           source: "cli",
           concurrency: Option.getOrUndefined(options.concurrency),
           leaseMs: Option.getOrUndefined(options.lease),
+          executor,
           retry:
             retries === undefined && retryDelay === undefined
               ? undefined
@@ -104,6 +113,11 @@ export const build = Command.make(
                   ...(retryDelay === undefined ? {} : { initialDelayMs: retryDelay })
                 }
         })
+        if (executor === "workers" && !options.json) {
+          yield* Console.log(
+            `Build ${handle.id} is queued for workers: \`tessera worker\` processes on this store run its jobs.`
+          )
+        }
         yield* follow(handle, options)
       })
     )

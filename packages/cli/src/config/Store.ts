@@ -3,9 +3,9 @@
  * into the store's `EventLog` layer.
  */
 import * as path from "node:path"
-import type { EventLog } from "@tessera/core"
+import type { EventLog, JobQueue } from "@tessera/core"
 import { DeltaEventLog } from "@tessera/store-delta"
-import { type Migrations, PgEventLog } from "@tessera/store-postgres"
+import { type Migrations, PgStore } from "@tessera/store-postgres"
 import { type SqliteOpenError, SqliteEventLog } from "@tessera/store-sqlite"
 import { Either, type Layer } from "effect"
 import { InvalidStore } from "../Errors.js"
@@ -69,6 +69,21 @@ export const layer = (spec: StoreSpec): Layer.Layer<EventLog.EventLog, OpenError
     case "Delta":
       return DeltaEventLog.layer({ path: spec.path })
     case "Postgres":
-      return PgEventLog.layer({ url: spec.url, ...(spec.schema === undefined ? {} : { schema: spec.schema }) })
+      // Also provides the job queue, which `Builds` picks up for builds requested with `--executor workers`.
+      return postgresLayer(spec, "tessera")
   }
 }
+
+/**
+ * The PostgreSQL log and, beside it, the distributed workers' job queue. `applicationName` shows in
+ * `pg_stat_activity`, so operators can tell workers' connections from the rest.
+ */
+export const postgresLayer = (
+  spec: Extract<StoreSpec, { readonly _tag: "Postgres" }>,
+  applicationName: string
+): Layer.Layer<EventLog.EventLog | JobQueue.JobQueue, OpenError> =>
+  PgStore.layer({
+    url: spec.url,
+    applicationName,
+    ...(spec.schema === undefined ? {} : { schema: spec.schema })
+  })
