@@ -9,8 +9,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import type { EventLog, JobQueue, Manifest, PartitionRef } from "@tessera/core"
-import { Effect, Exit, Ref, type Stream } from "effect"
+import { EventLog, type JobQueue, Manifest, PartitionRef } from "@tessera/core"
+import { Effect, Either, Exit, ParseResult, Ref, Schema, type Stream } from "effect"
 import { LOCK_QUEUE } from "./Migrations.js"
 
 /** What the queue shares with the log it sits beside: the client, the schema, retries and the LISTEN connection. */
@@ -29,14 +29,18 @@ export interface Context {
 /** The payload of the queue's notifications on the log's channel; tails ignore them. */
 export const QUEUE_PAYLOAD = "queue"
 
-/** The run as stored in `job_queue.run`: everything of a `QueuedRun` but its build and key. */
-interface StoredRun {
-  readonly jobName: string
-  readonly outputs: ReadonlyArray<PartitionRef.PartitionRef>
-  readonly inputs: ReadonlyArray<PartitionRef.PartitionRef>
-  readonly args: { readonly [key: string]: Manifest.Json }
-  readonly dependsOn: ReadonlyArray<string>
-}
+/** The run as stored in `job_queue.run`: everything of a `QueuedRun` but its build and key, as JSON. */
+const StoredRun = Schema.parseJson(
+  Schema.Struct({
+    jobName: Schema.String,
+    outputs: Schema.Array(PartitionRef.PartitionRef),
+    inputs: Schema.Array(PartitionRef.PartitionRef),
+    args: Schema.Record({ key: Schema.String, value: Manifest.Json }),
+    dependsOn: Schema.Array(Schema.String)
+  })
+)
+const encodeRun = Schema.encodeSync(StoredRun)
+const decodeRun = Schema.decodeUnknownEither(StoredRun)
 
 /** The second key of a build's advisory lock: FNV-1a of schema and build id, as a signed 32-bit integer. */
 const buildLockKey = (schema: string, buildRequestId: string): number => {
@@ -94,14 +98,14 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
       if (seen.has(id)) continue
       seen.add(id)
       const dependsOn = [...new Set(run.dependsOn)]
-      const stored: StoredRun = {
+      const stored = encodeRun({
         jobName: run.jobName,
         outputs: run.outputs,
         inputs: run.inputs,
         args: run.args,
         dependsOn: run.dependsOn
-      }
-      rows.push({ build: run.buildRequestId, key: run.key, run: JSON.stringify(stored), order: rows.length })
+      })
+      rows.push({ build: run.buildRequestId, key: run.key, run: stored, order: rows.length })
       for (const [order, dep] of dependsOn.entries())
         edges.push({ build: run.buildRequestId, key: run.key, dep, order })
     }
@@ -176,19 +180,29 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
         FROM picked p WHERE q.build_request_id = p.build_request_id AND q.key = p.key
         RETURNING q.id::text AS id, q.build_request_id, q.key, q.run, q.upstream_failed_ref, q.upstream_failed_reason`
     )
-    return [...rows]
-      .sort((a, b) => Number(a.id) - Number(b.id))
-      .map((row): JobQueue.ClaimedRun => {
-        const stored = JSON.parse(row.run) as StoredRun
-        return {
-          buildRequestId: row.build_request_id,
-          key: row.key,
-          ...stored,
-          ...(row.upstream_failed_ref === null
-            ? {}
-            : { upstreamFailed: { ref: row.upstream_failed_ref, reason: row.upstream_failed_reason ?? "" } })
-        }
+    const claimed: Array<JobQueue.ClaimedRun> = []
+    for (const row of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
+      const stored = decodeRun(row.run)
+      if (Either.isLeft(stored)) {
+        return yield* new EventLog.StoreError({
+          store: "postgres",
+          operation: "claim",
+          reason:
+            `the queued run ${row.key} of build ${row.build_request_id} does not decode ` +
+            `(${ParseResult.TreeFormatter.formatErrorSync(stored.left)}); it was changed outside Tessera ` +
+            "or written by a newer version"
+        })
+      }
+      claimed.push({
+        buildRequestId: row.build_request_id,
+        key: row.key,
+        ...stored.right,
+        ...(row.upstream_failed_ref === null
+          ? {}
+          : { upstreamFailed: { ref: row.upstream_failed_ref, reason: row.upstream_failed_reason ?? "" } })
       })
+    }
+    return claimed
   })
 
   const extend: JobQueue.JobQueueShape["extend"] = Effect.fn("PgJobQueue.extend")(function* (worker, runs, leaseMs) {
