@@ -114,6 +114,8 @@ const checkLog = (events: ReadonlyArray<BuildEvent.LoggedEvent>, buildId: string
     event._tag === "BuildRequestStatusChanged" && event.buildRequestId === buildId ? [event.status] : []
   )
   expect(statuses.at(-1)).toBe("COMPLETED")
+  // Gap-free: every event any process appended is in the log once, in seq order.
+  expect(events.map((entry) => entry.seq)).toEqual(events.map((_, i) => i + 1))
   const counts = Invariants.buildsPerPartition(events)
   expect(counts.size).toBe(partitions.size)
   expect([...counts.keys()].filter((ref) => !partitions.has(ref))).toEqual([])
