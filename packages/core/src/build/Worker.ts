@@ -3,7 +3,7 @@
  * exactly as the local executor would, and finishes it in the queue so its dependents can run.
  * Run any number of them, on any machines that share the store; none coordinates the others.
  */
-import { Clock, Deferred, Duration, Effect, Option, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Option, Stream } from "effect"
 import * as BuildEvent from "../event/BuildEvent.js"
 import * as EventId from "../event/EventId.js"
 import { isTerminalBuildStatus } from "../event/Status.js"
@@ -187,11 +187,15 @@ export const run = (
         Effect.catchAll((error) =>
           Effect.logError(`worker ${worker}: ${run.key} of ${run.buildRequestId}: ${error.message}`)
         ),
-        Effect.ensuring(
-          Effect.zipRight(
-            Effect.sync(() => inflight.delete(keyOf(run))),
-            wakeup.signal
-          )
+        // Interrupted means the worker is shutting down: the entry stays in `inflight` for the release
+        // finalizer, which runs after the scope has interrupted these fibers.
+        Effect.onExit((exit) =>
+          Exit.isInterrupted(exit)
+            ? Effect.void
+            : Effect.zipRight(
+                Effect.sync(() => inflight.delete(keyOf(run))),
+                wakeup.signal
+              )
         ),
         Effect.withSpan("Worker.settle", { attributes: { worker, buildRequestId: run.buildRequestId, run: run.key } })
       )
