@@ -46,8 +46,8 @@ const tessera = (store: string, args: ReadonlyArray<string>) =>
     return { child, exit: Deferred.await(done), output: () => `${args.join(" ")}:\n${stdout}${stderr}` }
   })
 
-const worker = (store: string, id: string) =>
-  tessera(store, ["worker", "--id", id, "--concurrency", "8", "--lease", "2000", "--poll", "200"])
+const worker = (store: string, id: string, lease = 2000) =>
+  tessera(store, ["worker", "--id", id, "--concurrency", "8", "--lease", String(lease), "--poll", "200"])
 
 /** A connection of the test's own, to look at the queue and terminate other connections. */
 const admin = (url: string) =>
@@ -256,6 +256,44 @@ describe("tessera worker processes on PostgreSQL", () => {
         checkLog(yield* allEvents(url, schema), "cut", partitions)
         for (const running of workers) running.child.kill("SIGTERM")
         for (const running of workers) expect((yield* running.exit).signal).toBeNull()
+      }),
+    120_000
+  )
+
+  it.scopedLive(
+    "a worker stopped with SIGTERM mid-build gives its runs back before it exits; the others finish the build",
+    () =>
+      Effect.gen(function* () {
+        const url = yield* database
+        const schema = "sigterm"
+        const store = `${url}?schema=${schema}`
+        const sql = yield* admin(url)
+        const { refs, partitions } = plan(2)
+        const staying = yield* worker(store, "staying")
+        // A lease far longer than the test: only giving its runs back lets the others have them.
+        const leaving = yield* worker(store, "leaving", 600_000)
+        const build = yield* tessera(store, ["build", "--executor", "workers", "--id", "term", ...refs])
+        yield* Effect.gen(function* () {
+          const [row] = yield* sql<{ readonly done: number; readonly held: number }>`SELECT
+            count(*) FILTER (WHERE status = 'done')::int4 AS done,
+            count(*) FILTER (WHERE status = 'running' AND worker = 'leaving')::int4 AS held
+            FROM ${sql(`${schema}.job_queue`)}`
+          if (row === undefined || row.done < 20 || row.held === 0) return yield* Effect.fail("not yet")
+        }).pipe(Effect.retry(Schedule.spaced("20 millis")), Effect.catchAll(Effect.die))
+        leaving.child.kill("SIGTERM")
+        const left = yield* leaving.exit
+        expect(left.signal).toBeNull()
+        expect(left.stdout).toContain("unfinished runs given back")
+        const held = yield* sql`SELECT key FROM ${sql(`${schema}.job_queue`)}
+          WHERE status = 'running' AND worker = 'leaving'`
+        expect(held).toEqual([])
+
+        const exit = yield* buildExit(build, sql, schema, [build, staying, leaving], "90 seconds")
+        expect(exit.stderr).toBe("")
+        expect(exit.code).toBe(0)
+        checkLog(yield* allEvents(url, schema), "term", partitions)
+        staying.child.kill("SIGTERM")
+        expect((yield* staying.exit).signal).toBeNull()
       }),
     120_000
   )
