@@ -272,7 +272,16 @@ describe("tessera worker processes on PostgreSQL", () => {
         const staying = yield* worker(store, "staying")
         // A lease far longer than the test: only giving its runs back lets the others have them.
         const leaving = yield* worker(store, "leaving", 600_000)
-        const build = yield* tessera(store, ["build", "--executor", "workers", "--id", "term", ...refs])
+        const build = yield* tessera(store, [
+          "build",
+          "--executor",
+          "workers",
+          "--lease",
+          "2000",
+          "--id",
+          "term",
+          ...refs
+        ])
         yield* Effect.gen(function* () {
           const [row] = yield* sql<{ readonly done: number; readonly held: number }>`SELECT
             count(*) FILTER (WHERE status = 'done')::int4 AS done,
