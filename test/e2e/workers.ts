@@ -3,7 +3,7 @@
  * requested with `executor: "workers"` are run by worker fibers that share nothing but the store.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Builds, EventFilter, EventLog, type JobQueue, Worker } from "@tessera/core"
+import { Builds, EventFilter, EventLog, JobQueue, Worker } from "@tessera/core"
 import { Chunk, Effect, Fiber, Layer, type Scope, Stream } from "effect"
 import * as Graphs from "../src/graphs.js"
 import * as Invariants from "../src/invariants.js"
@@ -86,6 +86,35 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
           expect(result.status).toBe("COMPLETED")
           const cancelled = yield* log.jobRuns({ statuses: ["CANCELLED"] })
           expect(cancelled.items.length).toBeGreaterThan(0)
+        })
+      )
+    })
+
+    it.scopedLive("a build whose last finisher died before recording its end is ended by resume elsewhere", () => {
+      const k = Graphs.knobs()
+      return scenario(
+        k,
+        Effect.gen(function* () {
+          const builds = yield* Builds.Builds
+          const queue = yield* JobQueue.JobQueue
+          for (const d of days(1, 3)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
+          yield* Effect.flatMap(builds.request(["weekly/end=3"]), (h) => h.await)
+          const handle = yield* builds.request(["weekly/end=3"], { executor: "workers" })
+          // A worker that finishes every run in the queue and dies before writing the build's end.
+          let finished: JobQueue.Finished | undefined
+          for (;;) {
+            const claimed = yield* queue.claim("ghost", 100, 60_000)
+            if (claimed.length === 0 && finished?.remaining === 0) break
+            for (const run of claimed) finished = yield* queue.finish("ghost", run, { _tag: "Available" })
+            if (claimed.length === 0) yield* Effect.sleep("10 millis")
+          }
+          expect(yield* queue.progress(handle.id)).toEqual({ remaining: 0, failures: [] })
+          // Another process resumes it: the queue says everything finished, so it records the end.
+          const elsewhere = yield* Builds.make.pipe(Effect.provideService(Builds.PipelineGraph, Graphs.salesGraph(k)))
+          const resumed = yield* Effect.flatMap(elsewhere.resume(handle.id), (h) => h.await)
+          expect(resumed.status).toBe("COMPLETED")
+          expect((yield* handle.await).status).toBe("COMPLETED")
+          expect(yield* queue.progress("never-enqueued")).toBeUndefined()
         })
       )
     })

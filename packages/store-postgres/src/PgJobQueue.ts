@@ -218,6 +218,14 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     return runs.filter((run) => !kept.has(`${run.buildRequestId}\u0000${run.key}`)).map((run) => run.key)
   })
 
+  const failuresOf = (buildRequestId: string) =>
+    Effect.map(
+      sql<{ readonly key: string; readonly ref: string; readonly reason: string }>`
+        SELECT key, failure_ref AS ref, failure_reason AS reason FROM ${queue}
+        WHERE build_request_id = ${buildRequestId} AND status = 'failed' ORDER BY id`,
+      (rows) => rows.map((f) => ({ key: f.key, ref: f.ref, reason: f.reason }))
+    )
+
   const finishOnce = (worker: string, run: RunId, result: JobQueue.RunResult, retrying: Ref.Ref<boolean>) =>
     locked(
       [run.buildRequestId],
@@ -258,14 +266,9 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
         // rather than refusing, so the build's last finisher still learns the build is complete.
         const again = yield* Ref.get(retrying)
         if (row === undefined || (row.held === 0 && !(again && row.mine > 0))) return undefined
-        const failures = yield* sql<{ readonly key: string; readonly ref: string; readonly reason: string }>`
-          SELECT key, failure_ref AS ref, failure_reason AS reason FROM ${queue}
-          WHERE build_request_id = ${run.buildRequestId} AND status = 'failed' ORDER BY id`
+        const failures = yield* failuresOf(run.buildRequestId)
         yield* sql`SELECT pg_notify(${channel}, ${QUEUE_PAYLOAD})`
-        const finished: JobQueue.Finished = {
-          remaining: row.unfinished ?? 0,
-          failures: failures.map((f) => ({ key: f.key, ref: f.ref, reason: f.reason }))
-        }
+        const finished: JobQueue.Finished = { remaining: row.unfinished ?? 0, failures }
         return finished
       })
     ).pipe(Effect.onError(() => Ref.set(retrying, true)))
@@ -289,6 +292,22 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     ).pipe(Effect.asVoid)
   })
 
-  const shape: JobQueue.JobQueueShape = { enqueue, claim, extend, finish, release, wakeups: context.wakeups }
+  const progress: JobQueue.JobQueueShape["progress"] = Effect.fn("PgJobQueue.progress")(function* (buildRequestId) {
+    const [row] = yield* resilient("progress")(
+      sql<{ readonly unfinished: number }>`SELECT unfinished FROM ${builds} WHERE build_request_id = ${buildRequestId}`
+    )
+    if (row === undefined) return undefined
+    return { remaining: row.unfinished, failures: yield* resilient("progress")(failuresOf(buildRequestId)) }
+  })
+
+  const shape: JobQueue.JobQueueShape = {
+    enqueue,
+    claim,
+    extend,
+    finish,
+    progress,
+    release,
+    wakeups: context.wakeups
+  }
   return shape
 })

@@ -18,6 +18,7 @@ import type { AppendConflict, InvalidTransition } from "../projection/Errors.js"
 import { PartitionIs } from "../projection/Expectation.js"
 import type { BuildRequestRow, JobRunRow } from "../projection/Views.js"
 import { DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS } from "./Defaults.js"
+import * as BuildEnd from "./BuildEnd.js"
 import * as DryRun from "./DryRun.js"
 import { BuildFinished, UnknownBuild, UnknownPartition, WorkersUnavailable } from "./Errors.js"
 import { execute } from "./Execution.js"
@@ -232,6 +233,9 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
             }
           })
         )
+        // Resumed after the last run's worker died before recording the end: record it here.
+        const standing = yield* queue.value.progress(id)
+        if (standing !== undefined && standing.remaining === 0) yield* BuildEnd.record(log, id, standing.failures)
         return yield* awaitFromLog(id)
       }
 

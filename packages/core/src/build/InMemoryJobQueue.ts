@@ -23,6 +23,12 @@ interface Entry {
   failure?: { readonly ref: string; readonly reason: string } | undefined
 }
 
+/** Where a build's entries stand: unfinished runs and failures. */
+const standing = (build: ReadonlyArray<Entry>): Finished => ({
+  remaining: build.filter((e) => e.status !== "done" && e.status !== "failed").length,
+  failures: build.flatMap((e) => (e.failure === undefined ? [] : [{ key: e.run.key, ...e.failure }]))
+})
+
 const idOf = (run: { readonly buildRequestId: string; readonly key: string }) => `${run.buildRequestId}\u0000${run.key}`
 
 export const make: Effect.Effect<JobQueueShape> = Effect.gen(function* () {
@@ -101,10 +107,7 @@ export const make: Effect.Effect<JobQueueShape> = Effect.gen(function* () {
           if (entry.failure !== undefined) dependent.upstreamFailed ??= entry.failure
           if (dependent.pending.size === 0 && dependent.status === "blocked") dependent.status = "ready"
         }
-        return {
-          remaining: build.filter((e) => e.status !== "done" && e.status !== "failed").length,
-          failures: build.flatMap((e) => (e.failure === undefined ? [] : [{ key: e.run.key, ...e.failure }]))
-        }
+        return standing(build)
       }),
       wake
     )
@@ -123,7 +126,13 @@ export const make: Effect.Effect<JobQueueShape> = Effect.gen(function* () {
       wake
     )
 
-  return { enqueue, claim, extend, finish, release, wakeups: Stream.fromPubSub(signals) }
+  const progress: JobQueueShape["progress"] = (buildRequestId) =>
+    Effect.sync(() => {
+      const build = [...entries.values()].filter((e) => e.run.buildRequestId === buildRequestId)
+      return build.length === 0 ? undefined : standing(build)
+    })
+
+  return { enqueue, claim, extend, finish, progress, release, wakeups: Stream.fromPubSub(signals) }
 })
 
 export const layer: Layer.Layer<JobQueue> = Layer.effect(JobQueue, make)

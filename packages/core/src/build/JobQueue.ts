@@ -62,6 +62,11 @@ export interface JobQueueShape {
     run: { readonly buildRequestId: string; readonly key: string },
     result: RunResult
   ) => Effect.Effect<Finished | undefined, StoreError>
+  /**
+   * Where a build stands in the queue: its unfinished runs and its failures; none when the build
+   * was never enqueued. Lets a resumed build record an end its last finisher did not live to record.
+   */
+  readonly progress: (buildRequestId: string) => Effect.Effect<Finished | undefined, StoreError>
   /** Gives runs back unfinished (a worker shutting down), runnable again at once. */
   readonly release: (
     worker: string,

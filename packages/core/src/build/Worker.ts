@@ -3,9 +3,7 @@
  * exactly as the local executor would, and finishes it in the queue so its dependents can run.
  * Run any number of them, on any machines that share the store; none coordinates the others.
  */
-import { Clock, Deferred, Duration, Effect, Exit, Option, Stream } from "effect"
-import * as BuildEvent from "../event/BuildEvent.js"
-import * as EventId from "../event/EventId.js"
+import { Deferred, Duration, Effect, Exit, Option, Stream } from "effect"
 import { isTerminalBuildStatus } from "../event/Status.js"
 import type { Graph } from "../graph/Graph.js"
 import { EventLog, type ReadError, type StoreError } from "../log/EventLog.js"
@@ -13,6 +11,7 @@ import * as Wakeup from "../log/Wakeup.js"
 import type { JobRunRow } from "../projection/Views.js"
 import { DEFAULT_LEASE_MS } from "./Defaults.js"
 import { type ClaimedRun, JobQueue, type RunResult } from "./JobQueue.js"
+import * as BuildEnd from "./BuildEnd.js"
 import * as Settle from "./Settle.js"
 
 export interface WorkerOptions {
@@ -100,27 +99,6 @@ export const run = (
         return new Map<string, JobRunRow>(page.items.map((row) => [row.jobRunId, row]))
       })
 
-    const finishBuild = (buildRequestId: string, failures: ReadonlyArray<{ ref: string; reason: string }>) =>
-      Effect.gen(function* () {
-        const timestamp = yield* Clock.currentTimeMillis
-        const message =
-          failures.length === 0
-            ? undefined
-            : failures
-                .slice(0, 10)
-                .map((failure) => `${failure.ref}: ${failure.reason}`)
-                .join("; ")
-        const event = new BuildEvent.BuildRequestStatusChanged({
-          eventId: EventId.unsafeMake(timestamp),
-          timestamp,
-          buildRequestId,
-          status: failures.length === 0 ? "COMPLETED" : "FAILED",
-          ...(message === undefined ? {} : { message })
-        })
-        // A build cancelled meanwhile keeps its CANCELLED: the log refuses a second terminal status.
-        yield* log.append([event]).pipe(Effect.catchTag("InvalidTransition", () => Effect.void))
-      })
-
     const settle = (run: ClaimedRun): Effect.Effect<RunResult, StoreError | ReadError> =>
       Effect.gen(function* () {
         const found = yield* log.buildRequests({ buildRequestIds: [run.buildRequestId] })
@@ -182,7 +160,7 @@ export const run = (
         const result = yield* settle(run)
         const finished = yield* queue.finish(worker, run, result)
         if (finished !== undefined && finished.remaining === 0)
-          yield* finishBuild(run.buildRequestId, finished.failures)
+          yield* BuildEnd.record(log, run.buildRequestId, finished.failures)
       }).pipe(
         Effect.catchAll((error) =>
           Effect.logError(`worker ${worker}: ${run.key} of ${run.buildRequestId}: ${error.message}`)
