@@ -3,14 +3,14 @@
  * while one is killed with SIGKILL, and two keep a build going while their connections are
  * terminated under them. Everything is checked from the log and the queue afterwards.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
 import { type BuildEvent, EventFilter } from "@tessera/core"
 import { PgEventLog } from "@tessera/store-postgres"
-import { Chunk, Context, Deferred, type Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
+import { Chunk, Context, type Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import * as Invariants from "../src/invariants.js"
+import { type Exit, startNode } from "../src/processes.js"
 import { fileDatabase } from "../src/postgres.js"
 import { GROUP, LEAVES, TOPS } from "./fixtures/worker-graph.js"
 
@@ -18,33 +18,9 @@ const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.
 const graph = fileURLToPath(new URL("./fixtures/worker-graph.ts", import.meta.url))
 const database = await fileDatabase()
 
-interface Exit {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** Starts `tessera --graph <fixture> --store <store> ...args`; killed with the scope if still running. */
 const tessera = (store: string, args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const done = yield* Deferred.make<Exit>()
-    const child: ChildProcess = spawn(process.execPath, [bin, "--graph", graph, "--store", store, ...args], {
-      env: { ...process.env, WORKER_TEST_SLEEP_MS: "5" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    child.on("close", (code, signal) => Deferred.unsafeDone(done, Effect.succeed({ code, signal, stdout, stderr })))
-    yield* Effect.addFinalizer(() => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
-    return { child, exit: Deferred.await(done), output: () => `${args.join(" ")}:\n${stdout}${stderr}` }
-  })
+  startNode([bin, "--graph", graph, "--store", store, ...args], { env: { WORKER_TEST_SLEEP_MS: "5" } })
 
 const worker = (store: string, id: string, lease = 2000) =>
   tessera(store, ["worker", "--id", id, "--concurrency", "8", "--lease", String(lease), "--poll", "200"])
@@ -193,7 +169,7 @@ describe("tessera worker processes on PostgreSQL", () => {
           WHERE status = 'running' AND worker = 'w0'`
         expect(held.length).toBeGreaterThan(0)
 
-        const exit = yield* buildExit(build, sql, schema, [build, ...workers], "150 seconds")
+        const exit = yield* buildExit(build, sql, schema, [build, ...workers], "420 seconds")
         expect(exit.stderr).toBe("")
         expect(exit.stdout).toContain("queued for workers")
         expect(exit.stdout).toContain("COMPLETED")
@@ -213,7 +189,8 @@ describe("tessera worker processes on PostgreSQL", () => {
         for (const running of workers.slice(1)) running.child.kill("SIGTERM")
         for (const running of workers.slice(1)) expect((yield* running.exit).signal).toBeNull()
       }),
-    180_000
+    // Generous: 2,000 jobs take about a minute on an idle 2-core machine, several beside other suites.
+    480_000
   )
 
   it.scopedLive(
@@ -249,7 +226,7 @@ describe("tessera worker processes on PostgreSQL", () => {
         }
         expect(terminated).toBeGreaterThan(0)
 
-        const exit = yield* buildExit(build, sql, schema, [build, ...workers], "90 seconds")
+        const exit = yield* buildExit(build, sql, schema, [build, ...workers], "240 seconds")
         expect(exit.stderr).toBe("")
         expect(exit.code).toBe(0)
         expect(yield* queueCounts(sql, schema)).toEqual({ done: partitions.size })
@@ -257,7 +234,7 @@ describe("tessera worker processes on PostgreSQL", () => {
         for (const running of workers) running.child.kill("SIGTERM")
         for (const running of workers) expect((yield* running.exit).signal).toBeNull()
       }),
-    120_000
+    300_000
   )
 
   it.scopedLive(
@@ -297,13 +274,13 @@ describe("tessera worker processes on PostgreSQL", () => {
           WHERE status = 'running' AND worker = 'leaving'`
         expect(held).toEqual([])
 
-        const exit = yield* buildExit(build, sql, schema, [build, staying, leaving], "90 seconds")
+        const exit = yield* buildExit(build, sql, schema, [build, staying, leaving], "240 seconds")
         expect(exit.stderr).toBe("")
         expect(exit.code).toBe(0)
         checkLog(yield* allEvents(url, schema), "term", partitions)
         staying.child.kill("SIGTERM")
         expect((yield* staying.exit).signal).toBeNull()
       }),
-    120_000
+    300_000
   )
 })

@@ -15,6 +15,8 @@ export interface Exit {
 export interface Running {
   readonly child: ChildProcess
   readonly exit: Effect.Effect<Exit>
+  /** What the child printed so far, for a test that must explain why it gave up waiting. */
+  readonly output: () => string
 }
 
 /** Starts `node ...args`; a child still running when the scope closes is killed. */
@@ -39,7 +41,7 @@ export const startNode = (
     })
     child.on("close", (code, signal) => Deferred.unsafeDone(done, Effect.succeed({ code, signal, stdout, stderr })))
     yield* Effect.addFinalizer(() => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
-    return { child, exit: Deferred.await(done) }
+    return { child, exit: Deferred.await(done), output: () => `${args.slice(-8).join(" ")}:\n${stdout}${stderr}` }
   })
 
 /** Runs a TypeScript script (through tsx) to its end. */
