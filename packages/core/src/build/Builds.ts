@@ -1,6 +1,6 @@
 /**
  * The scheduler: request partitions, and Tessera analyses, claims, delegates and executes, writing
- * every step to the event log. The log, not this process, is the source of truth: any process can
+ * every step to the event log. The log, not this process, is the source of truth, so every process can
  * await, cancel or resume any build.
  */
 import { Chunk, Clock, Context, Deferred, Effect, Either, Fiber, Layer, Option, type Scope, Stream } from "effect"
