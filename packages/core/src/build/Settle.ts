@@ -279,9 +279,13 @@ export const make = (ctx: SettleContext): Settler => {
       const policy = node.run.job.retry ?? ctx.retry
       const first = (attempts.get(jobRunId) ?? 0) + 1
       const reasons = verdicts.flatMap(([ref, v]) => (v._tag === "Build" ? [`${ref}: ${v.reason}`] : []))
+      // The run holds a concurrency slot already, so it starts at once: claiming and starting are one
+      // conditional append, which saves a durable write per job.
       const claim = [
         yield* runEvent(node, "SCHEDULED", first, { leaseExpiresAt: yield* lease, message: reasons.join("; ") }),
-        ...(yield* partitionEvents(node, "SCHEDULED", { jobRunId }))
+        ...(yield* partitionEvents(node, "SCHEDULED", { jobRunId })),
+        yield* runEvent(node, "RUNNING", first, { leaseExpiresAt: yield* lease }),
+        ...(yield* partitionEvents(node, "BUILDING", { jobRunId }))
       ]
       const expect = node.run.outputs.map((ref) => new Claimable({ ref }))
       const claimed = yield* Effect.either(log.append(claim, { expect }))
@@ -294,7 +298,7 @@ export const make = (ctx: SettleContext): Settler => {
         return { _tag: "Conflict" } as Attempt
       }
       attempts.set(jobRunId, first)
-      const state = { attempt: first }
+      const state = { attempt: first, started: true }
       const lost = yield* Deferred.make<string>()
       yield* heartbeat(node, lost).pipe(Effect.forkScoped)
       return yield* runAttempts(node, policy, state, lost).pipe(
@@ -340,25 +344,29 @@ export const make = (ctx: SettleContext): Settler => {
   const runAttempts = (
     node: RunNode,
     policy: BuildEvent.RetryPolicy,
-    state: { attempt: number },
+    state: { attempt: number; started: boolean },
     lost: Deferred.Deferred<string>
   ): Effect.Effect<Attempt, StoreError | ReadError> =>
     Effect.gen(function* () {
       const jobRunId = jobRunIdOf(node)
       for (;;) {
-        const started = yield* Effect.either(
-          log.append(
-            [
-              yield* runEvent(node, "RUNNING", state.attempt, { leaseExpiresAt: yield* lease }),
-              ...(yield* partitionEvents(node, "BUILDING", { jobRunId }))
-            ],
-            { expect: node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId })) }
+        // The first attempt started with the claim; a retry starts here, if the run still holds its outputs.
+        if (!state.started) {
+          const started = yield* Effect.either(
+            log.append(
+              [
+                yield* runEvent(node, "RUNNING", state.attempt, { leaseExpiresAt: yield* lease }),
+                ...(yield* partitionEvents(node, "BUILDING", { jobRunId }))
+              ],
+              { expect: node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId })) }
+            )
           )
-        )
-        if (Either.isLeft(started)) {
-          if (started.left._tag === "StoreError") return yield* started.left
-          return { _tag: "Conflict" }
+          if (Either.isLeft(started)) {
+            if (started.left._tag === "StoreError") return yield* started.left
+            return { _tag: "Conflict" }
+          }
         }
+        state.started = false
         counts.built++
         const result = yield* Effect.raceFirst(
           invoke(node, state.attempt),

@@ -181,11 +181,19 @@ export const run = (
     for (;;) {
       const woken = yield* wakeup.next
       const free = concurrency - inflight.size
-      const claimed = free > 0 ? yield* queue.claim(worker, free, leaseMs) : []
-      for (const entry of claimed) {
-        inflight.set(keyOf(entry), entry)
-        yield* Effect.forkScoped(process(entry))
-      }
+      // Claimed entries are known to the shutdown release before an interruption can land: a claim
+      // interrupted half-way would otherwise stay held until its lease ran out.
+      const claimed =
+        free > 0
+          ? yield* Effect.uninterruptible(
+              Effect.tap(queue.claim(worker, free, leaseMs), (entries) =>
+                Effect.sync(() => {
+                  for (const entry of entries) inflight.set(keyOf(entry), entry)
+                })
+              )
+            )
+          : []
+      for (const entry of claimed) yield* Effect.forkScoped(process(entry))
       if (claimed.length === 0 || inflight.size === concurrency) {
         yield* Effect.timeout(woken, pollInterval).pipe(Effect.ignore)
       }
