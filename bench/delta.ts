@@ -10,7 +10,7 @@ import { parquetWriteBuffer } from "hyparquet-writer"
 import * as NodeFs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { type Benchmark, report, type Row, timed } from "./src/report.js"
+import { type Benchmark, chunks, perSecond, report, type Row, timed } from "./src/report.js"
 import { history } from "./src/workload.js"
 
 const tempDir = Effect.acquireRelease(
@@ -36,14 +36,6 @@ const rawWrite = (dir: string, batches: ReadonlyArray<ReadonlyArray<ReturnType<t
       await NodeFs.writeFile(Path.join(dir, `raw-${i}.parquet`), new Uint8Array(buffer))
     }
   })
-
-const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
-const perSecond = (count: number, ms: number) => (count / ms) * 1000
 
 const appendCase = (batchSize: number, commits: number) =>
   Effect.scoped(

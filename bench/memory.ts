@@ -4,7 +4,7 @@
  */
 import { EventFilter, InMemoryEventLog, Projection, Reducer } from "@tessera/core"
 import { Effect, Either, Stream } from "effect"
-import { type Benchmark, report, timed } from "./src/report.js"
+import { type Benchmark, chunks, perSecond, report, timed } from "./src/report.js"
 import { history } from "./src/workload.js"
 
 const bench: Benchmark = (args) =>
@@ -35,7 +35,6 @@ const bench: Benchmark = (args) =>
         for (const entry of logged) state.partitions.set(String(entry.seq), undefined as never)
       })
     )
-    const perSecond = (count: number, ms: number) => (count / ms) * 1000
     yield* report("memory", [
       {
         case: `append 1 event x ${singles}`,
@@ -60,11 +59,5 @@ const bench: Benchmark = (args) =>
       }
     ])
   })
-
-const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
 
 export default bench

@@ -16,18 +16,10 @@ import { PgEventLog } from "@tessera/store-postgres"
 import { Effect, Layer } from "effect"
 import postgres from "postgres"
 import * as Postgres from "./src/postgres.js"
-import { type Benchmark, report, timed } from "./src/report.js"
+import { type Benchmark, chunks, perSecond, report, timed } from "./src/report.js"
 import { history } from "./src/workload.js"
 
 type Event = BuildEvent.BuildEvent
-
-const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
-const perSecond = (count: number, ms: number) => (count / ms) * 1000
 
 const columns = [
   "seq",

@@ -27,9 +27,7 @@ import { Logger, run as graphileRun } from "graphile-worker"
 import PgBoss from "pg-boss"
 import postgres from "postgres"
 import * as Postgres from "./src/postgres.js"
-import { type Benchmark, report, timed } from "./src/report.js"
-
-const perSecond = (count: number, ms: number) => (count / ms) * 1000
+import { type Benchmark, perSecond, report, timed } from "./src/report.js"
 
 /** Polls `count` until it is 0. */
 const drained = (count: () => Promise<number>) =>

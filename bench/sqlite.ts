@@ -13,7 +13,7 @@ import * as path from "node:path"
 import { BuildEvent, EventCodec } from "@tessera/core"
 import { SqliteEventLog } from "@tessera/store-sqlite"
 import { Effect } from "effect"
-import { type Benchmark, percentile, report, timed } from "./src/report.js"
+import { type Benchmark, chunks, percentile, perSecond, report, timed } from "./src/report.js"
 import { history } from "./src/workload.js"
 
 interface RawStatement {
@@ -35,14 +35,6 @@ const tempDir = Effect.acquireRelease(
 )
 
 type Event = BuildEvent.BuildEvent
-
-const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
-const perSecond = (count: number, ms: number) => (count / ms) * 1000
 
 /** A store file and a raw file with the same schema: the raw one is made by the store, then closed. */
 const files = (dir: string, name: string) =>

@@ -60,3 +60,13 @@ export const percentile = (samples: ReadonlyArray<number>, p: number): number =>
   const sorted = [...samples].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
 }
+
+/** Events (or jobs) per second, from a count and the ms it took. */
+export const perSecond = (count: number, ms: number): number => (count / ms) * 1000
+
+/** `items` in slices of `size`, for batch appends. */
+export const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
