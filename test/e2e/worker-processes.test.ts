@@ -111,6 +111,25 @@ const queueCounts = (sql: PgClient.PgClient, schema: string) =>
     (rows) => Object.fromEntries(rows.map((row) => [row.status, row.n]))
   )
 
+/** `tessera build --executor workers` for `refs`, with short job-run leases so takeovers come quickly. */
+const workersBuild = (store: string, id: string, refs: ReadonlyArray<string>) =>
+  tessera(store, ["build", "--executor", "workers", "--lease", "2000", "--id", id, ...refs])
+
+/** Waits until at least `done` queued runs finished and, if named, `heldBy` holds some. */
+const waitForQueue = (
+  sql: PgClient.PgClient,
+  schema: string,
+  until: { readonly done: number; readonly heldBy?: string }
+) =>
+  Effect.gen(function* () {
+    const [row] = yield* sql<{ readonly done: number; readonly held: number }>`SELECT
+      count(*) FILTER (WHERE status = 'done')::int4 AS done,
+      count(*) FILTER (WHERE status = 'running' AND worker = ${until.heldBy ?? ""})::int4 AS held
+      FROM ${sql(`${schema}.job_queue`)}`
+    const held = until.heldBy === undefined || (row?.held ?? 0) > 0
+    if (row === undefined || row.done < until.done || !held) return yield* Effect.fail("not yet")
+  }).pipe(Effect.retry(Schedule.spaced("20 millis")), Effect.catchAll(Effect.die))
+
 /**
  * The build process's exit; if it has not ended well before the test's own timeout, fails with what
  * the queue and the processes say, so a stuck build explains itself instead of just timing out.
@@ -146,24 +165,9 @@ describe("tessera worker processes on PostgreSQL", () => {
         const { refs, partitions } = plan(TOPS)
         expect(partitions.size).toBe(2000)
         const workers = yield* Effect.forEach([0, 1, 2, 3], (i) => worker(store, `w${i}`))
-        const build = yield* tessera(store, [
-          "build",
-          "--executor",
-          "workers",
-          "--lease",
-          "2000",
-          "--id",
-          "big",
-          ...refs
-        ])
+        const build = yield* workersBuild(store, "big", refs)
         // Midway: a quarter of the runs done, and the doomed worker holding some.
-        yield* Effect.gen(function* () {
-          const [row] = yield* sql<{ readonly done: number; readonly held: number }>`SELECT
-            count(*) FILTER (WHERE status = 'done')::int4 AS done,
-            count(*) FILTER (WHERE status = 'running' AND worker = 'w0')::int4 AS held
-            FROM ${sql(`${schema}.job_queue`)}`
-          if (row === undefined || row.done < 500 || row.held === 0) return yield* Effect.fail("not yet")
-        }).pipe(Effect.retry(Schedule.spaced("50 millis")), Effect.catchAll(Effect.die))
+        yield* waitForQueue(sql, schema, { done: 500, heldBy: "w0" })
         workers[0]!.child.kill("SIGKILL")
         const held = yield* sql<{ readonly key: string }>`SELECT key FROM ${sql(`${schema}.job_queue`)}
           WHERE status = 'running' AND worker = 'w0'`
@@ -203,22 +207,10 @@ describe("tessera worker processes on PostgreSQL", () => {
         const sql = yield* admin(url)
         const { refs, partitions } = plan(4)
         const workers = yield* Effect.forEach([0, 1], (i) => worker(store, `t${i}`))
-        const build = yield* tessera(store, [
-          "build",
-          "--executor",
-          "workers",
-          "--lease",
-          "2000",
-          "--id",
-          "cut",
-          ...refs
-        ])
+        const build = yield* workersBuild(store, "cut", refs)
         let terminated = 0
         for (const threshold of [40, 120, 200, 280]) {
-          yield* Effect.gen(function* () {
-            const counts = yield* queueCounts(sql, schema)
-            if ((counts.done ?? 0) < threshold) return yield* Effect.fail("not yet")
-          }).pipe(Effect.retry(Schedule.spaced("50 millis")), Effect.catchAll(Effect.die))
+          yield* waitForQueue(sql, schema, { done: threshold })
           const [row] = yield* sql<{ readonly n: number }>`SELECT count(*)::int4 AS n FROM (
             SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
             WHERE application_name = 'tessera-worker' AND datname = current_database()) t WHERE killed`
@@ -249,23 +241,8 @@ describe("tessera worker processes on PostgreSQL", () => {
         const staying = yield* worker(store, "staying")
         // A lease far longer than the test: only giving its runs back lets the others have them.
         const leaving = yield* worker(store, "leaving", 600_000)
-        const build = yield* tessera(store, [
-          "build",
-          "--executor",
-          "workers",
-          "--lease",
-          "2000",
-          "--id",
-          "term",
-          ...refs
-        ])
-        yield* Effect.gen(function* () {
-          const [row] = yield* sql<{ readonly done: number; readonly held: number }>`SELECT
-            count(*) FILTER (WHERE status = 'done')::int4 AS done,
-            count(*) FILTER (WHERE status = 'running' AND worker = 'leaving')::int4 AS held
-            FROM ${sql(`${schema}.job_queue`)}`
-          if (row === undefined || row.done < 20 || row.held === 0) return yield* Effect.fail("not yet")
-        }).pipe(Effect.retry(Schedule.spaced("20 millis")), Effect.catchAll(Effect.die))
+        const build = yield* workersBuild(store, "term", refs)
+        yield* waitForQueue(sql, schema, { done: 20, heldBy: "leaving" })
         leaving.child.kill("SIGTERM")
         const left = yield* leaving.exit
         expect(left.signal).toBeNull()
