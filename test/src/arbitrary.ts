@@ -2,7 +2,7 @@
  * Random histories for property tests: small id spaces so that random operations often make valid
  * transitions and often collide (claims on held partitions, steps out of order, retries).
  */
-import type { BuildEvent, Status } from "@tessera/core"
+import { type BuildEvent, Expectation, PartitionRef, type Status } from "@tessera/core"
 import { FastCheck as fc } from "effect"
 import * as ev from "./events.js"
 
@@ -86,9 +86,44 @@ export const op: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ op: "resend" as const })
 )
 
+const partitionRef = ref.map((i) => PartitionRef.unsafeMake(refs[i]!))
+const seq = fc.integer({ min: 0, max: 24 })
+
+/** Conditions a batch may be appended under: each kind of `Expectation`, over the same small id spaces. */
+export const expectation: fc.Arbitrary<Expectation.Expectation> = fc.oneof(
+  fc
+    .record({ ref: partitionRef, except: fc.option(run, { nil: undefined }) })
+    .map(
+      ({ ref, except }) =>
+        new Expectation.Claimable({ ref, ...(except === undefined ? {} : { except: runs[except]! }) })
+    ),
+  fc
+    .record({
+      ref: partitionRef,
+      statuses: fc.subarray<Status.CatalogStatus>(["UNKNOWN", "SCHEDULED", "BUILDING", "AVAILABLE", "FAILED", "STALE"])
+    })
+    .map((fields) => new Expectation.PartitionIs(fields)),
+  fc.record({ ref: partitionRef, maxSeq: seq }).map((fields) => new Expectation.AvailableAtOrBefore(fields)),
+  fc.record({ ref: partitionRef, run }).map(({ ref, run }) => new Expectation.HeldBy({ ref, jobRunId: runs[run]! })),
+  fc
+    .record({ run, statuses: fc.subarray(["ABSENT", "SCHEDULED", "RUNNING", "COMPLETED", "FAILED"] as const) })
+    .map(({ run, statuses }) => new Expectation.JobRunIs({ jobRunId: runs[run]!, statuses })),
+  fc.record({ ref: partitionRef, updatedSeq: seq }).map((fields) => new Expectation.Unchanged(fields)),
+  fc.record({ ref: partitionRef, seq }).map((fields) => new Expectation.NotRebuiltAfter(fields))
+)
+
+/** One append: its operations, and the conditions it is appended under (often none). */
+export interface Append {
+  readonly ops: ReadonlyArray<Op>
+  readonly expect: ReadonlyArray<Expectation.Expectation>
+}
+
 /** A history: batches of operations, each batch one append. */
-export const history: fc.Arbitrary<ReadonlyArray<ReadonlyArray<Op>>> = fc.array(
-  fc.array(op, { minLength: 1, maxLength: 2 }),
+export const history: fc.Arbitrary<ReadonlyArray<Append>> = fc.array(
+  fc.record({
+    ops: fc.array(op, { minLength: 1, maxLength: 2 }),
+    expect: fc.oneof(fc.constant([]), fc.array(expectation, { minLength: 1, maxLength: 2 }))
+  }),
   {
     minLength: 1,
     maxLength: 40

@@ -106,11 +106,17 @@ CREATE TABLE "${schema}".job_queue_builds (
 
 const migrations = (schema: string): Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClient>> => ({
   "0001_create_log": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createLog(schema))),
-  "0002_create_job_queue": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createQueue(schema)))
+  "0002_create_job_queue": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createQueue(schema))),
+  // When each event was appended, by the database's clock: the time its leases were judged at, so
+  // lease decisions can be audited from the log. Earlier events get their own timestamp.
+  "0003_appended_at": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(`ALTER TABLE "${schema}".events ADD COLUMN appended_at bigint;
+      UPDATE "${schema}".events SET appended_at = "timestamp"`)
+  )
 })
 
 /** The highest migration this version knows. */
-export const LATEST = 2
+export const LATEST = 3
 
 /** The schema was migrated by a newer @tessera/store-postgres than this process runs. */
 export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>()("SchemaTooNew", {

@@ -4,7 +4,7 @@
  * seq order; the views are tables updated in the same transaction; tails follow a seq cursor and
  * are woken early by LISTEN/NOTIFY.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -28,7 +28,6 @@ import {
   Duration,
   Effect,
   Either,
-  Exit,
   Fiber,
   Layer,
   Metric,
@@ -43,6 +42,7 @@ import {
 } from "effect"
 import { isValidSchemaName, LOCK_APPEND, migrate, type SchemaTooNew } from "./Migrations.js"
 import * as PgJobQueue from "./PgJobQueue.js"
+import * as Transaction from "./Transaction.js"
 
 export const DEFAULT_SCHEMA = "tessera"
 
@@ -76,6 +76,12 @@ export interface LogOptions {
   readonly retryFor?: Duration.DurationInput | undefined
   /** How often the LISTEN connection proves it still hears notifications (default 5 seconds). */
   readonly listenCheckInterval?: Duration.DurationInput | undefined
+  /**
+   * How long one attempt of an operation may take, lock waits included, before it fails with a
+   * `StoreError` naming the operation (default 60 seconds). Enforced by the server inside
+   * transactions (`statement_timeout`, `lock_timeout`) and by the client around every round trip.
+   */
+  readonly operationTimeout?: Duration.DurationInput | undefined
 }
 
 export interface Options extends ConnectionOptions, LogOptions {}
@@ -227,6 +233,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
   const retryFor = Duration.decode(options.retryFor ?? "10 seconds")
   const pollInterval = options.pollInterval ?? "1 second"
   const checkInterval = Duration.decode(options.listenCheckInterval ?? "5 seconds")
+  const operationTimeout = Duration.decode(options.operationTimeout ?? "60 seconds")
   if (!isValidSchemaName(schema)) {
     return yield* new EventLog.StoreError({
       store: STORE,
@@ -240,11 +247,35 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     Schedule.jittered,
     Schedule.upTo(retryFor)
   )
+  /**
+   * One attempt, bounded: it is never interrupted mid-statement (that would send `pg_cancel_backend`,
+   * which can land on the next statement of that connection, see `Transaction.run`); an interrupted
+   * caller returns at once and the attempt finishes on its own, and a server that does not answer
+   * within `operationTimeout` fails the call with an error naming the operation.
+   */
+  const bounded =
+    (operation: string) =>
+    <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | EventLog.StoreError, R> =>
+      effect.pipe(
+        Effect.uninterruptible,
+        Effect.disconnect,
+        Effect.timeoutFail({
+          duration: operationTimeout,
+          onTimeout: () =>
+            new EventLog.StoreError({
+              store: STORE,
+              operation,
+              reason:
+                `PostgreSQL did not answer within ${Duration.format(operationTimeout)}. ` +
+                `Check the server's load and locks (pg_stat_activity), or raise operationTimeout`
+            })
+        })
+      )
   /** Retries lost connections, then turns what is left of SQL errors into `StoreError`. */
   const resilient =
     (operation: string) =>
     <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | EventLog.StoreError, R> =>
-      effect.pipe(
+      bounded(operation)(effect).pipe(
         Effect.tapError((error) => (isSqlError(error) && isTransient(error) ? Metric.increment(retries) : Effect.void)),
         Effect.retry({ schedule, while: (error) => isSqlError(error) && isTransient(error) }),
         Effect.mapError((error) =>
@@ -376,8 +407,10 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     const refs = new Array<string | null>(n)
     const runs = new Array<string | null>(n)
     const payloads = new Array<string>(n)
+    const appendedAt = new Array<number>(n)
     for (let i = 0; i < n; i++) {
       const { seq, event } = batch.logged[i]!
+      appendedAt[i] = batch.logged[i]!.appendedAt
       seqs[i] = seq
       ids[i] = event.eventId
       timestamps[i] = event.timestamp
@@ -391,9 +424,10 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     const j = batch.jobRuns
     const b = batch.buildRequests
     return sql`WITH e AS (
-        INSERT INTO ${events} (seq, event_id, "timestamp", build_request_id, kind, partition_ref, job_run_id, payload)
+        INSERT INTO ${events} (seq, event_id, "timestamp", build_request_id, kind, partition_ref, job_run_id, payload,
+          appended_at)
         SELECT * FROM unnest(${seqs}::int8[], ${ids}::text[], ${timestamps}::int8[], ${builds}::text[],
-          ${kinds}::text[], ${refs}::text[], ${runs}::text[], ${payloads}::text[])
+          ${kinds}::text[], ${refs}::text[], ${runs}::text[], ${payloads}::text[], ${appendedAt}::int8[])
       ), p AS (
         INSERT INTO ${partitions} (ref, status, data)
         SELECT * FROM unnest(${p.map((row) => row.ref)}::text[], ${p.map((row) => row.status)}::text[],
@@ -415,39 +449,22 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
   }
 
   // The schema name is a checked identifier, so it can sit in the SQL text: BEGIN and the lock then
-  // go out as one simple-protocol message.
-  const beginAndLock = `BEGIN; SELECT pg_advisory_xact_lock(${LOCK_APPEND}, hashtext('${schema}'))`
-
-  /**
-   * One transaction on a connection of its own, begun together with the append lock: one appender
-   * at a time per log, until commit. Seq stays gap-free, and since the lock is released only after
-   * the commit is visible, no reader ever sees seq n+1 without seq n. Unlike `sql.withTransaction`,
-   * a COMMIT on a dead connection is an error to retry, not a defect; `beforeCommit` runs just
-   * before it, so the caller knows when an outcome is in doubt.
-   */
-  const transaction = <A, E, R>(body: Effect.Effect<A, E, R>, beforeCommit: (a: A) => Effect.Effect<void>) =>
-    Effect.scoped(
-      Effect.flatMap(sql.reserve, (connection) =>
-        Effect.acquireUseRelease(
-          connection.executeUnprepared(beginAndLock, [], undefined),
-          () =>
-            body.pipe(
-              Effect.provideService(SqlClient.TransactionConnection, [connection, 0] as const),
-              Effect.tap(beforeCommit),
-              Effect.tap(() => connection.executeUnprepared("COMMIT", [], undefined))
-            ),
-          (_, exit) =>
-            Exit.isSuccess(exit) ? Effect.void : Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
-        )
-      )
-    )
+  // go out as one simple-protocol message. One appender at a time per log, until commit: seq stays
+  // gap-free, and since the lock is released only after the commit is visible, no reader ever sees
+  // seq n+1 without seq n. A COMMIT on a dead connection is an error to retry, not a defect.
+  const beginAndLock = Transaction.begin(
+    [`SELECT pg_advisory_xact_lock(${LOCK_APPEND}, hashtext('${schema}'))`],
+    operationTimeout
+  )
 
   const appendOnce = (
     batch: ReadonlyArray<BuildEvent.BuildEvent>,
     expect: ReadonlyArray<Expectation.Expectation>,
     pending: Ref.Ref<Pending | undefined>
   ) =>
-    transaction(
+    Transaction.run(
+      sql,
+      beginAndLock,
       Effect.gen(function* () {
         const earlier = yield* Ref.get(pending)
         if (earlier !== undefined) {
@@ -507,13 +524,17 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
       conditions.push(sql.or(refs))
     }
     const rows = yield* resilient("read")(
-      sql<{ readonly seq: string; readonly payload: string }>`SELECT seq, payload FROM ${events}
-        WHERE ${sql.and(conditions)} ORDER BY seq LIMIT ${limit + 1}`
+      sql<{ readonly seq: string; readonly payload: string; readonly appended_at: string }>`SELECT seq, payload,
+        appended_at FROM ${events} WHERE ${sql.and(conditions)} ORDER BY seq LIMIT ${limit + 1}`
     )
-    const out: Array<{ readonly seq: number; readonly event: BuildEvent.BuildEvent }> = []
+    const out: Array<BuildEvent.LoggedEvent> = []
     for (let i = 0; i < Math.min(limit, rows.length); i++) {
       const seq = Number(rows[i]!.seq)
-      out.push({ seq, event: yield* EventCodec.decode(rows[i]!.payload, seq) })
+      out.push({
+        seq,
+        event: yield* EventCodec.decode(rows[i]!.payload, seq),
+        appendedAt: Number(rows[i]!.appended_at)
+      })
     }
     return rows.length > limit ? { events: out, next: out[limit - 1]!.seq } : { events: out }
   })
@@ -595,6 +616,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     schema,
     channel,
     resilient,
+    operationTimeout,
     // The log's LISTEN connection serves the queue too: one per process, however many tails and workers.
     wakeups: Stream.unwrapScoped(Effect.as(RcRef.get(listener), Stream.repeatEffect(Effect.flatten(queueWakeup.next))))
   })

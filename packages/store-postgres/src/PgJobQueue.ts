@@ -6,12 +6,12 @@
  * dependents are unblocked exactly once and exactly one finisher sees the build complete; leases
  * are judged by the database's clock.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { EventLog, type JobQueue, Manifest, PartitionRef } from "@tessera/core"
-import { Effect, Either, Exit, ParseResult, Ref, Schema, type Stream } from "effect"
+import { type Duration, Effect, Either, ParseResult, Ref, Schema, type Stream } from "effect"
 import { LOCK_QUEUE } from "./Migrations.js"
+import * as Transaction from "./Transaction.js"
 
 /** What the queue shares with the log it sits beside: the client, the schema, retries and the LISTEN connection. */
 export interface Context {
@@ -22,6 +22,8 @@ export interface Context {
   readonly resilient: (
     operation: string
   ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, Exclude<E, SqlError> | EventLog.StoreError, R>
+  /** How long a transaction's statements and lock waits may take before it fails. */
+  readonly operationTimeout: Duration.Duration
   /** Wake-ups from the log's LISTEN connection for notifications with `QUEUE_PAYLOAD`. */
   readonly wakeups: Stream.Stream<void, EventLog.StoreError>
 }
@@ -70,21 +72,8 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
    */
   const locked = <A, E, R>(buildIds: ReadonlyArray<string>, body: Effect.Effect<A, E, R>) => {
     const keys = [...new Set(buildIds.map((id) => buildLockKey(schema, id)))].sort((a, b) => a - b)
-    const begin = ["BEGIN", ...keys.map((key) => `SELECT pg_advisory_xact_lock(${LOCK_QUEUE}, ${key})`)].join("; ")
-    return Effect.scoped(
-      Effect.flatMap(sql.reserve, (connection) =>
-        Effect.acquireUseRelease(
-          connection.executeUnprepared(begin, [], undefined),
-          () =>
-            body.pipe(
-              Effect.provideService(SqlClient.TransactionConnection, [connection, 0] as const),
-              Effect.tap(() => connection.executeUnprepared("COMMIT", [], undefined))
-            ),
-          (_, exit) =>
-            Exit.isSuccess(exit) ? Effect.void : Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
-        )
-      )
-    )
+    const locks = keys.map((key) => `SELECT pg_advisory_xact_lock(${LOCK_QUEUE}, ${key})`)
+    return Transaction.run(sql, Transaction.begin(locks, context.operationTimeout), body)
   }
 
   const enqueue: JobQueue.JobQueueShape["enqueue"] = Effect.fn("PgJobQueue.enqueue")(function* (runs) {

@@ -51,6 +51,12 @@ export const migrations = {
     "CREATE INDEX job_runs_by_job_name ON job_runs (job_name, job_run_id)",
     "CREATE INDEX job_runs_by_status ON job_runs (status, job_run_id)",
     "CREATE INDEX build_requests_by_status ON build_requests (status, build_request_id)"
+  ),
+  // When each event was appended, by the appending process's clock: the time its leases were judged
+  // at, so lease decisions can be audited from the log. Earlier events get their own timestamp.
+  "3_appended_at": statements(
+    "ALTER TABLE events ADD COLUMN appended_at INTEGER",
+    "UPDATE events SET appended_at = timestamp"
   )
 } satisfies Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
 

@@ -145,8 +145,9 @@ export const make = (
         const encodeJobRun = Schema.encodeSync(JobRunJson)
         const encodeBuildRequest = Schema.encodeSync(BuildRequestJson)
         for (const chunk of chunks(batch.logged)) {
-          const rows = chunk.map(({ seq, event }) => ({
+          const rows = chunk.map(({ seq, event, appendedAt }) => ({
             seq,
+            appended_at: appendedAt,
             event_id: event.eventId,
             timestamp: event.timestamp,
             build_request_id: event.buildRequestId,
@@ -242,7 +243,11 @@ export const make = (
       const limit = Queries.limitOf(readOptions?.limit)
       // `isEmpty` also guards the OR below from ever being built over no refs at all.
       if (EventFilter.isEmpty(filter)) return { events: [] }
-      const rows = yield* sql<{ seq: number; payload: string }>`SELECT seq, payload FROM events
+      const rows = yield* sql<{
+        seq: number
+        payload: string
+        appended_at: number
+      }>`SELECT seq, payload, appended_at FROM events
         WHERE ${eventConditions(filter, readOptions?.after ?? 0)} ORDER BY seq LIMIT ${limit + 1}`.pipe(
         db.retryBusy,
         Effect.mapError(failed("read"))
@@ -251,7 +256,7 @@ export const make = (
       for (const row of rows.slice(0, limit)) {
         const event = EventCodec.decode(row.payload, row.seq)
         if (Either.isLeft(event)) return yield* event.left
-        events.push({ seq: row.seq, event: event.right })
+        events.push({ seq: row.seq, event: event.right, appendedAt: row.appended_at })
       }
       return rows.length > limit ? { events, next: events[limit - 1]!.seq } : { events }
     })

@@ -21,7 +21,7 @@ describe("SqliteEventLog migrations", () => {
     Effect.gen(function* () {
       const filename = path.join(yield* tempDir, "events.db")
       yield* Effect.scoped(SqliteEventLog.make({ filename }))
-      expect(yield* migrationIds(filename)).toEqual([1, 2])
+      expect(yield* migrationIds(filename)).toEqual([1, 2, 3])
       const sql = yield* rawClient(filename)
       const [version] = yield* sql<{ user_version: number }>`PRAGMA user_version`
       const [application] = yield* sql<{ application_id: number }>`PRAGMA application_id`
@@ -55,11 +55,13 @@ describe("SqliteEventLog migrations", () => {
       expect(yield* migrationIds(filename)).toEqual([1])
 
       const log = yield* SqliteEventLog.make({ filename })
-      expect(yield* migrationIds(filename)).toEqual([1, 2])
+      expect(yield* migrationIds(filename)).toEqual([1, 2, 3])
       const next = yield* log.append([delegated("sales/date=2")])
       expect(next.appended.map((e) => e.seq)).toEqual([2])
       const events = Chunk.toReadonlyArray(yield* Stream.runCollect(log.stream({ refPrefixes: ["sales/"] })))
       expect(events.map((e) => e.event.eventId)).toEqual([old.eventId, next.appended[0]!.event.eventId])
+      // An event from before append times were kept reads as appended at its own timestamp.
+      expect(events.map((e) => e.appendedAt)).toEqual([old.timestamp, next.appended[0]!.appendedAt])
       const sql = yield* rawClient(filename)
       const indexes = yield* sql<{
         name: string
@@ -72,7 +74,7 @@ describe("SqliteEventLog migrations", () => {
     Effect.gen(function* () {
       const dir = yield* tempDir
       for (const [name, bump] of [
-        ["migration", "INSERT INTO tessera_migrations (migration_id, name) VALUES (3, 'from_the_future')"],
+        ["migration", "INSERT INTO tessera_migrations (migration_id, name) VALUES (4, 'from_the_future')"],
         ["user_version", "PRAGMA user_version = 7"]
       ] as const) {
         const filename = path.join(dir, `${name}.db`)
@@ -83,7 +85,7 @@ describe("SqliteEventLog migrations", () => {
         const before = yield* bytesOf(filename)
         const refused = yield* Effect.flip(Effect.scoped(SqliteEventLog.make({ filename })))
         expect(refused._tag).toBe("DatabaseTooNew")
-        expect(refused).toMatchObject({ version: name === "migration" ? 3 : 7, supported: SqliteMigrations.LATEST })
+        expect(refused).toMatchObject({ version: name === "migration" ? 4 : 7, supported: SqliteMigrations.LATEST })
         expect(refused.message).toContain("Upgrade @tessera/store-sqlite")
         expect(yield* bytesOf(filename)).toEqual(before)
         // Still readable by the version that wrote it: here, after undoing the bump by hand.
@@ -91,7 +93,7 @@ describe("SqliteEventLog migrations", () => {
           Effect.flatMap(rawClient(filename), (sql) =>
             sql.unsafe(
               name === "migration"
-                ? "DELETE FROM tessera_migrations WHERE migration_id = 3"
+                ? "DELETE FROM tessera_migrations WHERE migration_id = 4"
                 : `PRAGMA user_version = ${SqliteMigrations.LATEST}`
             )
           )
@@ -110,7 +112,7 @@ describe("SqliteEventLog migrations", () => {
         (open) => open,
         { concurrency: "unbounded" }
       )
-      expect(yield* migrationIds(filename)).toEqual([1, 2])
+      expect(yield* migrationIds(filename)).toEqual([1, 2, 3])
       yield* Effect.forEach(logs, (log, i) => log.append([delegated(`sales/date=${i}`)]), { concurrency: "unbounded" })
       expect(yield* logs[0]!.head).toBe(4)
     })

@@ -13,7 +13,14 @@ import { MissingDeps } from "../job/Job.js"
 import { Manifest } from "../job/Manifest.js"
 import type { EventLogShape, ReadError, StoreError } from "../log/EventLog.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
-import { AvailableAtOrBefore, Claimable, HeldBy } from "../projection/Expectation.js"
+import {
+  AvailableAtOrBefore,
+  Claimable,
+  type Expectation,
+  HeldBy,
+  NotRebuiltAfter,
+  Unchanged
+} from "../projection/Expectation.js"
 import type { JobRunRow, PartitionRow } from "../projection/Views.js"
 import { isLiveClaim } from "../projection/Views.js"
 import { judge, type Verdict } from "./Freshness.js"
@@ -41,6 +48,13 @@ export interface RunNode {
 }
 
 export type Settled = Outcome | { readonly _tag: "Missing"; readonly refs: ReadonlyArray<PartitionRef> }
+
+/** The verdict on each output of a run, and the catalog rows and log head it was judged from. */
+interface Judged {
+  readonly head: number
+  readonly rows: ReadonlyMap<string, PartitionRow>
+  readonly verdicts: ReadonlyArray<readonly [PartitionRef, Verdict]>
+}
 
 type Attempt =
   | { readonly _tag: "Done"; readonly outcome: Outcome }
@@ -155,28 +169,41 @@ export const make = (ctx: SettleContext): Settler => {
       Effect.map(stamp, (s) => new BuildEvent.PartitionStatusChanged({ ...s, partitionRef, status, ...options }))
     )
 
+  /**
+   * What this build should do with the run's outputs, judged from catalog rows read now: every
+   * decision is appended conditional on exactly these rows, so a verdict that went stale is
+   * refused by the store and judged again.
+   */
+  const judgeNow = (node: RunNode) =>
+    Effect.gen(function* () {
+      const head = yield* log.head
+      const rows = yield* catalogRows(log, [...node.run.outputs, ...node.run.inputs, ...node.extraInputs])
+      const now = yield* Clock.currentTimeMillis
+      const verdicts = node.run.outputs.map((ref) => [ref, judge(node.run, rows.get(ref), rows, now)] as const)
+      return { head, rows, verdicts } satisfies Judged
+    })
+
+  /** Whether the run must be built here: not every output can be reused, and none is held by another run. */
+  const toBuild = (judged: Judged) =>
+    judged.verdicts.some(([, v]) => v._tag === "Build") && !judged.verdicts.some(([, v]) => v._tag === "Held")
+
   /** Settles a run whose upstream runs are done. */
   const settle = (node: RunNode): Effect.Effect<Settled, StoreError | ReadError> =>
     Effect.gen(function* () {
       let takeovers = 0
       for (;;) {
-        const inputs = [...node.run.inputs, ...node.extraInputs]
-        const head = yield* log.head
-        const rows = yield* catalogRows(log, [...node.run.outputs, ...inputs])
-        const now = yield* Clock.currentTimeMillis
-        const verdicts = node.run.outputs.map((ref) => [ref, judge(node.run, rows.get(ref), rows, now)] as const)
-        const fresh = verdicts.flatMap(([ref, v]) => (v._tag === "Fresh" ? [[ref, v.row] as const] : []))
-        if (fresh.length === verdicts.length) {
-          const reused = yield* reuse(node, fresh)
-          if (reused) return { _tag: "Available" }
+        const judged = yield* judgeNow(node)
+        const fresh = judged.verdicts.flatMap(([ref, v]) => (v._tag === "Fresh" ? [[ref, v.row] as const] : []))
+        if (fresh.length === judged.verdicts.length) {
+          if (yield* reuse(node, fresh, judged.rows)) return { _tag: "Available" }
           continue
         }
-        const held = verdicts.flatMap(([ref, v]) => (v._tag === "Held" ? [[ref, v.row] as const] : []))
+        const held = judged.verdicts.flatMap(([ref, v]) => (v._tag === "Held" ? [[ref, v.row] as const] : []))
         if (held.length > 0) {
-          yield* delegate(held)
+          if (!(yield* delegate(held))) continue
           const released = yield* waitForRelease(
             held.map(([ref]) => ref),
-            head
+            judged.head
           )
           if (released) takeovers++
           if (takeovers > (node.run.job.retry ?? ctx.retry).attempts + 1) {
@@ -184,7 +211,13 @@ export const make = (ctx: SettleContext): Settler => {
           }
           continue
         }
-        const attempt = yield* ctx.permits.withPermits(1)(build(node, verdicts))
+        // A verdict never outlives a wait: waiting for a slot, another process may have built the
+        // outputs or taken them over, so they are judged again once the slot is ours.
+        const attempt = yield* ctx.permits.withPermits(1)(
+          Effect.flatMap(judgeNow(node), (again) =>
+            toBuild(again) ? build(node, again) : Effect.succeed<Attempt>({ _tag: "Conflict" })
+          )
+        )
         if (attempt._tag === "Done") return attempt.outcome
         if (attempt._tag === "Missing") return attempt
       }
@@ -204,8 +237,15 @@ export const make = (ctx: SettleContext): Settler => {
         })
     )
 
-  /** Historical delegation: every output is AVAILABLE and fresh, so nothing is rebuilt. */
-  const reuse = (node: RunNode, fresh: ReadonlyArray<readonly [PartitionRef, PartitionRow]>) =>
+  /**
+   * Historical delegation: every output is AVAILABLE and fresh, so nothing is rebuilt. Conditional on
+   * what made them fresh: no output rebuilt or invalidated, no input rebuilt since.
+   */
+  const reuse = (
+    node: RunNode,
+    fresh: ReadonlyArray<readonly [PartitionRef, PartitionRow]>,
+    rows: ReadonlyMap<string, PartitionRow>
+  ) =>
     Effect.gen(function* () {
       const events: Array<BuildEvent.BuildEvent> = []
       for (const [ref, row] of fresh) {
@@ -213,7 +253,12 @@ export const make = (ctx: SettleContext): Settler => {
       }
       if (!attempts.has(jobRunIdOf(node)))
         events.push(yield* runEvent(node, "SKIPPED", 1, { message: "outputs are fresh" }))
-      const expect = fresh.map(([ref, row]) => new AvailableAtOrBefore({ ref, maxSeq: row.lastAvailableSeq ?? 0 }))
+      const expect: Array<Expectation> = fresh.map(
+        ([ref, row]) => new AvailableAtOrBefore({ ref, maxSeq: row.lastAvailableSeq ?? 0 })
+      )
+      for (const input of node.run.inputs) {
+        expect.push(new NotRebuiltAfter({ ref: input, seq: rows.get(input)?.lastAvailableSeq ?? 0 }))
+      }
       const result = yield* Effect.either(log.append(events, { expect }))
       if (Either.isLeft(result)) {
         if (result.left._tag === "StoreError") return yield* result.left
@@ -224,14 +269,20 @@ export const make = (ctx: SettleContext): Settler => {
       return true
     })
 
-  /** Active delegation: another build's live job run holds these outputs; say so once per holder. */
+  /**
+   * Active delegation: another build's live job run holds these outputs; say so once per holder,
+   * conditional on the holder still holding them. False when the store refused: judge again.
+   */
   const delegate = (held: ReadonlyArray<readonly [PartitionRef, PartitionRow]>) =>
     Effect.gen(function* () {
       const events: Array<BuildEvent.BuildEvent> = []
+      const expect: Array<Expectation> = []
+      const keys: Array<string> = []
       for (const [ref, row] of held) {
         const key = `${ref}@${row.jobRunId}`
-        if (announced.has(key)) continue
-        announced.add(key)
+        if (announced.has(key) || row.jobRunId === undefined) continue
+        keys.push(key)
+        expect.push(new HeldBy({ ref, jobRunId: row.jobRunId }))
         events.push(
           yield* delegated(ref, row, "active"),
           new BuildEvent.PartitionStatusChanged({
@@ -242,10 +293,15 @@ export const make = (ctx: SettleContext): Settler => {
           })
         )
       }
-      if (events.length > 0) {
-        yield* log.append(events).pipe(Effect.catchTag("AppendConflict", "InvalidTransition", () => Effect.void))
-        counts.delegated++
+      if (events.length === 0) return true
+      const result = yield* Effect.either(log.append(events, { expect }))
+      if (Either.isLeft(result)) {
+        if (result.left._tag === "StoreError") return yield* result.left
+        return false
       }
+      for (const key of keys) announced.add(key)
+      counts.delegated++
+      return true
     })
 
   /**
@@ -273,8 +329,9 @@ export const make = (ctx: SettleContext): Settler => {
     })
 
   /** Claims the outputs, then runs the job with heartbeats and retries while it holds them. */
-  const build = (node: RunNode, verdicts: ReadonlyArray<readonly [PartitionRef, Verdict]>) =>
+  const build = (node: RunNode, judged: Judged) =>
     Effect.gen(function* () {
+      const { verdicts, rows } = judged
       const jobRunId = freshRunId(node)
       const policy = node.run.job.retry ?? ctx.retry
       const first = (attempts.get(jobRunId) ?? 0) + 1
@@ -287,7 +344,12 @@ export const make = (ctx: SettleContext): Settler => {
         yield* runEvent(node, "RUNNING", first, { leaseExpiresAt: yield* lease }),
         ...(yield* partitionEvents(node, "BUILDING", { jobRunId }))
       ]
-      const expect = node.run.outputs.map((ref) => new Claimable({ ref }))
+      // Conditional on the rows the verdict read (nobody built, claimed or took over an output since),
+      // and on no live claim by the store's clock, which judges an expired lease as expired.
+      const expect = node.run.outputs.flatMap((ref) => [
+        new Unchanged({ ref, updatedSeq: rows.get(ref)?.updatedSeq ?? 0 }),
+        new Claimable({ ref })
+      ])
       const claimed = yield* Effect.either(log.append(claim, { expect }))
       if (Either.isLeft(claimed)) {
         if (claimed.left._tag === "StoreError") return yield* claimed.left

@@ -135,10 +135,15 @@ export const kinds: ReadonlyArray<Kind> = [
   "SourcePartitionRegistered"
 ]
 
-/** An event as a store holds it: with its position in the log. */
+/** An event as a store holds it: with its position in the log and when the store appended it. */
 export interface LoggedEvent {
   readonly seq: number
   readonly event: BuildEvent
+  /**
+   * When the store appended the event's batch, in ms by the store's clock (PostgreSQL's; the
+   * appending process's for SQLite and Delta): the time every lease of that append was judged at.
+   */
+  readonly appendedAt: number
 }
 
 /** The one partition an event is about, if it is about one; stores index events by it. */

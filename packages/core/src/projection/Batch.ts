@@ -21,7 +21,7 @@ export interface Loader<E> {
 export interface BatchOptions {
   /** The seq the first new event gets: the log's head + 1. */
   readonly firstSeq: number
-  /** The time leases are judged at. */
+  /** The store's time: leases are judged at it, and it is recorded as the events' `appendedAt`. */
   readonly now: number
   readonly expect?: ReadonlyArray<Expectation> | undefined
 }
@@ -100,7 +100,7 @@ export const decide = <E>(
     }
     const logged: Array<LoggedEvent> = []
     for (const event of fresh) {
-      const entry = { seq: options.firstSeq + logged.length, event }
+      const entry = { seq: options.firstSeq + logged.length, event, appendedAt: options.now }
       const claimConflict = implicitClaimConflict(state, event, options.now)
       if (claimConflict !== undefined) return yield* claimConflict
       const refused = reduce(state, entry, options.now)
@@ -182,6 +182,23 @@ const check = (state: State, expectation: Expectation, now: number): AppendConfl
           ? describeHolder(row)
           : `job run ${expectation.jobRunId} no longer holds ${expectation.ref} under a live lease`
       return conflict(why, { partition: row })
+    }
+    case "Unchanged": {
+      const row = state.partitions.get(expectation.ref)
+      const updatedSeq = row?.updatedSeq ?? 0
+      if (updatedSeq === expectation.updatedSeq) return undefined
+      const now = row === undefined ? "UNKNOWN" : `${row.status} since seq ${updatedSeq}`
+      return conflict(`${expectation.ref} changed after seq ${expectation.updatedSeq}: it is ${now}`, {
+        partition: row
+      })
+    }
+    case "NotRebuiltAfter": {
+      const row = state.partitions.get(expectation.ref)
+      const last = row?.lastAvailableSeq ?? 0
+      if (last <= expectation.seq) return undefined
+      return conflict(`${expectation.ref} became AVAILABLE again at seq ${last}, after seq ${expectation.seq}`, {
+        partition: row
+      })
     }
     case "JobRunIs": {
       const row = state.jobRuns.get(expectation.jobRunId)

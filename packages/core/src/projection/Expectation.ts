@@ -25,6 +25,21 @@ export class AvailableAtOrBefore extends Schema.TaggedClass<AvailableAtOrBefore>
   maxSeq: Schema.Number
 }) {}
 
+/**
+ * The catalog row of `ref` was last changed at `updatedSeq` (0: the catalog has never seen `ref`):
+ * nothing happened to the partition since a verdict read it.
+ */
+export class Unchanged extends Schema.TaggedClass<Unchanged>()("Unchanged", {
+  ref: PartitionRef,
+  updatedSeq: Schema.Number
+}) {}
+
+/** `ref` has not become AVAILABLE after `seq`, whatever its status now (0: it never became AVAILABLE). */
+export class NotRebuiltAfter extends Schema.TaggedClass<NotRebuiltAfter>()("NotRebuiltAfter", {
+  ref: PartitionRef,
+  seq: Schema.Number
+}) {}
+
 /** `jobRunId` still holds `ref` under a live lease: nobody took it over. */
 export class HeldBy extends Schema.TaggedClass<HeldBy>()("HeldBy", {
   ref: PartitionRef,
@@ -37,5 +52,13 @@ export class JobRunIs extends Schema.TaggedClass<JobRunIs>()("JobRunIs", {
   statuses: Schema.Array(Schema.Union(JobRunStatus, Schema.Literal("ABSENT")))
 }) {}
 
-export const Expectation = Schema.Union(Claimable, PartitionIs, AvailableAtOrBefore, HeldBy, JobRunIs)
+export const Expectation = Schema.Union(
+  Claimable,
+  PartitionIs,
+  AvailableAtOrBefore,
+  HeldBy,
+  JobRunIs,
+  Unchanged,
+  NotRebuiltAfter
+)
 export type Expectation = typeof Expectation.Type

@@ -20,7 +20,14 @@ import { readParquetRows } from "../reader/parquet.js"
 import { loadSnapshot, readCommit } from "../reader/snapshot.js"
 import { putIfAbsent, serializeActions } from "../writer/commit.js"
 import { createTable, maybeCheckpoint, writeDataFiles } from "../writer/table.js"
-import { eventPartitionColumns, eventSchema, eventStatsColumns, toRow } from "./table.js"
+import {
+  eventPartitionColumns,
+  eventSchema,
+  eventSchemaWithoutAppendedAt,
+  eventStatsColumns,
+  hasAppendedAt,
+  toRow
+} from "./table.js"
 
 export interface DeltaEventLogOptions {
   /** The folder of the Delta table; created (with version 0) when it has no table yet. */
@@ -65,16 +72,30 @@ const pick = <A>(maps: ReadonlyArray<ReadonlyMap<string, A>>, keys: ReadonlyArra
   return out
 }
 
-/** Reads the events of data files (seq and payload only), in seq order. */
+/** A timestamp column's value in ms, as hyparquet returns it (a Date, or microseconds). */
+const millisOf = (value: unknown): number | undefined =>
+  value instanceof Date ? value.getTime() : typeof value === "bigint" ? Number(value / 1000n) : undefined
+
+/**
+ * Reads the events of data files (seq, payload and appendedAt only), in seq order. An event of a
+ * table without `appendedAt` reads as appended at its timestamp.
+ */
 const readEvents = (paths: ReadonlyArray<string>) =>
-  Effect.forEach(paths, (path) => readParquetRows(path, { columns: ["seq", "payload"] }), { concurrency: 8 }).pipe(
+  Effect.forEach(paths, (path) => readParquetRows(path, { columns: ["seq", "payload", "appendedAt"] }), {
+    concurrency: 8
+  }).pipe(
     Effect.map((files) => files.flat().sort((a, b) => Number(a.seq as bigint) - Number(b.seq as bigint))),
     Effect.flatMap((rows) =>
       Effect.forEach(rows, (row) => {
         const seq = Number(row.seq as bigint)
         return Either.match(EventCodec.decode(String(row.payload), seq), {
           onLeft: Effect.fail,
-          onRight: (event) => Effect.succeed<BuildEvent.LoggedEvent>({ seq, event })
+          onRight: (event) =>
+            Effect.succeed<BuildEvent.LoggedEvent>({
+              seq,
+              event,
+              appendedAt: millisOf(row.appendedAt) ?? event.timestamp
+            })
         })
       })
     )
@@ -91,6 +112,7 @@ export const make = (options: DeltaEventLogOptions) =>
     const tablePath = options.path
     const initial = yield* createTable(tablePath, {
       schema: eventSchema,
+      earlierSchemas: [eventSchemaWithoutAppendedAt],
       partitionColumns: eventPartitionColumns
     }).pipe(
       Effect.flatMap(() => loadSnapshot(tablePath)),
@@ -190,7 +212,8 @@ export const make = (options: DeltaEventLogOptions) =>
             outcomes.push(decided)
           }
           if (overlay.logged.length > 0) {
-            const table = { tablePath, schema: eventSchema, partitionColumns: eventPartitionColumns }
+            const schema = hasAppendedAt(metadata.schemaString) ? eventSchema : eventSchemaWithoutAppendedAt
+            const table = { tablePath, schema, partitionColumns: eventPartitionColumns }
             const written = yield* writeDataFiles(table, overlay.logged.map(toRow), {
               statsColumns: eventStatsColumns
             }).pipe(Effect.mapError(storeError("append")))

@@ -4,21 +4,34 @@ import type { Row } from "../writer/dataFile.js"
 
 const field = (name: string, type: string, nullable: boolean): StructField => ({ name, type, nullable, metadata: {} })
 
-/** The event table: one row per event, the event itself in `payload` (core's JSON codec), partitioned by day. */
+const columns = [
+  field("seq", "long", false),
+  field("eventId", "string", false),
+  field("timestamp", "timestamp", false),
+  field("buildRequestId", "string", false),
+  field("kind", "string", false),
+  field("partitionRef", "string", true),
+  field("jobRunId", "string", true),
+  field("payload", "string", false),
+  field("date", "string", false)
+]
+
+/**
+ * The event table: one row per event, the event itself in `payload` (core's JSON codec), when the
+ * store appended it in `appendedAt` (the appending process's clock), partitioned by day.
+ */
 export const eventSchema: StructType = {
   type: "struct",
-  fields: [
-    field("seq", "long", false),
-    field("eventId", "string", false),
-    field("timestamp", "timestamp", false),
-    field("buildRequestId", "string", false),
-    field("kind", "string", false),
-    field("partitionRef", "string", true),
-    field("jobRunId", "string", true),
-    field("payload", "string", false),
-    field("date", "string", false)
-  ]
+  fields: [...columns.slice(0, 8), field("appendedAt", "timestamp", false), ...columns.slice(8)]
 }
+
+/**
+ * The table as store-delta 0.1 created it, without `appendedAt`. Such tables are kept as they are
+ * (a schema change would be a write on open); their events read as appended at their timestamp.
+ */
+export const eventSchemaWithoutAppendedAt: StructType = { type: "struct", fields: columns }
+
+export const hasAppendedAt = (schemaString: string): boolean => schemaString === JSON.stringify(eventSchema)
 
 export const eventPartitionColumns = ["date"]
 
@@ -37,6 +50,7 @@ export const toRow = (logged: BuildEvent.LoggedEvent): Row => {
     partitionRef: BuildEvent.partitionRefOf(event) ?? null,
     jobRunId: BuildEvent.jobRunIdOf(event) ?? null,
     payload: EventCodec.encode(event),
+    appendedAt: new Date(logged.appendedAt),
     date: at.toISOString().slice(0, 10)
   }
 }

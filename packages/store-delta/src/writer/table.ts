@@ -34,6 +34,8 @@ export const writerProtocol: Protocol = { minReaderVersion: 1, minWriterVersion:
 
 export interface CreateTableOptions {
   readonly schema: StructType
+  /** Schemas an existing table may have instead: what earlier versions of the caller created. */
+  readonly earlierSchemas?: ReadonlyArray<StructType>
   readonly partitionColumns?: ReadonlyArray<string>
   readonly configuration?: Readonly<Record<string, string>>
   readonly name?: string
@@ -41,8 +43,9 @@ export interface CreateTableOptions {
 }
 
 const sameDefinition = (metadata: Metadata, options: CreateTableOptions) =>
-  metadata.schemaString === JSON.stringify(options.schema) &&
-  JSON.stringify(metadata.partitionColumns) === JSON.stringify(options.partitionColumns ?? [])
+  [options.schema, ...(options.earlierSchemas ?? [])].some(
+    (schema) => metadata.schemaString === JSON.stringify(schema)
+  ) && JSON.stringify(metadata.partitionColumns) === JSON.stringify(options.partitionColumns ?? [])
 
 /**
  * Creates a table (version 0: protocol 1/2 and metaData) or, when one already exists with the same
