@@ -5,14 +5,15 @@ import type { BuildEvent } from "@tessera/core"
 
 /**
  * No partition was ever SCHEDULED or BUILDING under two live job runs at once: whenever a run
- * claims a partition, the previous holder had released it, finished, or let its lease run out.
+ * claims a partition, the previous holder had released it, finished, or let its lease run out by
+ * the store's clock at the claim's append (`appendedAt`), the clock the store judged it by.
  * Returns the violations, described.
  */
 export const overlappingClaims = (events: ReadonlyArray<BuildEvent.LoggedEvent>): Array<string> => {
   const leases = new Map<string, number>()
   const holders = new Map<string, { run: string; seq: number }>()
   const violations: Array<string> = []
-  for (const { seq, event } of events) {
+  for (const { seq, event, appendedAt } of events) {
     if (
       (event._tag === "JobRunStatusChanged" || event._tag === "JobRunHeartbeat") &&
       event.leaseExpiresAt !== undefined
@@ -28,9 +29,10 @@ export const overlappingClaims = (events: ReadonlyArray<BuildEvent.LoggedEvent>)
     if (event.status === "SCHEDULED" || event.status === "BUILDING") {
       if (holder !== undefined && holder.run !== event.jobRunId) {
         const lease = leases.get(holder.run)
-        if (lease !== undefined && lease > event.timestamp) {
+        if (lease !== undefined && lease > appendedAt) {
           violations.push(
-            `seq ${seq}: ${event.jobRunId} claimed ${event.partitionRef} while ${holder.run} (seq ${holder.seq}) held it live`
+            `seq ${seq}: ${event.jobRunId} claimed ${event.partitionRef} at ${appendedAt} while ${holder.run} ` +
+              `(seq ${holder.seq}) held it under a lease until ${lease}`
           )
         }
       }
