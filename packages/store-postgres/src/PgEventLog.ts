@@ -251,7 +251,8 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
    * One attempt, bounded: it is never interrupted mid-statement (that would send `pg_cancel_backend`,
    * which can land on the next statement of that connection, see `Transaction.run`); an interrupted
    * caller returns at once and the attempt finishes on its own, and a server that does not answer
-   * within `operationTimeout` fails the call with an error naming the operation.
+   * within `operationTimeout` fails the call with an error naming the operation. Inside a
+   * transaction the server's own bounds fire first, with the more precise error (a lock timeout).
    */
   const bounded =
     (operation: string) =>
@@ -260,7 +261,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
         Effect.uninterruptible,
         Effect.disconnect,
         Effect.timeoutFail({
-          duration: operationTimeout,
+          duration: Duration.sum(operationTimeout, "2 seconds"),
           onTimeout: () =>
             new EventLog.StoreError({
               store: STORE,

@@ -13,7 +13,8 @@ import { Duration, Effect, Exit } from "effect"
  */
 export const begin = (locks: ReadonlyArray<string>, bound: Duration.Duration): string => {
   const ms = Math.max(1, Math.round(Duration.toMillis(bound)))
-  return ["BEGIN", `SET LOCAL statement_timeout = ${ms}`, `SET LOCAL lock_timeout = ${ms}`, ...locks].join("; ")
+  // The lock wait's bound fires first, so a transaction that could not get its lock says so.
+  return ["BEGIN", `SET LOCAL statement_timeout = ${ms + 1000}`, `SET LOCAL lock_timeout = ${ms}`, ...locks].join("; ")
 }
 
 /**
