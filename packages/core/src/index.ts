@@ -4,6 +4,7 @@
 export * as BuildEvent from "./event/BuildEvent.js"
 export * as EventCodec from "./event/EventCodec.js"
 export * as EventId from "./event/EventId.js"
+export * as Identifier from "./event/Identifier.js"
 export * as Status from "./event/Status.js"
 export * as Graph from "./graph/Graph.js"
 export * as Plan from "./graph/Plan.js"

@@ -21,7 +21,10 @@ describe("PartitionRef", () => {
       ["sales/..", "dot-segment"],
       ["sales\\date=1", "backslash"],
       ["sales//date=1", "empty-segment"],
-      ["sales/", "empty-segment"]
+      ["sales/", "empty-segment"],
+      ["s/x=\ud800", "malformed-unicode"],
+      ["s/x=\udc00", "malformed-unicode"],
+      ["s/x=\udc00\ud800", "malformed-unicode"]
     ]
     for (const [input, rule] of cases) {
       const result = PartitionRef.make(input)
@@ -29,7 +32,20 @@ describe("PartitionRef", () => {
       if (Either.isLeft(result)) expect(result.left.message).toContain("invalid partition ref")
     }
     expect(Either.isRight(PartitionRef.make("a".repeat(1024)))).toBe(true)
+    // U+FFFD and a well-formed surrogate pair are Unicode like any other character.
+    expect(Either.isRight(PartitionRef.make("s/x=\ufffd"))).toBe(true)
+    expect(Either.isRight(PartitionRef.make("s/x=\ud83d\ude00"))).toBe(true)
   })
+
+  it.prop(
+    "any string is either a ref every store keeps as is (well-formed, bounded) or refused with a rule",
+    [fc.string({ unit: "binary", maxLength: 40 })],
+    ([input]) => {
+      const result = PartitionRef.make(input)
+      if (Either.isLeft(result)) expect(result.left.rule).toBeTypeOf("string")
+      else expect(new TextDecoder().decode(new TextEncoder().encode(input))).toBe(input)
+    }
+  )
 
   it.effect("the schema decodes valid refs and reports the rule for invalid ones", () =>
     Effect.gen(function* () {

@@ -3,9 +3,23 @@
  * every step to the event log. The log, not this process, is the source of truth, so every process can
  * await, cancel or resume any build.
  */
-import { Chunk, Clock, Context, Deferred, Effect, Either, Fiber, Layer, Option, type Scope, Stream } from "effect"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  Either,
+  Fiber,
+  Layer,
+  Option,
+  type Scope,
+  Stream
+} from "effect"
 import * as BuildEvent from "../event/BuildEvent.js"
 import * as EventId from "../event/EventId.js"
+import * as Identifier from "../event/Identifier.js"
 import { isTerminalBuildStatus } from "../event/Status.js"
 import type { BuildRequestSource, BuildRequestStatus, PartitionStatus } from "../event/Status.js"
 import type { Graph } from "../graph/Graph.js"
@@ -21,7 +35,7 @@ import { DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS } from "./Defaults.js"
 import * as BuildEnd from "./BuildEnd.js"
 import * as DryRun from "./DryRun.js"
 import { BuildFinished, UnknownBuild, UnknownPartition, WorkersUnavailable } from "./Errors.js"
-import { execute } from "./Execution.js"
+import { describeCause, execute } from "./Execution.js"
 import { JobQueue } from "./JobQueue.js"
 import { catalogRows } from "./Settle.js"
 
@@ -68,7 +82,10 @@ export interface BuildsShape {
   readonly request: (
     refs: ReadonlyArray<string>,
     options?: RequestOptions
-  ) => Effect.Effect<BuildHandle, PartitionRefs.InvalidPartitionRef | WorkersUnavailable | BuildError>
+  ) => Effect.Effect<
+    BuildHandle,
+    PartitionRefs.InvalidPartitionRef | Identifier.InvalidIdentifier | WorkersUnavailable | BuildError
+  >
   /** What a request would do, without recording or running anything. */
   readonly plan: (refs: ReadonlyArray<string>) => Effect.Effect<DryRun.DryRun, Plan.PlanError | StoreError>
   /** Continues a build whose process died, taking over its expired leases; finished work is not redone. */
@@ -296,7 +313,19 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
       const fiber = yield* Deferred.await(ready).pipe(
         Effect.zipRight(
           Effect.raceFirst(
-            run(row, options, priorRuns),
+            run(row, options, priorRuns).pipe(
+              // A build this process runs ends in the log, whatever stopped it: only a dead process
+              // leaves one EXECUTING (for `resume`). Interruption is SIGTERM or a cancel, not an end.
+              Effect.onError((cause) =>
+                Cause.isInterruptedOnly(cause)
+                  ? Effect.void
+                  : advance(id, ["FAILED"], describeCause(cause)).pipe(
+                      Effect.catchAll((error) =>
+                        Effect.logWarning(`could not record ${id} as FAILED: ${error.message}`)
+                      )
+                    )
+              )
+            ),
             Effect.flatMap(cancelled, () =>
               Effect.flatMap(buildRow(id), (current) => resultFromLog(Option.getOrThrow(current)))
             )
@@ -315,6 +344,12 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
     const refs = yield* validRefs(input)
     if (options.executor === "workers" && Option.isNone(queue))
       return yield* new WorkersUnavailable({ store: log.store })
+    if (options.id !== undefined) {
+      const wrong = Identifier.problem(options.id)
+      if (wrong !== undefined) {
+        return yield* new Identifier.InvalidIdentifier({ kind: "build request id", value: options.id, reason: wrong })
+      }
+    }
     const id = options.id ?? `build-${yield* EventId.make}`
     if (Option.isSome(yield* buildRow(id))) return handle(id)
     const events: Array<BuildEvent.BuildEvent> = [

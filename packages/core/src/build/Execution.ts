@@ -3,7 +3,7 @@
  * upstream runs are done, up to the concurrency limit; runs that report missing dependencies get
  * them planned and settled first.
  */
-import { Deferred, Effect, Either, FiberSet, Ref } from "effect"
+import { Cause, Deferred, Effect, Either, FiberSet, Ref } from "effect"
 import type * as BuildEvent from "../event/BuildEvent.js"
 import type { Graph } from "../graph/Graph.js"
 import * as Plan from "../graph/Plan.js"
@@ -32,6 +32,14 @@ export interface Executed {
   readonly delegated: number
 }
 
+/** A failure's message, or a defect's, for the log. */
+export const describeCause = (cause: Cause.Cause<{ readonly message: string }>): string => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") return failure.value.message
+  const defect = Cause.squash(cause)
+  return `unexpected failure: ${defect instanceof Error ? defect.message : String(defect)}`
+}
+
 interface Node extends Settle.RunNode {
   readonly done: Deferred.Deferred<Settle.Outcome>
 }
@@ -42,7 +50,8 @@ export const execute = (ctx: BuildContext, plan: Plan.Plan): Effect.Effect<Execu
     const nodes = new Map<string, Node>()
     const producers = new Map<string, string>(plan.producers)
     const fibers = yield* FiberSet.make<void>()
-    const firstError = yield* Ref.make<StoreError | ReadError | undefined>(undefined)
+    // The first store failure or defect of any run: the build ends with it once every run has settled.
+    const firstError = yield* Ref.make<Cause.Cause<StoreError | ReadError> | undefined>(undefined)
     const settler = Settle.make({ ...ctx, permits: yield* Effect.makeSemaphore(ctx.concurrency) })
 
     const addNode = (run: Plan.PlannedRun): Effect.Effect<Node> =>
@@ -55,11 +64,18 @@ export const execute = (ctx: BuildContext, plan: Plan.Plan): Effect.Effect<Execu
           fibers,
           settleNode(node).pipe(
             Effect.tap((outcome) => Deferred.succeed(node.done, outcome)),
-            Effect.catchAll((error) =>
-              Effect.zipRight(
-                Ref.update(firstError, (first) => first ?? error),
-                Deferred.succeed(node.done, { _tag: "Failed", ref: run.outputs[0]!, reason: error.message })
-              )
+            // Whatever ends a run's fiber, its dependents are told, so nothing waits on it forever.
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.failCause(cause)
+                : Effect.zipRight(
+                    Ref.update(firstError, (first) => first ?? cause),
+                    Deferred.succeed(node.done, {
+                      _tag: "Failed",
+                      ref: run.outputs[0]!,
+                      reason: describeCause(cause)
+                    })
+                  )
             ),
             Effect.asVoid
           )
@@ -113,7 +129,7 @@ export const execute = (ctx: BuildContext, plan: Plan.Plan): Effect.Effect<Execu
     for (const key of plan.order) yield* addNode(plan.runs.get(key)!)
     yield* FiberSet.awaitEmpty(fibers)
     const error = yield* Ref.get(firstError)
-    if (error !== undefined) return yield* error
+    if (error !== undefined) return yield* Effect.failCause(error)
     const outcomes = new Map<PartitionRef, Settle.Outcome>()
     for (const ref of plan.requested) {
       const key = producers.get(ref)

@@ -4,13 +4,14 @@
  * is a conditional append, so any number of processes can settle runs of overlapping builds and
  * each partition is built once. The local executor and the distributed workers share this.
  */
-import { Clock, Deferred, Duration, Effect, Either, Random, Schema, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Random, Stream } from "effect"
 import * as BuildEvent from "../event/BuildEvent.js"
 import * as EventId from "../event/EventId.js"
 import { isFinalJobRunStatus } from "../event/Status.js"
 import type * as Plan from "../graph/Plan.js"
+import * as Job from "../job/Job.js"
 import { MissingDeps } from "../job/Job.js"
-import { Manifest } from "../job/Manifest.js"
+import { type Manifest, notAManifest } from "../job/Manifest.js"
 import type { EventLogShape, ReadError, StoreError } from "../log/EventLog.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
 import {
@@ -66,8 +67,6 @@ const describeError = (error: unknown): string => {
   if (typeof error === "object" && error !== null && "_tag" in error) return String(error._tag)
   return String(error)
 }
-
-const decodeManifest = Schema.decodeUnknownEither(Manifest)
 
 const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -499,38 +498,33 @@ export const make = (ctx: SettleContext): Settler => {
         const manifest = rows.get(ref)?.manifest
         if (manifest !== undefined) inputManifests.set(ref, manifest)
       }
-      return yield* node.run.job
-        .run({
-          jobName: node.run.job.name,
-          jobRunId: jobRunIdOf(node),
-          buildRequestId,
-          attempt,
-          outputs: node.run.outputs,
-          inputs,
-          args: node.run.args,
-          inputManifests
-        })
-        .pipe(
-          Effect.map((output) =>
-            Either.match(decodeManifest(output), {
-              onLeft: () => ({
-                _tag: "Failure" as const,
-                reason: "the job returned a manifest that is not a JSON object"
-              }),
-              onRight: (manifest) => ({ _tag: "Success" as const, manifest })
-            })
-          ),
-          Effect.catchAll((error) =>
-            Effect.succeed(
-              error instanceof MissingDeps
-                ? { _tag: "Missing" as const, refs: error.refs }
-                : { _tag: "Failure" as const, reason: describeError(error) }
-            )
-          ),
-          Effect.catchAllDefect((defect) =>
-            Effect.succeed({ _tag: "Failure" as const, reason: `the job crashed: ${describeError(defect)}` })
+      return yield* Job.invoke(node.run.job, {
+        jobName: node.run.job.name,
+        jobRunId: jobRunIdOf(node),
+        buildRequestId,
+        attempt,
+        outputs: node.run.outputs,
+        inputs,
+        args: node.run.args,
+        inputManifests
+      }).pipe(
+        Effect.map((output) => {
+          const wrong = notAManifest(output)
+          return wrong === undefined
+            ? { _tag: "Success" as const, manifest: output as Manifest }
+            : { _tag: "Failure" as const, reason: `the job returned a manifest JSON cannot carry: ${wrong}` }
+        }),
+        Effect.catchAll((error) =>
+          Effect.succeed(
+            error instanceof MissingDeps
+              ? { _tag: "Missing" as const, refs: error.refs }
+              : { _tag: "Failure" as const, reason: describeError(error) }
           )
+        ),
+        Effect.catchAllDefect((defect) =>
+          Effect.succeed({ _tag: "Failure" as const, reason: `the job crashed: ${describeError(defect)}` })
         )
+      )
     }).pipe(
       Effect.catchAll((error) =>
         Effect.succeed({ _tag: "Failure" as const, reason: `reading inputs: ${error.message}` })

@@ -1,9 +1,9 @@
 /**
  * Analysis: from requested refs, `lookup` + `config` recursively over inputs, to a DAG of job runs.
  */
-import { Either, Option, Schema } from "effect"
+import { Effect, Either, Option, Predicate, Schema } from "effect"
 import type { Job, JobConfig } from "../job/Job.js"
-import type { Json } from "../job/Manifest.js"
+import { type Json, nonJson } from "../job/Manifest.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
 import * as PartitionRefs from "../partition/PartitionRef.js"
 import type { AmbiguousJob, Graph } from "./Graph.js"
@@ -79,14 +79,17 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
     for (const [job, wanted] of byJob) {
       const pending = wanted.filter((ref) => !producers.has(ref))
       if (pending.length === 0) continue
-      let configs: ReadonlyArray<JobConfig>
+      let returned: unknown
       try {
-        configs = job.config(pending)
+        returned = job.config(pending)
       } catch (error) {
         return Either.left(
           new InvalidJobConfig({ job: job.name, refs: pending, reason: `config threw: ${String(error)}` })
         )
       }
+      const wrong = malformedConfigs(returned)
+      if (wrong !== undefined) return Either.left(new InvalidJobConfig({ job: job.name, refs: pending, reason: wrong }))
+      const configs = returned as ReadonlyArray<JobConfig>
       for (const config of configs) {
         const outputs = validRefs(config.outputs)
         const inputs = validRefs(config.inputs)
@@ -150,6 +153,48 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
   const order = topologicalOrder(runs)
   if (Either.isLeft(order)) return Either.left(order.left)
   return Either.right({ requested: refs, runs, producers, sources, order: order.right })
+}
+
+const kindOf = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
+
+/** Refs a config names must be strings; their syntax is checked with the other refs. */
+const malformedRefs = (value: unknown, field: string): string | undefined => {
+  if (!Array.isArray(value)) return `${field} is ${kindOf(value)}, not an array of partition refs`
+  const at = value.findIndex((ref) => typeof ref !== "string")
+  return at === -1
+    ? undefined
+    : `${field}[${at}] is ${kindOf(value[at])} ${JSON.stringify(value[at]) ?? ""}, not a partition ref`
+}
+
+/**
+ * Why what a job's `config` returned is not an array of `{ outputs, inputs, args? }`, or
+ * undefined when it is one. Graph modules may be plain JavaScript, so nothing is taken on trust.
+ */
+const malformedConfigs = (value: unknown): string | undefined => {
+  if (Effect.isEffect(value))
+    return "config returned an Effect; config is synchronous: return the array of job runs itself"
+  if (Predicate.hasProperty(value, "then"))
+    return "config returned a Promise; config is synchronous: return the array of job runs itself"
+  if (!Array.isArray(value)) return `config returned ${kindOf(value)}, not an array of job runs ({ outputs, inputs })`
+  for (const [i, run] of value.entries()) {
+    if (typeof run !== "object" || run === null || Array.isArray(run)) {
+      return `job run ${i} is ${kindOf(run)}, not an object { outputs, inputs }`
+    }
+    const wrong =
+      malformedRefs((run as JobConfig).outputs, `job run ${i}: outputs`) ??
+      malformedRefs((run as JobConfig).inputs, `job run ${i}: inputs (use [] for none)`)
+    if (wrong !== undefined) return wrong
+    const args: unknown = (run as JobConfig).args
+    if (args !== undefined) {
+      const notJson =
+        typeof args === "object" && args !== null && !Array.isArray(args)
+          ? nonJson(args, "args")
+          : "args is not an object"
+      if (notJson !== undefined) return `job run ${i}: ${notJson}`
+    }
+  }
+  return undefined
 }
 
 const validRefs = (

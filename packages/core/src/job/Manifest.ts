@@ -17,3 +17,50 @@ export const Json: Schema.Schema<Json> = Schema.Union(
  */
 export const Manifest = Schema.Record({ key: Schema.String, value: Json }).annotations({ identifier: "Manifest" })
 export type Manifest = typeof Manifest.Type
+
+const describeValue = (value: unknown): string => {
+  if (value === undefined) return "undefined"
+  if (typeof value === "number") return String(value)
+  if (typeof value === "bigint") return `the bigint ${value}n (use a number or a string)`
+  if (typeof value === "function") return "a function"
+  if (typeof value === "symbol") return "a symbol"
+  if (value instanceof Date) return "a Date (store value.toISOString() or value.getTime())"
+  if (value instanceof Map || value instanceof Set) return `a ${value.constructor.name} (store an object or an array)`
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === "string" && name !== "" ? `a ${name}` : "an object JSON cannot carry"
+}
+
+/**
+ * Where `value` holds something JSON cannot carry faithfully, described, with its path (`$.a[2]`);
+ * undefined when it is plain JSON. A `Date`, a class instance, `undefined`, `NaN` or a bigint would
+ * otherwise be stored as something else (`{}`, `null`, nothing) without a word; they are refused.
+ */
+export const nonJson = (value: unknown, path = "$"): string | undefined => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return undefined
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : `${path} is ${describeValue(value)}`
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nonJson(value[i], `${path}[${i}]`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (typeof value === "object") {
+    const proto = Object.getPrototypeOf(value)
+    if (proto !== Object.prototype && proto !== null) return `${path} is ${describeValue(value)}`
+    for (const [key, inner] of Object.entries(value)) {
+      const found = nonJson(inner, `${path}.${key}`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return `${path} is ${describeValue(value)}`
+}
+
+/** Why `value` is not a manifest (a plain JSON object), or undefined when it is one. */
+export const notAManifest = (value: unknown): string | undefined => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return `a manifest is a plain JSON object, not ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`
+  }
+  return nonJson(value)
+}

@@ -2,6 +2,7 @@
  * A partition reference names one partition of a dataset: `sales/date=2026-11-01`.
  */
 import { type Brand, type Effect, Either, ParseResult, Schema } from "effect"
+import { loneSurrogate } from "../event/Identifier.js"
 
 export type PartitionRef = string & Brand.Brand<"PartitionRef">
 
@@ -16,6 +17,7 @@ export type Rule =
   | "dot-segment"
   | "backslash"
   | "empty-segment"
+  | "malformed-unicode"
 
 export class InvalidPartitionRef extends Schema.TaggedError<InvalidPartitionRef>()("InvalidPartitionRef", {
   ref: Schema.String,
@@ -26,7 +28,8 @@ export class InvalidPartitionRef extends Schema.TaggedError<InvalidPartitionRef>
     "leading-slash",
     "dot-segment",
     "backslash",
-    "empty-segment"
+    "empty-segment",
+    "malformed-unicode"
   )
 }) {
   override get message(): string {
@@ -42,7 +45,8 @@ const describe: Record<Rule, string> = {
   "leading-slash": "a ref is relative: remove the leading '/'",
   "dot-segment": "a ref may not contain '.' or '..' segments",
   backslash: "a ref separates segments with '/', never '\\'",
-  "empty-segment": "a ref may not contain empty segments ('//') or end with '/'"
+  "empty-segment": "a ref may not contain empty segments ('//') or end with '/'",
+  "malformed-unicode": "a ref must be well-formed Unicode (it holds a lone UTF-16 surrogate)"
 }
 
 const encoder = new TextEncoder()
@@ -54,6 +58,7 @@ export const check = (input: string): Rule | undefined => {
   if (input.length === 0) return "empty"
   if (input.length > MAX_BYTES / 3 && encoder.encode(input).length > MAX_BYTES) return "too-long"
   if (controlCharacter.test(input)) return "control-character"
+  if (loneSurrogate.test(input)) return "malformed-unicode"
   if (input.startsWith("/")) return "leading-slash"
   if (input.includes("\\")) return "backslash"
   for (const segment of input.split("/")) {

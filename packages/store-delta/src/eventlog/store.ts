@@ -17,9 +17,9 @@ import { removeFile } from "../fs.js"
 import type { Metadata } from "../reader/actions.js"
 import { logDir } from "../reader/listing.js"
 import { readParquetRows } from "../reader/parquet.js"
-import { loadSnapshot, readCommit } from "../reader/snapshot.js"
+import { readCommit } from "../reader/snapshot.js"
 import { putIfAbsent, serializeActions } from "../writer/commit.js"
-import { createTable, maybeCheckpoint, writeDataFiles } from "../writer/table.js"
+import { maybeCheckpoint, openOrCreateTable, writeDataFiles } from "../writer/table.js"
 import {
   eventPartitionColumns,
   eventSchema,
@@ -110,14 +110,11 @@ const readEvents = (paths: ReadonlyArray<string>) =>
 export const make = (options: DeltaEventLogOptions) =>
   Effect.gen(function* () {
     const tablePath = options.path
-    const initial = yield* createTable(tablePath, {
+    const initial = yield* openOrCreateTable(tablePath, {
       schema: eventSchema,
       earlierSchemas: [eventSchemaWithoutAppendedAt],
       partitionColumns: eventPartitionColumns
-    }).pipe(
-      Effect.flatMap(() => loadSnapshot(tablePath)),
-      Effect.mapError(storeError("open"))
-    )
+    }).pipe(Effect.mapError(storeError("open")))
 
     const events: Array<BuildEvent.LoggedEvent> = []
     const eventIds = new Set<string>()

@@ -70,6 +70,16 @@ export const readCheckpoint = (
       { concurrency: 4 }
     )
     const actions = parts.flat()
+    // Every checkpoint carries the table's protocol and metadata; a file without them is something
+    // else under a checkpoint's name (a data file copied in), and the snapshot falls back to commits.
+    const missing = (["protocol", "metaData"] as const).filter((tag) => !actions.some((a) => a._tag === tag))
+    if (missing.length > 0) {
+      return yield* new CorruptCheckpoint({
+        path: tablePath,
+        version,
+        reason: `it holds no ${missing.join(" or ")} action, so it is not a checkpoint`
+      })
+    }
     if (checkpoint.kind !== "v2") return actions
     const sidecars = yield* Effect.forEach(
       actions.flatMap((action) => (action._tag === "sidecar" ? [action.sidecar.path] : [])),

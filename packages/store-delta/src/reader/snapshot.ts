@@ -54,11 +54,27 @@ export interface Snapshot {
 export interface SnapshotOptions {
   /** Time travel: the snapshot as of this version. Defaults to the latest. */
   readonly version?: number
+  /**
+   * Whether data files outside the table's folder (absolute URIs, `../` paths) may be read, for
+   * tables that really reference files elsewhere (shallow clones). Default false: such a path in a
+   * log is refused, so a crafted table cannot make a reader open `/etc/passwd`.
+   */
+  readonly allowExternalFiles?: boolean
+}
+
+/** Whether a data file's location lies inside the table's folder. */
+const insideTable = (tablePath: string, absolutePath: string): boolean => {
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(absolutePath)) return false
+  const root = Path.resolve(tablePath)
+  const resolved = Path.resolve(absolutePath)
+  return resolved.startsWith(root + Path.sep)
 }
 
 const absolutePathOf = (tablePath: string, path: string): string => {
   if (path.startsWith("file:")) return fileURLToPath(path)
   if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(path)) return path
+  // An absolute-path reference resolves against the table's URI to that path, as URIs do.
+  if (path.startsWith("/")) return path
   return Path.join(tablePath, path)
 }
 
@@ -119,7 +135,11 @@ export const snapshotFromState = (
   tablePath: string,
   version: number,
   state: ReplayState,
-  extra: { readonly checkpointVersion: Option.Option<number>; readonly hint: Option.Option<LastCheckpointHint> }
+  extra: {
+    readonly checkpointVersion: Option.Option<number>
+    readonly hint: Option.Option<LastCheckpointHint>
+    readonly allowExternalFiles?: boolean | undefined
+  }
 ): Effect.Effect<Snapshot, DeltaProtocolError | UnsupportedFeature> =>
   Effect.gen(function* () {
     const { protocol, metadata } = state
@@ -134,6 +154,19 @@ export const snapshotFromState = (
     const schema = parseSchemaString(metadata.schemaString)
     if (Either.isLeft(schema)) return yield* new DeltaProtocolError({ path: tablePath, reason: schema.left })
     const types = new Map(schema.right.fields.map((field) => [field.name, field.type]))
+    if (extra.allowExternalFiles !== true) {
+      for (const add of state.files.values()) {
+        const path = decodeLogPath(add.path)
+        if (!insideTable(tablePath, absolutePathOf(tablePath, path))) {
+          return yield* new DeltaProtocolError({
+            path: tablePath,
+            reason:
+              `the log as of version ${version} names data file ${JSON.stringify(path)}, outside the table's folder; ` +
+              "refused (open the snapshot with allowExternalFiles: true for tables that reference files elsewhere)"
+          })
+        }
+      }
+    }
     const files = Array.from(state.files.values(), (add): ActiveFile => {
       const path = decodeLogPath(add.path)
       const partitionValues: Record<string, Value> = {}
@@ -221,5 +254,9 @@ export const loadSnapshot: (tablePath: string, options?: SnapshotOptions) => Eff
       )
     }
     const { state, checkpoint } = yield* attempt(0)
-    return yield* snapshotFromState(tablePath, target, state, { checkpointVersion: checkpoint, hint: listing.hint })
+    return yield* snapshotFromState(tablePath, target, state, {
+      checkpointVersion: checkpoint,
+      hint: listing.hint,
+      allowExternalFiles: options.allowExternalFiles
+    })
   })

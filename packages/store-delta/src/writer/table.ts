@@ -48,6 +48,30 @@ const sameDefinition = (metadata: Metadata, options: CreateTableOptions) =>
   ) && JSON.stringify(metadata.partitionColumns) === JSON.stringify(options.partitionColumns ?? [])
 
 /**
+ * Opens the table at `tablePath`, or creates it (as `createTable`) when the folder holds no table
+ * yet. Opening an existing table only reads: a table whose log is damaged (a commit 0 gone, a gap)
+ * is an error naming the version, never a reason to write a new version 0 over it, and a table the
+ * process may read but not write opens all the same.
+ */
+export const openOrCreateTable = Effect.fn("Delta.openOrCreateTable")(function* (
+  tablePath: string,
+  options: CreateTableOptions
+) {
+  const existing = yield* loadSnapshot(tablePath).pipe(
+    Effect.map(Option.some),
+    Effect.catchTag("DeltaTableNotFound", () => Effect.succeed(Option.none()))
+  )
+  if (Option.isNone(existing)) return yield* createTable(tablePath, options)
+  if (!sameDefinition(existing.value.metadata, options)) {
+    return yield* new DeltaProtocolError({
+      path: tablePath,
+      reason: "a table with a different schema or partitioning already exists there"
+    })
+  }
+  return existing.value
+})
+
+/**
  * Creates a table (version 0: protocol 1/2 and metaData) or, when one already exists with the same
  * schema and partitioning, returns it: several processes may start on an empty folder at once.
  */
