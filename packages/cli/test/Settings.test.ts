@@ -19,10 +19,37 @@ describe("store values", () => {
     )
     expect(Store.parse("delta:/data/log", "/work")).toEqual(Either.right({ _tag: "Delta", path: "/data/log" }))
     expect(Store.parse("postgres://u:secret@db:5432/app?schema=pipes", "/work")).toEqual(
-      Either.right({ _tag: "Postgres", url: "postgres://u:secret@db:5432/app", schema: "pipes" })
+      Either.right({
+        _tag: "Postgres",
+        url: "postgres://u:secret@db:5432/app",
+        schema: "pipes",
+        connectTimeoutMs: undefined,
+        operationTimeoutMs: undefined
+      })
     )
     const bad = Store.parse("events.db", "/work")
     expect(Either.isLeft(bad) && bad.left.message).toContain("sqlite:PATH")
+  })
+
+  it("takes Tessera's own PostgreSQL parameters out of the URL, once each", () => {
+    const timeouts = Store.parse("postgres://db/app?connect_timeout=3&operation_timeout=0.5&sslmode=disable", "/")
+    expect(timeouts).toEqual(
+      Either.right({
+        _tag: "Postgres",
+        url: "postgres://db/app?sslmode=disable",
+        schema: undefined,
+        connectTimeoutMs: 3000,
+        operationTimeoutMs: 500
+      })
+    )
+    for (const [value, reason] of [
+      ["postgres://db/app?schema=aa&schema=bb", "?schema= is given 2 times"],
+      ["postgres://db/app?connect_timeout=soon", "?connect_timeout= must be a number of seconds"],
+      ["postgres://db/app?operation_timeout=0", "?operation_timeout= must be a number of seconds"]
+    ] as const) {
+      const refused = Store.parse(value, "/")
+      expect(Either.isLeft(refused) && refused.left.message).toContain(reason)
+    }
   })
 })
 

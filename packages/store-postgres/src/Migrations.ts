@@ -133,8 +133,20 @@ export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>()("SchemaTooN
   }
 }
 
-/** Schema names are interpolated into DDL and channel names, so only plain lower-case identifiers are accepted. */
-export const isValidSchemaName = (schema: string): boolean => /^[a-z_][a-z0-9_]{0,39}$/.test(schema)
+/**
+ * Why `schema` cannot hold a log, or undefined when it can. Schema names are interpolated into DDL
+ * and channel names, so only plain lower-case identifiers are accepted; PostgreSQL's own schemas
+ * and `public` (where the application's tables live) are refused, so the log never mixes with them.
+ */
+export const schemaNameProblem = (schema: string): string | undefined => {
+  if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) {
+    return `schema name "${schema}" is not a lower-case identifier of at most 40 characters ([a-z_][a-z0-9_]*)`
+  }
+  if (schema === "public" || schema === "information_schema" || schema.startsWith("pg_")) {
+    return `schema "${schema}" belongs to PostgreSQL or to the application; give the log a schema of its own (the default is "tessera")`
+  }
+  return undefined
+}
 
 /**
  * Brings `schema` to the latest migration. Processes that start at once queue on an advisory lock

@@ -40,7 +40,7 @@ import {
   Schema,
   Stream
 } from "effect"
-import { isValidSchemaName, LOCK_APPEND, migrate, type SchemaTooNew } from "./Migrations.js"
+import { LOCK_APPEND, migrate, type SchemaTooNew, schemaNameProblem } from "./Migrations.js"
 import * as PgJobQueue from "./PgJobQueue.js"
 import * as Transaction from "./Transaction.js"
 
@@ -60,6 +60,7 @@ export interface ConnectionOptions {
   readonly maxConnections?: number | undefined
   readonly minConnections?: number | undefined
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /** How long opening a connection may take before it fails (default 10 seconds). */
   readonly connectTimeout?: Duration.DurationInput | undefined
   readonly connectionTTL?: Duration.DurationInput | undefined
   /** Shown in `pg_stat_activity.application_name` (default "tessera"). */
@@ -103,7 +104,8 @@ export const clientConfig = (options: ConnectionOptions): PgClient.PgClientConfi
   maxConnections: options.maxConnections ?? 10,
   minConnections: options.minConnections,
   idleTimeout: options.idleTimeout,
-  connectTimeout: options.connectTimeout,
+  // A server that accepts TCP connections but never answers must not hang every command.
+  connectTimeout: options.connectTimeout ?? "10 seconds",
   connectionTTL: options.connectionTTL,
   applicationName: options.applicationName ?? "tessera"
 })
@@ -128,7 +130,9 @@ const RETRYABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "40001"
  * Errors the server reports about the statement itself (a SQLSTATE outside these) are final.
  */
 export const isTransient = (error: SqlError): boolean => {
-  const { code } = causeOf(error)
+  const { code, message } = causeOf(error)
+  // The pool was closed under the call (its layer is shutting down): no retry can help.
+  if (message?.includes("after calling end on the pool")) return false
   if (code === undefined || !SQLSTATE.test(code)) return !(error.cause instanceof TypeError)
   return code.startsWith("08") || RETRYABLE_SQLSTATES.has(code)
 }
@@ -148,7 +152,7 @@ const storeError = (operation: string, error: SqlError, retryFor: Duration.Durat
     operation,
     reason: isTransient(error)
       ? `${describe(error)}; PostgreSQL stayed unreachable for ${Duration.format(retryFor)} of retries. ` +
-        `Check that the server is up and the connection settings (DATABASE_URL) are right`
+        `Check that the server is up and the connection settings (the store URL: --store, TESSERA_STORE or DATABASE_URL) are right`
       : describe(error),
     cause: error
   })
@@ -234,12 +238,9 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
   const pollInterval = options.pollInterval ?? "1 second"
   const checkInterval = Duration.decode(options.listenCheckInterval ?? "5 seconds")
   const operationTimeout = Duration.decode(options.operationTimeout ?? "60 seconds")
-  if (!isValidSchemaName(schema)) {
-    return yield* new EventLog.StoreError({
-      store: STORE,
-      operation: "open",
-      reason: `schema name "${schema}" is not a lower-case identifier of at most 40 characters ([a-z_][a-z0-9_]*)`
-    })
+  const badSchema = schemaNameProblem(schema)
+  if (badSchema !== undefined) {
+    return yield* new EventLog.StoreError({ store: STORE, operation: "open", reason: badSchema })
   }
 
   const schedule = Schedule.exponential("50 millis").pipe(
@@ -709,7 +710,7 @@ export const clientLayer = (
         new EventLog.StoreError({
           store: STORE,
           operation: "connect",
-          reason: `${describe(error)}. Check that PostgreSQL is up and the connection settings (DATABASE_URL) are right`,
+          reason: `${describe(error)}. Check that PostgreSQL is up and the connection settings (the store URL: --store, TESSERA_STORE or DATABASE_URL) are right`,
           cause: error
         })
       )

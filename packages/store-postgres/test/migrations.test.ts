@@ -1,3 +1,4 @@
+import * as net from "node:net"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
 import { EventLog } from "@tessera/core"
@@ -51,11 +52,15 @@ describe("PgEventLog migrations", () => {
     }).pipe(Effect.provide(Admin))
   )
 
-  it.live("a bad schema name or an unreachable server is a StoreError that says what to fix", () =>
+  it.scopedLive("a bad schema name or an unreachable server is a StoreError that says what to fix", () =>
     Effect.gen(function* () {
       const badName = yield* Effect.flip(open("Robert'); DROP TABLE students"))
       expect(badName).toBeInstanceOf(EventLog.StoreError)
       expect(badName.message).toContain("schema name")
+      for (const reserved of ["public", "information_schema", "pg_catalog", "pg_toast"]) {
+        const refused = yield* Effect.flip(open(reserved))
+        expect(refused.message).toContain(`schema "${reserved}" belongs to PostgreSQL or to the application`)
+      }
       const unreachable = yield* Effect.flip(
         Effect.scoped(
           Layer.build(PgEventLog.layer({ url: "postgres://nobody@127.0.0.1:1/none", connectTimeout: "2 seconds" }))
@@ -63,7 +68,23 @@ describe("PgEventLog migrations", () => {
       )
       expect(unreachable).toBeInstanceOf(EventLog.StoreError)
       expect(unreachable.message).toContain("postgres store: connect failed")
-      expect(unreachable.message).toContain("DATABASE_URL")
+      expect(unreachable.message).toContain("--store")
+      // A server that accepts the connection and then says nothing: the open fails within the bound.
+      const silent = yield* Effect.acquireRelease(
+        Effect.async<net.Server>((resume) => {
+          const server = net.createServer(() => {})
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.sync(() => server.close())
+      )
+      const port = (silent.address() as net.AddressInfo).port
+      const mute = yield* Effect.flip(
+        Effect.scoped(
+          Layer.build(PgEventLog.layer({ url: `postgres://nobody@127.0.0.1:${port}/none`, connectTimeout: "1 second" }))
+        )
+      ).pipe(Effect.timeout("30 seconds"))
+      expect(mute).toBeInstanceOf(EventLog.StoreError)
+      expect(mute.message).toContain("postgres store: connect failed")
     })
   )
 

@@ -4,6 +4,7 @@ import { Console, Effect, Option, Schema } from "effect"
 import { SourcesMissing } from "../Errors.js"
 import { table } from "../render/Table.js"
 import { follow } from "./Follow.js"
+import * as Positional from "./Positional.js"
 import { shared, withBuilds } from "./Root.js"
 
 export const positive = (flag: string) =>
@@ -49,7 +50,7 @@ const dryRunReport = (plan: DryRun.DryRun) => [
 export const build = Command.make(
   "build",
   {
-    refs: Args.text({ name: "ref" }).pipe(
+    refs: Positional.ref().pipe(
       Args.withDescription("Partitions to build, e.g. sales/date=2026-11-01"),
       Args.atLeast(1)
     ),

@@ -1,12 +1,13 @@
 import { Args, Command } from "@effect/cli"
 import { Builds } from "@tessera/core"
 import { Console, Effect } from "effect"
+import * as Positional from "./Positional.js"
 import { shared, withBuilds } from "./Root.js"
 
 export const cancel = Command.make(
   "cancel",
   {
-    build: Args.text({ name: "build" }).pipe(Args.withDescription("The id of the build to cancel")),
+    build: Positional.text("build").pipe(Args.withDescription("The id of the build to cancel")),
     ...shared
   },
   (options) =>

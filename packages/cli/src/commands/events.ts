@@ -1,7 +1,8 @@
-import { Command, Options } from "@effect/cli"
+import { Command, Options, ValidationError } from "@effect/cli"
 import { type BuildEvent, EventCodec, type EventFilter, EventLog, Status } from "@tessera/core"
 import { Chunk, Console, Effect, Option, Stream } from "effect"
 import * as Format from "../render/Format.js"
+import * as Positional from "./Positional.js"
 import { shared, withLog } from "./Root.js"
 
 /** One event as a line of text: seq, time, build, kind and what it says. */
@@ -35,6 +36,7 @@ export const events = Command.make(
   {
     build: Options.text("build").pipe(Options.withDescription("Only this build's events"), Options.optional),
     ref: Options.text("ref").pipe(
+      Options.mapEffect((value) => Effect.mapError(Positional.refValue(value), ValidationError.invalidValue)),
       Options.withDescription("Only events about this partition, or about partitions under it (ref/...)"),
       Options.optional
     ),

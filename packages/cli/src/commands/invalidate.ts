@@ -1,12 +1,13 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Builds } from "@tessera/core"
 import { Console, Effect, Option } from "effect"
+import * as Positional from "./Positional.js"
 import { shared, withBuilds } from "./Root.js"
 
 export const invalidate = Command.make(
   "invalidate",
   {
-    ref: Args.text({ name: "ref" }).pipe(Args.withDescription("The partition to mark STALE")),
+    ref: Positional.ref().pipe(Args.withDescription("The partition to mark STALE")),
     reason: Options.text("reason").pipe(Options.withDescription("Why, recorded in the log"), Options.optional),
     ...shared
   },

@@ -5,6 +5,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Builds, type Manifest } from "@tessera/core"
 import { Console, Effect, Option } from "effect"
 import { SourceFileMissing } from "../Errors.js"
+import * as Positional from "./Positional.js"
 import { shared, withBuilds } from "./Root.js"
 
 /** Size and SHA-256 of a local file, streamed so large files do not fill memory. */
@@ -25,7 +26,7 @@ const describeFile = (file: string) =>
 export const register = Command.make(
   "register",
   {
-    ref: Args.text({ name: "ref" }).pipe(Args.withDescription("The source partition, e.g. raw/date=2026-11-01")),
+    ref: Positional.ref().pipe(Args.withDescription("The source partition, e.g. raw/date=2026-11-01")),
     path: Options.text("path").pipe(Options.withDescription("Where its data is: a local file, or a URL")),
     checksum: Options.text("checksum").pipe(
       Options.withDescription(

@@ -3,12 +3,13 @@ import { Builds } from "@tessera/core"
 import { Effect, Option } from "effect"
 import { executionOptions } from "./build.js"
 import { follow } from "./Follow.js"
+import * as Positional from "./Positional.js"
 import { shared, withBuilds } from "./Root.js"
 
 export const resume = Command.make(
   "resume",
   {
-    build: Args.text({ name: "build" }).pipe(Args.withDescription("The id of the build to continue")),
+    build: Positional.text("build").pipe(Args.withDescription("The id of the build to continue")),
     ...executionOptions,
     ...shared
   },

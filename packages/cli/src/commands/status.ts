@@ -3,6 +3,7 @@ import { BuildErrors, EventLog, type Queries, type Views } from "@tessera/core"
 import { Console, Effect, Option } from "effect"
 import * as Format from "../render/Format.js"
 import { table } from "../render/Table.js"
+import * as Positional from "./Positional.js"
 import { shared, withLog } from "./Root.js"
 
 /** Every row of a paged view. */
@@ -101,7 +102,7 @@ const build = (id: string, asJson: boolean) =>
 export const status = Command.make(
   "status",
   {
-    prefix: Args.text({ name: "ref|prefix" }).pipe(
+    prefix: Positional.text("ref|prefix").pipe(
       Args.withDescription("A partition ref (shows its details) or a ref prefix such as sales/ (lists them)"),
       Args.optional
     ),

@@ -14,7 +14,15 @@ export const DEFAULT_STORE = "sqlite:.tessera/events.db"
 
 export type StoreSpec =
   | { readonly _tag: "Sqlite"; readonly filename: string }
-  | { readonly _tag: "Postgres"; readonly url: string; readonly schema?: string | undefined }
+  | {
+      readonly _tag: "Postgres"
+      readonly url: string
+      readonly schema?: string | undefined
+      /** `?connect_timeout=` in seconds, as libpq spells it. */
+      readonly connectTimeoutMs?: number | undefined
+      /** `?operation_timeout=` in seconds: Tessera's bound on one store call. */
+      readonly operationTimeoutMs?: number | undefined
+    }
   | { readonly _tag: "Delta"; readonly path: string }
 
 /** Parses a store value; relative paths are taken from `base` (the cwd, or the config file's folder). */
@@ -37,10 +45,33 @@ export const parse = (value: string, base: string): Either.Either<StoreSpec, Inv
     } catch {
       return fail("the PostgreSQL URL does not parse")
     }
-    // `?schema=` picks the PostgreSQL schema holding the log; the driver must not see it as a server setting.
-    const schema = url.searchParams.get("schema") ?? undefined
-    url.searchParams.delete("schema")
-    return Either.right({ _tag: "Postgres", url: url.toString(), schema })
+    // Tessera's own parameters: the driver must not see them as server settings.
+    const own: Record<string, string | undefined> = {}
+    for (const name of ["schema", "connect_timeout", "operation_timeout"]) {
+      const values = url.searchParams.getAll(name)
+      if (values.length > 1) return fail(`?${name}= is given ${values.length} times; give it once`)
+      own[name] = values[0]
+      url.searchParams.delete(name)
+    }
+    const seconds = (name: string) => {
+      const text = own[name]
+      if (text === undefined) return Either.right(undefined)
+      const n = Number(text)
+      return Number.isFinite(n) && n > 0
+        ? Either.right(Math.round(n * 1000))
+        : Either.left(`?${name}= must be a number of seconds above 0, not "${text}"`)
+    }
+    const connect = seconds("connect_timeout")
+    if (Either.isLeft(connect)) return fail(connect.left)
+    const operation = seconds("operation_timeout")
+    if (Either.isLeft(operation)) return fail(operation.left)
+    return Either.right({
+      _tag: "Postgres",
+      url: url.toString(),
+      schema: own.schema,
+      connectTimeoutMs: connect.right,
+      operationTimeoutMs: operation.right
+    })
   }
   return fail("it starts with none of sqlite:, postgres://, postgresql://, delta:")
 }
@@ -85,5 +116,7 @@ export const postgresLayer = (
   PgStore.layer({
     url: spec.url,
     applicationName,
-    ...(spec.schema === undefined ? {} : { schema: spec.schema })
+    ...(spec.schema === undefined ? {} : { schema: spec.schema }),
+    ...(spec.connectTimeoutMs === undefined ? {} : { connectTimeout: spec.connectTimeoutMs }),
+    ...(spec.operationTimeoutMs === undefined ? {} : { operationTimeout: spec.operationTimeoutMs })
   })
