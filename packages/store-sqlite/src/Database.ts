@@ -224,7 +224,8 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
       filename,
       Effect.gen(function* () {
         yield* sql.unsafe(`PRAGMA busy_timeout = ${Duration.toMillis(Duration.min(busyTimeout, SQLITE_BUSY_WAIT))}`)
-        yield* refuseForeign(filename, yield* retryBusy(inspect(sql)))
+        const seen = yield* retryBusy(inspect(sql))
+        yield* refuseForeign(filename, seen)
         if (!memory) {
           const [mode] = yield* retryBusy(sql.unsafe<{ journal_mode: string }>("PRAGMA journal_mode = WAL"))
           if (mode?.journal_mode !== "wal") {
@@ -236,6 +237,13 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
           }
         }
         yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
+        // A file already at this version needs no write lock to open: a reader (`tessera status`) must
+        // not wait for a writer that holds the lock, which WAL lets it read beside.
+        const current = yield* retryBusy(versionOf(sql, seen))
+        if (current > Migrations.LATEST) {
+          return yield* new DatabaseTooNew({ filename, version: current, supported: Migrations.LATEST })
+        }
+        if (current === Migrations.LATEST) return
         yield* retryBusy(
           writeTransaction(
             Effect.gen(function* () {

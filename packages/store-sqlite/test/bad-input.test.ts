@@ -174,4 +174,33 @@ describe("SqliteEventLog on bad input", () => {
       expect(waited.appended.map((e) => e.seq)).toEqual([1, 2])
     })
   )
+
+  it.scopedLive("a reader opens and reads while another connection holds the write lock", () =>
+    Effect.gen(function* () {
+      const filename = path.join(yield* tempDir, "events.db")
+      const writer = yield* SqliteEventLog.make({ filename })
+      yield* writer.append(claim("r1", "b1", "sales/date=1"))
+      const locked = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const connection = yield* (yield* rawClient(filename)).reserve
+            yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
+            yield* Deferred.succeed(locked, undefined)
+            yield* Deferred.await(release)
+            yield* connection.executeUnprepared("COMMIT", [], undefined)
+          })
+        )
+      )
+      yield* Deferred.await(locked)
+      // A busyTimeout far shorter than the lock is held: opening must not need the lock at all.
+      const reader = yield* SqliteEventLog.make({ filename, busyTimeout: "100 millis" })
+      const rows = yield* reader.partitions({ refs: ["sales/date=1"] })
+      expect(rows.items.map((row) => row.status)).toEqual(["SCHEDULED"])
+      expect(yield* reader.head).toBe(2)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+    })
+  )
 })
