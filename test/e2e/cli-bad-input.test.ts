@@ -7,7 +7,13 @@
 import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
-import { events, logFile, registerRaw, tempDir, tessera } from "./cli-process.js"
+import * as path from "node:path"
+import { startNode } from "../src/processes.js"
+import { bin, events, logFile, registerRaw, tempDir, tessera } from "./cli-process.js"
+
+/** `tessera --store <store> ...args` to its end. */
+const on = (store: string, args: ReadonlyArray<string>) =>
+  Effect.flatMap(startNode([bin, "--store", store, ...args]), (running) => running.exit)
 
 describe("tessera on bad input", () => {
   for (const [args, message] of [
@@ -34,6 +40,43 @@ describe("tessera on bad input", () => {
         })
     )
   }
+
+  it.scopedLive("with --json an error is one JSON object on stdout, with the same exit code", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      for (const args of [
+        ["status", "--json", "--bogus"],
+        ["status", "--json", "--build", "nope"]
+      ]) {
+        const exit = yield* tessera(dir, args)
+        expect(exit.code, exit.stderr).toBe(2)
+        const error = JSON.parse(exit.stdout.trim().split("\n").at(-1)!) as { error: { _tag: string; message: string } }
+        expect(error.error._tag).toMatch(/InvalidArgument|UnknownBuild/)
+        expect(error.error.message.length).toBeGreaterThan(0)
+      }
+    })
+  )
+
+  it.scopedLive("a store that does not open is exit 2 naming the store, on every store", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const garbage = path.join(dir, "garbage.db")
+      fs.writeFileSync(garbage, Buffer.alloc(8192, 0x5a))
+      const table = path.join(dir, "table")
+      fs.mkdirSync(path.join(table, "_delta_log"), { recursive: true })
+      fs.writeFileSync(path.join(table, "_delta_log", "00000000000000000003.json"), "{}\n")
+      for (const store of [
+        `sqlite:${garbage}`,
+        `delta:${table}`,
+        "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"
+      ]) {
+        const exit = yield* on(store, ["status"])
+        expect(exit.code, `${store}: ${exit.stderr}`).toBe(2)
+        expect(exit.stderr).toMatch(/^error: /)
+        expect(exit.stderr).not.toMatch(/unexpected failure|\n\s+at /)
+      }
+    })
+  )
 
   it.scopedLive(
     "fuzzed build arguments: each run succeeds or exits 2 naming the problem, and a refused run builds nothing",

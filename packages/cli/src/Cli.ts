@@ -25,4 +25,7 @@ const cli = Command.run(command, { name: "tessera", version: VERSION })
 
 /** Runs the command line `argv` (as `process.argv`: the runtime and script first) to its exit code. */
 export const run = (argv: ReadonlyArray<string>) =>
-  ExitCode.report(Effect.suspend(() => cli(argv))).pipe(Effect.withSpan("tessera.run"))
+  ExitCode.report(
+    Effect.suspend(() => cli(argv)),
+    { json: argv.includes("--json") }
+  ).pipe(Effect.withSpan("tessera.run"))

@@ -86,6 +86,16 @@ export class SourceFileMissing extends Schema.TaggedError<SourceFileMissing>()("
   }
 }
 
+/** The store could not be opened: unreachable, damaged, or refused at open. */
+export class StoreDidNotOpen extends Schema.TaggedError<StoreDidNotOpen>()("StoreDidNotOpen", {
+  store: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot open the store ${this.store}: ${this.reason}`
+  }
+}
+
 /** A build ended FAILED or CANCELLED; the build's own message says which partitions and why. */
 export class BuildNotCompleted extends Schema.TaggedError<BuildNotCompleted>()("BuildNotCompleted", {
   buildRequestId: Schema.String,

@@ -3,7 +3,7 @@
  * (or the store failed under it), 2 for bad input: flags, refs, unknown builds, graphs that cannot be
  * loaded or analysed. Errors are printed as their own message, never as a stack trace.
  */
-import { ValidationError } from "@effect/cli"
+import { HelpDoc, ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Option } from "effect"
 
 export const OK = 0
@@ -34,20 +34,42 @@ const messageOf = (error: unknown): string => {
   return String(error)
 }
 
-/** Runs `program` and turns how it ended into an exit code, printing what went wrong on stderr. */
-export const report = <E, R>(program: Effect.Effect<unknown, E, R>): Effect.Effect<number, never, R> =>
-  program.pipe(
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are what is removed
+const ansi = /\u001b\[[0-9;]*m/g
+
+/**
+ * Runs `program` and turns how it ended into an exit code, printing what went wrong: as text on
+ * stderr, or with `json` as one JSON document on stdout, `{ "error": { "_tag", "message" } }`,
+ * where a script reading the command's JSON finds it. The exit code is the same either way.
+ */
+export const report = <E, R>(
+  program: Effect.Effect<unknown, E, R>,
+  options: { readonly json?: boolean } = {}
+): Effect.Effect<number, never, R> => {
+  const say = (tag: string, message: string, code: number) =>
+    Effect.as(
+      options.json === true
+        ? Console.log(JSON.stringify({ error: { _tag: tag, message } }))
+        : Console.error(`error: ${message}`),
+      code
+    )
+  return program.pipe(
     Effect.as(OK),
     Effect.catchAllCause((cause) => {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure)) {
         const error = failure.value
-        // @effect/cli has already printed what was wrong with the command line, and the usage.
-        if (ValidationError.isValidationError(error)) return Effect.succeed(BAD_INPUT)
+        if (ValidationError.isValidationError(error)) {
+          // @effect/cli has already printed what was wrong with the command line, and the usage.
+          if (options.json !== true) return Effect.succeed(BAD_INPUT)
+          const message = HelpDoc.toAnsiText(error.error).replace(ansi, "").trim()
+          return say(error._tag, message, BAD_INPUT)
+        }
         const code = failedTags.has(tagOf(error) ?? "") ? FAILED : BAD_INPUT
-        return Effect.as(Console.error(`error: ${messageOf(error)}`), code)
+        return say(tagOf(error) ?? "Error", messageOf(error), code)
       }
       if (Cause.isInterruptedOnly(cause)) return Effect.succeed(INTERRUPTED)
-      return Effect.as(Console.error(`error: unexpected failure: ${messageOf(Cause.squash(cause))}`), FAILED)
+      return say("Defect", `unexpected failure: ${messageOf(Cause.squash(cause))}`, FAILED)
     })
   )
+}

@@ -7,8 +7,8 @@ import type { EventLog, JobQueue } from "@tessera/core"
 import { DeltaEventLog } from "@tessera/store-delta"
 import { type Migrations, PgStore } from "@tessera/store-postgres"
 import { type SqliteOpenError, SqliteEventLog } from "@tessera/store-sqlite"
-import { Either, type Layer } from "effect"
-import { InvalidStore } from "../Errors.js"
+import { Either, Layer } from "effect"
+import { InvalidStore, StoreDidNotOpen } from "../Errors.js"
 
 export const DEFAULT_STORE = "sqlite:.tessera/events.db"
 
@@ -91,14 +91,31 @@ export const describe = (spec: StoreSpec): string => {
   }
 }
 
-export type OpenError = SqliteOpenError | EventLog.StoreError | Migrations.SchemaTooNew
+export type OpenError = SqliteOpenError | StoreDidNotOpen | Migrations.SchemaTooNew
+
+type RawOpenError = SqliteOpenError | EventLog.StoreError | Migrations.SchemaTooNew
+
+/**
+ * A store that does not open (unreachable, damaged, refused) is the same error on every store,
+ * `StoreDidNotOpen` (exit 2), naming the store; failures once it is open stay `StoreError` (exit 1).
+ */
+const opened =
+  (spec: StoreSpec) =>
+  <A>(layer: Layer.Layer<A, RawOpenError>): Layer.Layer<A, OpenError> =>
+    layer.pipe(
+      Layer.catchAll((error) =>
+        Layer.fail(
+          error._tag === "StoreError" ? new StoreDidNotOpen({ store: describe(spec), reason: error.message }) : error
+        )
+      )
+    )
 
 export const layer = (spec: StoreSpec): Layer.Layer<EventLog.EventLog, OpenError> => {
   switch (spec._tag) {
     case "Sqlite":
-      return SqliteEventLog.layer({ filename: spec.filename })
+      return opened(spec)(SqliteEventLog.layer({ filename: spec.filename }))
     case "Delta":
-      return DeltaEventLog.layer({ path: spec.path })
+      return opened(spec)(DeltaEventLog.layer({ path: spec.path }))
     case "Postgres":
       // Also provides the job queue, which `Builds` picks up for builds requested with `--executor workers`.
       return postgresLayer(spec, "tessera")
@@ -113,10 +130,12 @@ export const postgresLayer = (
   spec: Extract<StoreSpec, { readonly _tag: "Postgres" }>,
   applicationName: string
 ): Layer.Layer<EventLog.EventLog | JobQueue.JobQueue, OpenError> =>
-  PgStore.layer({
-    url: spec.url,
-    applicationName,
-    ...(spec.schema === undefined ? {} : { schema: spec.schema }),
-    ...(spec.connectTimeoutMs === undefined ? {} : { connectTimeout: spec.connectTimeoutMs }),
-    ...(spec.operationTimeoutMs === undefined ? {} : { operationTimeout: spec.operationTimeoutMs })
-  })
+  opened(spec)(
+    PgStore.layer({
+      url: spec.url,
+      applicationName,
+      ...(spec.schema === undefined ? {} : { schema: spec.schema }),
+      ...(spec.connectTimeoutMs === undefined ? {} : { connectTimeout: spec.connectTimeoutMs }),
+      ...(spec.operationTimeoutMs === undefined ? {} : { operationTimeout: spec.operationTimeoutMs })
+    })
+  )
