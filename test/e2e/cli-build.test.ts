@@ -169,4 +169,25 @@ describe("tessera build in OS processes", () => {
       }),
     120_000
   )
+
+  it.scopedLive("status of a partition whose input was rebuilt after it says it is stale, as a dry run would", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* registerRaw(dir, [1])
+      expect((yield* tessera(dir, ["build", "clean/date=1"])).code).toBe(0)
+      const fresh = yield* tessera(dir, ["status", "clean/date=1"])
+      expect(fresh.stdout).toMatch(/^clean\/date=1 {2}AVAILABLE\n/)
+      // New data for the source: clean/date=1 was built from the old one.
+      const source = yield* tessera(dir, ["register", "raw/date=1", "--path", "/data/raw/1.csv", "--checksum", "new"])
+      expect(source.code, source.stderr).toBe(0)
+      const stale = yield* tessera(dir, ["status", "clean/date=1"])
+      expect(stale.stdout).toContain("clean/date=1  AVAILABLE, stale: input raw/date=1 was rebuilt after it")
+      const json = JSON.parse((yield* tessera(dir, ["status", "clean/date=1", "--json"])).stdout) as {
+        stale: Record<string, string>
+      }
+      expect(json.stale).toEqual({ "clean/date=1": "input raw/date=1 was rebuilt after it" })
+      const plan = yield* tessera(dir, ["build", "clean/date=1", "--dry-run"])
+      expect(plan.stdout).toContain("input raw/date=1 was rebuilt after it")
+    })
+  )
 })

@@ -1,5 +1,5 @@
 import { Args, Command, Options } from "@effect/cli"
-import { BuildErrors, EventLog, type Queries, type Views } from "@tessera/core"
+import { BuildErrors, EventLog, Freshness, type Queries, type Views } from "@tessera/core"
 import { Console, Effect, Option } from "effect"
 import * as Format from "../render/Format.js"
 import { table } from "../render/Table.js"
@@ -25,13 +25,34 @@ const partitionTable = (rows: ReadonlyArray<Views.PartitionRow>) =>
     rows.map((row) => [row.ref, row.status, Format.instant(row.updatedAt), row.buildRequestId ?? "", row.message ?? ""])
   )
 
+/**
+ * Why an AVAILABLE partition is stale by its inputs (one was rebuilt after it), as a dry run would
+ * judge it; undefined when none was. A changed job version needs the graph: the dry run shows it.
+ */
+const staleness = (row: Views.PartitionRow) =>
+  Effect.gen(function* () {
+    if (row.status !== "AVAILABLE" || row.jobRunId === undefined) return undefined
+    const log = yield* EventLog.EventLog
+    const run = (yield* log.jobRuns({ jobRunIds: [row.jobRunId] })).items[0]
+    if (run === undefined || run.inputs.length === 0) return undefined
+    const inputs = (yield* log.partitions({ refs: run.inputs, limit: run.inputs.length })).items
+    const rebuilt = Freshness.rebuiltInput(row, run.inputs, new Map(inputs.map((input) => [input.ref, input])))
+    return rebuilt === undefined ? undefined : `input ${rebuilt} was rebuilt after it`
+  })
+
 const catalog = (prefix: Option.Option<string>, asJson: boolean) =>
   Effect.gen(function* () {
     const log = yield* EventLog.EventLog
     const rows = yield* allPages((after) =>
       log.partitions({ ...Option.match(prefix, { onNone: () => ({}), onSome: (p) => ({ prefix: p }) }), after })
     )
-    if (asJson) return yield* Console.log(JSON.stringify({ partitions: rows }, null, 2))
+    if (asJson) {
+      const one = rows.length === 1 && Option.contains(prefix, rows[0]!.ref) ? rows[0] : undefined
+      const stale = one === undefined ? undefined : yield* staleness(one)
+      return yield* Console.log(
+        JSON.stringify({ partitions: rows, ...(stale === undefined ? {} : { stale: { [one!.ref]: stale } }) }, null, 2)
+      )
+    }
     if (rows.length === 0) {
       return yield* Console.log(
         Option.match(prefix, {
@@ -42,8 +63,9 @@ const catalog = (prefix: Option.Option<string>, asJson: boolean) =>
     }
     const exact = rows.length === 1 && Option.contains(prefix, rows[0]!.ref) ? rows[0] : undefined
     if (exact !== undefined) {
+      const stale = yield* staleness(exact)
       const lines = [
-        `${exact.ref}  ${exact.status}`,
+        `${exact.ref}  ${exact.status}${stale === undefined ? "" : `, stale: ${stale}`}`,
         `  updated      ${Format.instant(exact.updatedAt)} (seq ${exact.updatedSeq})`,
         ...(exact.jobRunId === undefined
           ? []

@@ -30,13 +30,8 @@ export const judge = (
           stale: true
         }
       }
-      for (const input of run.inputs) {
-        const upstream = inputs.get(input)
-        const built = row.lastAvailableSeq ?? 0
-        if (upstream?.lastAvailableSeq !== undefined && upstream.lastAvailableSeq > built) {
-          return { _tag: "Build", reason: `input ${input} was rebuilt after it`, stale: true }
-        }
-      }
+      const rebuilt = rebuiltInput(row, run.inputs, inputs)
+      if (rebuilt !== undefined) return { _tag: "Build", reason: `input ${rebuilt} was rebuilt after it`, stale: true }
       return { _tag: "Fresh", row }
     }
     case "STALE":
@@ -49,4 +44,17 @@ export const judge = (
     case "UNKNOWN":
       return { _tag: "Build", reason: "never built", stale: false }
   }
+}
+
+/** The first of `inputs` that became AVAILABLE after `row` did: `row` is stale because of it. */
+export const rebuiltInput = (
+  row: PartitionRow,
+  inputs: ReadonlyArray<string>,
+  rows: ReadonlyMap<string, PartitionRow>
+): string | undefined => {
+  const built = row.lastAvailableSeq ?? 0
+  return inputs.find((input) => {
+    const upstream = rows.get(input)?.lastAvailableSeq
+    return upstream !== undefined && upstream > built
+  })
 }
