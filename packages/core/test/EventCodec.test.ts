@@ -4,8 +4,7 @@ import { Arbitrary, Either, FastCheck as fc } from "effect"
 
 /** Whether `value` holds a -0 anywhere: JSON writes it as 0, the one number it cannot carry apart. */
 const holdsNegativeZero = (value: unknown): boolean =>
-  Object.is(value, -0) ||
-  (typeof value === "object" && value !== null && Object.values(value).some(holdsNegativeZero))
+  Object.is(value, -0) || (typeof value === "object" && value !== null && Object.values(value).some(holdsNegativeZero))
 
 const arbitraryEvent = Arbitrary.make(BuildEvent.BuildEvent).filter((event) => !holdsNegativeZero(event))
 
