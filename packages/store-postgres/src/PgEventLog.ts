@@ -249,35 +249,41 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     Schedule.upTo(retryFor)
   )
   /**
-   * One attempt, bounded: it is never interrupted mid-statement (that would send `pg_cancel_backend`,
-   * which can land on the next statement of that connection, see `Transaction.run`); an interrupted
-   * caller returns at once and the attempt finishes on its own, and a server that does not answer
-   * within `operationTimeout` fails the call with an error naming the operation. Inside a
-   * transaction the server's own bounds fire first, with the more precise error (a lock timeout).
+   * One attempt, never interrupted mid-statement: that would send `pg_cancel_backend`, which can
+   * land on the next statement of that connection (see `Transaction.run`). A write makes its caller
+   * wait for its answer, so the caller always knows whether it landed (a claim that landed is
+   * released); the server's bounds in its transaction (`operationTimeout`) keep that wait finite.
+   * A read's caller returns at once when interrupted, the read finishing on its own, and a server
+   * that does not answer a read within `operationTimeout` fails it, naming the operation.
    */
   const bounded =
-    (operation: string) =>
+    (operation: string, kind: "read" | "write") =>
     <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | EventLog.StoreError, R> =>
-      effect.pipe(
-        Effect.uninterruptible,
-        Effect.disconnect,
-        Effect.timeoutFail({
-          duration: Duration.sum(operationTimeout, "2 seconds"),
-          onTimeout: () =>
-            new EventLog.StoreError({
-              store: STORE,
-              operation,
-              reason:
-                `PostgreSQL did not answer within ${Duration.format(operationTimeout)}. ` +
-                `Check the server's load and locks (pg_stat_activity), or raise operationTimeout`
+      kind === "write"
+        ? Effect.uninterruptible(effect)
+        : effect.pipe(
+            Effect.uninterruptible,
+            Effect.disconnect,
+            Effect.timeoutFail({
+              duration: Duration.sum(operationTimeout, "2 seconds"),
+              onTimeout: () =>
+                new EventLog.StoreError({
+                  store: STORE,
+                  operation,
+                  reason:
+                    `PostgreSQL did not answer within ${Duration.format(operationTimeout)}. ` +
+                    `Check the server's load and locks (pg_stat_activity), or raise operationTimeout`
+                })
             })
-        })
-      )
+          )
   /** Retries lost connections, then turns what is left of SQL errors into `StoreError`. */
   const resilient =
-    (operation: string) =>
+    (operation: string, kind: "read" | "write" = "write") =>
     <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | EventLog.StoreError, R> =>
-      bounded(operation)(effect).pipe(
+      bounded(
+        operation,
+        kind
+      )(effect).pipe(
         Effect.tapError((error) => (isSqlError(error) && isTransient(error) ? Metric.increment(retries) : Effect.void)),
         Effect.retry({ schedule, while: (error) => isSqlError(error) && isTransient(error) }),
         Effect.mapError((error) =>
@@ -525,7 +531,10 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
       ]
       conditions.push(sql.or(refs))
     }
-    const rows = yield* resilient("read")(
+    const rows = yield* resilient(
+      "read",
+      "read"
+    )(
       sql<{ readonly seq: string; readonly payload: string; readonly appended_at: string }>`SELECT seq, payload,
         appended_at FROM ${events} WHERE ${sql.and(conditions)} ORDER BY seq LIMIT ${limit + 1}`
     )
@@ -541,7 +550,10 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     return rows.length > limit ? { events: out, next: out[limit - 1]!.seq } : { events: out }
   })
 
-  const head = resilient("head")(
+  const head = resilient(
+    "head",
+    "read"
+  )(
     Effect.map(sql<{ readonly head: string }>`SELECT coalesce(max(seq), 0) AS head FROM ${events}`, (rows) =>
       Number(rows[0]!.head)
     )
@@ -554,7 +566,10 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     if (query.prefix !== undefined) where.push(sql`ref LIKE ${likePrefix(query.prefix)}`)
     if (query.statuses !== undefined) where.push(sql`status = ANY(${query.statuses})`)
     if (query.after !== undefined) where.push(sql`ref > ${query.after}`)
-    const rows = yield* resilient("partitions")(
+    const rows = yield* resilient(
+      "partitions",
+      "read"
+    )(
       sql<{ readonly data: string }>`SELECT data FROM ${partitions} WHERE ${sql.and(where)}
         ORDER BY ref LIMIT ${limit + 1}`
     )
@@ -569,7 +584,10 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     if (query.jobNames !== undefined) where.push(sql`job_name = ANY(${query.jobNames})`)
     if (query.statuses !== undefined) where.push(sql`status = ANY(${query.statuses})`)
     if (query.after !== undefined) where.push(sql`job_run_id > ${query.after}`)
-    const rows = yield* resilient("jobRuns")(
+    const rows = yield* resilient(
+      "jobRuns",
+      "read"
+    )(
       sql<{ readonly data: string }>`SELECT data FROM ${jobRuns} WHERE ${sql.and(where)}
         ORDER BY job_run_id LIMIT ${limit + 1}`
     )
@@ -582,7 +600,10 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     if (query.buildRequestIds !== undefined) where.push(sql`build_request_id = ANY(${query.buildRequestIds})`)
     if (query.statuses !== undefined) where.push(sql`status = ANY(${query.statuses})`)
     if (query.after !== undefined) where.push(sql`build_request_id > ${query.after}`)
-    const rows = yield* resilient("buildRequests")(
+    const rows = yield* resilient(
+      "buildRequests",
+      "read"
+    )(
       sql<{ readonly data: string }>`SELECT data FROM ${buildRequests} WHERE ${sql.and(where)}
         ORDER BY build_request_id LIMIT ${limit + 1}`
     )

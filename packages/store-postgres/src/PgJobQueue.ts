@@ -20,7 +20,8 @@ export interface Context {
   readonly channel: string
   /** Retries lost connections, then turns what is left of SQL errors into `StoreError`. */
   readonly resilient: (
-    operation: string
+    operation: string,
+    kind?: "read" | "write"
   ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, Exclude<E, SqlError> | EventLog.StoreError, R>
   /** How long a transaction's statements and lock waits may take before it fails. */
   readonly operationTimeout: Duration.Duration
@@ -282,11 +283,12 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
   })
 
   const progress: JobQueue.JobQueueShape["progress"] = Effect.fn("PgJobQueue.progress")(function* (buildRequestId) {
-    const [row] = yield* resilient("progress")(
-      sql<{ readonly unfinished: number }>`SELECT unfinished FROM ${builds} WHERE build_request_id = ${buildRequestId}`
-    )
+    const [row] = yield* resilient(
+      "progress",
+      "read"
+    )(sql<{ readonly unfinished: number }>`SELECT unfinished FROM ${builds} WHERE build_request_id = ${buildRequestId}`)
     if (row === undefined) return undefined
-    return { remaining: row.unfinished, failures: yield* resilient("progress")(failuresOf(buildRequestId)) }
+    return { remaining: row.unfinished, failures: yield* resilient("progress", "read")(failuresOf(buildRequestId)) }
   })
 
   const shape: JobQueue.JobQueueShape = {

@@ -349,34 +349,41 @@ export const make = (ctx: SettleContext): Settler => {
         new Unchanged({ ref, updatedSeq: rows.get(ref)?.updatedSeq ?? 0 }),
         new Claimable({ ref })
       ])
-      const claimed = yield* Effect.either(log.append(claim, { expect }))
-      if (Either.isLeft(claimed)) {
-        if (claimed.left._tag === "StoreError") return yield* claimed.left
-        if (claimed.left._tag === "InvalidTransition") {
-          const reason = `the log refused its claim: ${claimed.left.reason}`
-          return { _tag: "Done", outcome: yield* fail(node, reason) } as Attempt
-        }
-        return { _tag: "Conflict" } as Attempt
-      }
-      attempts.set(jobRunId, first)
-      const state = { attempt: first, started: true }
-      const lost = yield* Deferred.make<string>()
-      yield* heartbeat(node, lost).pipe(Effect.forkScoped)
-      return yield* runAttempts(node, policy, state, lost).pipe(
-        Effect.onInterrupt(() =>
-          Effect.gen(function* () {
-            const events = [
-              ...(yield* partitionEvents(node, "FAILED", {
-                jobRunId,
-                message: "cancelled: released for others to build"
-              })),
-              yield* runEvent(node, "CANCELLED", state.attempt, { message: "build cancelled" })
-            ]
-            yield* record(events).pipe(
-              Effect.catchAll((error) => Effect.logWarning(`could not release ${jobRunId}: ${error.message}`))
+      // Claimed and released as one region: an interruption (a cancel, SIGTERM) that arrives while the
+      // claim is in flight waits for its answer, so a claim that landed is always released, never left
+      // to hold its partitions until the lease runs out.
+      return yield* Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const claimed = yield* Effect.either(log.append(claim, { expect }))
+          if (Either.isLeft(claimed)) {
+            if (claimed.left._tag === "StoreError") return yield* claimed.left
+            if (claimed.left._tag === "InvalidTransition") {
+              const reason = `the log refused its claim: ${claimed.left.reason}`
+              return { _tag: "Done", outcome: yield* restore(fail(node, reason)) } as Attempt
+            }
+            return { _tag: "Conflict" } as Attempt
+          }
+          attempts.set(jobRunId, first)
+          const state = { attempt: first, started: true }
+          const lost = yield* Deferred.make<string>()
+          yield* restore(heartbeat(node, lost)).pipe(Effect.forkScoped)
+          return yield* restore(runAttempts(node, policy, state, lost)).pipe(
+            Effect.onInterrupt(() =>
+              Effect.gen(function* () {
+                const events = [
+                  ...(yield* partitionEvents(node, "FAILED", {
+                    jobRunId,
+                    message: "cancelled: released for others to build"
+                  })),
+                  yield* runEvent(node, "CANCELLED", state.attempt, { message: "build cancelled" })
+                ]
+                yield* record(events).pipe(
+                  Effect.catchAll((error) => Effect.logWarning(`could not release ${jobRunId}: ${error.message}`))
+                )
+              })
             )
-          })
-        )
+          )
+        })
       )
     }).pipe(Effect.scoped)
 
