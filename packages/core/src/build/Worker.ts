@@ -3,7 +3,7 @@
  * exactly as the local executor would, and finishes it in the queue so its dependents can run.
  * Run any number of them, on any machines that share the store; none coordinates the others.
  */
-import { Deferred, Duration, Effect, Exit, Option, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Option, Schedule, Stream } from "effect"
 import { isTerminalBuildStatus } from "../event/Status.js"
 import type { Graph } from "../graph/Graph.js"
 import { EventLog, type ReadError, type StoreError } from "../log/EventLog.js"
@@ -58,7 +58,8 @@ export const run = (
         return signal
       })
 
-    // Builds cancelled anywhere stop here too.
+    // Builds cancelled anywhere stop here too. A tail that fails (the store away for longer than its
+    // retries) is restarted from the same cursor, never left dead: a missed cancel would let a job run on.
     const head = yield* log.head
     yield* log.tail({ kinds: ["BuildRequestStatusChanged"] }, { after: head }).pipe(
       Stream.runForEach((entry) =>
@@ -66,6 +67,8 @@ export const run = (
           ? Effect.flatMap(cancelSignal(entry.event.buildRequestId), (signal) => Deferred.succeed(signal, undefined))
           : Effect.void
       ),
+      Effect.tapError((error) => Effect.logWarning(`following cancellations: ${error.message}; retrying`)),
+      Effect.retry(Schedule.spaced("1 second")),
       Effect.forkScoped
     )
     yield* queue.wakeups.pipe(
