@@ -80,7 +80,7 @@ export interface LogOptions {
   /**
    * How long one attempt of an operation may take, lock waits included, before it fails with a
    * `StoreError` naming the operation (default 60 seconds). Enforced by the server inside
-   * transactions (`statement_timeout`, `lock_timeout`) and by the client around every round trip.
+   * transactions (`statement_timeout`, `lock_timeout`) and by the client around every read.
    */
   readonly operationTimeout?: Duration.DurationInput | undefined
 }

@@ -4,6 +4,8 @@
  */
 import { randomBytes } from "node:crypto"
 import * as PgClient from "@effect/sql-pg/PgClient"
+import { EventLog } from "@tessera/core"
+import { PgEventLog } from "@tessera/store-postgres"
 import { Effect, Layer, Redacted } from "effect"
 import { inject } from "vitest"
 
@@ -36,4 +38,10 @@ export const terminate = (applicationName: string) =>
 export const dropAfter = (schema: string) =>
   Effect.flatMap(PgClient.PgClient, (sql) =>
     Effect.addFinalizer(() => Effect.ignore(sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`))
+  )
+
+/** A log on the run's server with `options`, open for the test's scope. */
+export const openLog = (options: PgEventLog.Options) =>
+  Effect.flatMap(Layer.build(PgEventLog.layer({ url: serverUrl(), ...options })), (context) =>
+    EventLog.EventLog.pipe(Effect.provide(context))
   )

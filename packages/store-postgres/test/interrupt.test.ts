@@ -7,16 +7,11 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
-import { EventFilter, EventLog } from "@tessera/core"
-import { Migrations, PgEventLog } from "@tessera/store-postgres"
+import { EventFilter } from "@tessera/core"
+import { Migrations } from "@tessera/store-postgres"
 import { Chunk, Context, Effect, Fiber, Layer, Random, Redacted, Stream } from "effect"
 import * as ev from "./events.js"
-import { Admin, dropAfter, serverUrl, uniqueName } from "./helpers.js"
-
-const open = (options: PgEventLog.Options) =>
-  Effect.flatMap(Layer.build(PgEventLog.layer({ url: serverUrl(), ...options })), (context) =>
-    EventLog.EventLog.pipe(Effect.provide(context))
-  )
+import { Admin, dropAfter, openLog, serverUrl, uniqueName } from "./helpers.js"
 
 describe("PgEventLog under interrupted calls", () => {
   it.scopedLive(
@@ -25,7 +20,7 @@ describe("PgEventLog under interrupted calls", () => {
       Effect.gen(function* () {
         const schema = uniqueName("interrupt")
         yield* dropAfter(schema)
-        const log = yield* open({ schema, maxConnections: 2, operationTimeout: "20 seconds" })
+        const log = yield* openLog({ schema, maxConnections: 2, operationTimeout: "20 seconds" })
         yield* Effect.forEach(
           Array.from({ length: 300 }, (_, i) => i),
           (i) =>
@@ -59,7 +54,7 @@ describe("PgEventLog under interrupted calls", () => {
     Effect.gen(function* () {
       const schema = uniqueName("locked")
       yield* dropAfter(schema)
-      const log = yield* open({ schema, operationTimeout: "1 second", retryFor: "1 second" })
+      const log = yield* openLog({ schema, operationTimeout: "1 second", retryFor: "1 second" })
       yield* log.append([ev.note("locked/a=1", "b1")])
       // Another session holds the append lock in an open transaction for 3 s, as a hung appender would.
       const holder = yield* Effect.map(

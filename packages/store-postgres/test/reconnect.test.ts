@@ -9,12 +9,7 @@ import { type BuildEvent, EventFilter, EventLog } from "@tessera/core"
 import { PgEventLog } from "@tessera/store-postgres"
 import { Chunk, type Duration, Effect, Either, Fiber, Layer, Metric, Ref, Schedule, Stream } from "effect"
 import * as ev from "./events.js"
-import { Admin, dropAfter, serverUrl, terminate, uniqueName } from "./helpers.js"
-
-const open = (options: PgEventLog.Options) =>
-  Effect.flatMap(Layer.build(PgEventLog.layer({ url: serverUrl(), ...options })), (context) =>
-    EventLog.EventLog.pipe(Effect.provide(context))
-  )
+import { Admin, dropAfter, openLog, serverUrl, terminate, uniqueName } from "./helpers.js"
 
 const allEvents = (log: EventLog.EventLogShape) =>
   Effect.map(Stream.runCollect(log.stream(EventFilter.all)), Chunk.toReadonlyArray)
@@ -39,7 +34,7 @@ describe("PgEventLog when its connections are terminated", () => {
         const schema = uniqueName("kill")
         const victim = uniqueName("victim")
         yield* dropAfter(schema)
-        const log = yield* open({ schema, applicationName: victim, maxConnections: 3 })
+        const log = yield* openLog({ schema, applicationName: victim, maxConnections: 3 })
         const batches: ReadonlyArray<ReadonlyArray<BuildEvent.BuildEvent>> = Array.from({ length: 150 }, (_, i) => [
           ev.note(`kill/i=${i}/a=1`, "b1"),
           ev.note(`kill/i=${i}/a=2`, "b1")
@@ -110,13 +105,13 @@ describe("PgEventLog when its connections are terminated", () => {
         const reader = uniqueName("reader")
         yield* dropAfter(schema)
         // An hour-long poll: only LISTEN (re-established after each kill) can wake this tail in time.
-        const tailing = yield* open({
+        const tailing = yield* openLog({
           schema,
           applicationName: reader,
           pollInterval: "1 hour",
           listenCheckInterval: "200 millis"
         })
-        const writer = yield* open({ schema, applicationName: uniqueName("writer") })
+        const writer = yield* openLog({ schema, applicationName: uniqueName("writer") })
         const rounds = 8
         const perRound = 25
         const seen = yield* Ref.make<Array<number>>([])

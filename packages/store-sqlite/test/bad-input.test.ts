@@ -20,6 +20,26 @@ const written = (filename: string, n: number) =>
 const siblings = (filename: string) =>
   fs.readdirSync(path.dirname(filename)).filter((name) => name.startsWith(`${path.basename(filename)}-`))
 
+/** Another connection takes the file's write lock and holds it until `release`. */
+const holdWriteLock = (filename: string) =>
+  Effect.gen(function* () {
+    const locked = yield* Deferred.make<void>()
+    const released = yield* Deferred.make<void>()
+    const holder = yield* Effect.fork(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const connection = yield* (yield* rawClient(filename)).reserve
+          yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
+          yield* Deferred.succeed(locked, undefined)
+          yield* Deferred.await(released)
+          yield* connection.executeUnprepared("COMMIT", [], undefined)
+        })
+      )
+    )
+    yield* Deferred.await(locked)
+    return { release: Effect.zipRight(Deferred.succeed(released, undefined), Fiber.join(holder)) }
+  })
+
 describe("SqliteEventLog on bad input", () => {
   it.scopedLive("a file that is not SQLite is refused and left byte for byte as it was", () =>
     Effect.gen(function* () {
@@ -147,20 +167,7 @@ describe("SqliteEventLog on bad input", () => {
       const filename = path.join(yield* tempDir, "events.db")
       const log = yield* SqliteEventLog.make({ filename, busyTimeout: "100 millis" })
       const patient = yield* SqliteEventLog.make({ filename })
-      const locked = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const holder = yield* Effect.fork(
-        Effect.scoped(
-          Effect.gen(function* () {
-            const connection = yield* (yield* rawClient(filename)).reserve
-            yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
-            yield* Deferred.succeed(locked, undefined)
-            yield* Deferred.await(release)
-            yield* connection.executeUnprepared("COMMIT", [], undefined)
-          })
-        )
-      )
-      yield* Deferred.await(locked)
+      const lock = yield* holdWriteLock(filename)
       const impatient = yield* Effect.flip(log.append(claim("r1", "b1", "sales/date=1")))
       expect(impatient._tag).toBe("StoreError")
       expect(impatient.message).toContain("held the write lock")
@@ -168,8 +175,7 @@ describe("SqliteEventLog on bad input", () => {
       const waiting = yield* Effect.fork(patient.append(claim("r1", "b1", "sales/date=1")))
       // Longer than SQLite's own busy wait, so it is the store's retries that carry the append through.
       yield* Effect.sleep("500 millis")
-      yield* Deferred.succeed(release, undefined)
-      yield* Fiber.join(holder)
+      yield* lock.release
       const waited = yield* Fiber.join(waiting)
       expect(waited.appended.map((e) => e.seq)).toEqual([1, 2])
     })
@@ -180,27 +186,13 @@ describe("SqliteEventLog on bad input", () => {
       const filename = path.join(yield* tempDir, "events.db")
       const writer = yield* SqliteEventLog.make({ filename })
       yield* writer.append(claim("r1", "b1", "sales/date=1"))
-      const locked = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const holder = yield* Effect.fork(
-        Effect.scoped(
-          Effect.gen(function* () {
-            const connection = yield* (yield* rawClient(filename)).reserve
-            yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
-            yield* Deferred.succeed(locked, undefined)
-            yield* Deferred.await(release)
-            yield* connection.executeUnprepared("COMMIT", [], undefined)
-          })
-        )
-      )
-      yield* Deferred.await(locked)
+      const lock = yield* holdWriteLock(filename)
       // A busyTimeout far shorter than the lock is held: opening must not need the lock at all.
       const reader = yield* SqliteEventLog.make({ filename, busyTimeout: "100 millis" })
       const rows = yield* reader.partitions({ refs: ["sales/date=1"] })
       expect(rows.items.map((row) => row.status)).toEqual(["SCHEDULED"])
       expect(yield* reader.head).toBe(2)
-      yield* Deferred.succeed(release, undefined)
-      yield* Fiber.join(holder)
+      yield* lock.release
     })
   )
 })

@@ -46,12 +46,12 @@ const catalog = (prefix: Option.Option<string>, asJson: boolean) =>
     const rows = yield* allPages((after) =>
       log.partitions({ ...Option.match(prefix, { onNone: () => ({}), onSome: (p) => ({ prefix: p }) }), after })
     )
+    // A prefix that names exactly one partition shows that partition, and whether it is stale.
+    const exact = rows.length === 1 && Option.contains(prefix, rows[0]!.ref) ? rows[0] : undefined
+    const stale = exact === undefined ? undefined : yield* staleness(exact)
     if (asJson) {
-      const one = rows.length === 1 && Option.contains(prefix, rows[0]!.ref) ? rows[0] : undefined
-      const stale = one === undefined ? undefined : yield* staleness(one)
-      return yield* Console.log(
-        JSON.stringify({ partitions: rows, ...(stale === undefined ? {} : { stale: { [one!.ref]: stale } }) }, null, 2)
-      )
+      const staleJson = exact === undefined || stale === undefined ? {} : { stale: { [exact.ref]: stale } }
+      return yield* Console.log(JSON.stringify({ partitions: rows, ...staleJson }, null, 2))
     }
     if (rows.length === 0) {
       return yield* Console.log(
@@ -61,9 +61,7 @@ const catalog = (prefix: Option.Option<string>, asJson: boolean) =>
         })
       )
     }
-    const exact = rows.length === 1 && Option.contains(prefix, rows[0]!.ref) ? rows[0] : undefined
     if (exact !== undefined) {
-      const stale = yield* staleness(exact)
       const lines = [
         `${exact.ref}  ${exact.status}${stale === undefined ? "" : `, stale: ${stale}`}`,
         `  updated      ${Format.instant(exact.updatedAt)} (seq ${exact.updatedSeq})`,

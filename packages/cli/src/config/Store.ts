@@ -18,9 +18,9 @@ export type StoreSpec =
       readonly _tag: "Postgres"
       readonly url: string
       readonly schema?: string | undefined
-      /** `?connect_timeout=` in seconds, as libpq spells it. */
+      /** From `?connect_timeout=` (seconds, as libpq spells it), in ms. */
       readonly connectTimeoutMs?: number | undefined
-      /** `?operation_timeout=` in seconds: Tessera's bound on one store call. */
+      /** From `?operation_timeout=` (seconds), in ms: Tessera's bound on one store call. */
       readonly operationTimeoutMs?: number | undefined
     }
   | { readonly _tag: "Delta"; readonly path: string }

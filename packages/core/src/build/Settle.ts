@@ -4,7 +4,7 @@
  * is a conditional append, so any number of processes can settle runs of overlapping builds and
  * each partition is built once. The local executor and the distributed workers share this.
  */
-import { Clock, Deferred, Duration, Effect, Either, Random, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Option, Random, Stream } from "effect"
 import * as BuildEvent from "../event/BuildEvent.js"
 import * as EventId from "../event/EventId.js"
 import { isFinalJobRunStatus } from "../event/Status.js"
@@ -210,13 +210,23 @@ export const make = (ctx: SettleContext): Settler => {
           }
           continue
         }
-        // A verdict never outlives a wait: waiting for a slot, another process may have built the
-        // outputs or taken them over, so they are judged again once the slot is ours.
-        const attempt = yield* ctx.permits.withPermits(1)(
-          Effect.flatMap(judgeNow(node), (again) =>
-            toBuild(again) ? build(node, again) : Effect.succeed<Attempt>({ _tag: "Conflict" })
+        // A verdict never outlives a wait: a run that had to wait for a slot (another process may
+        // have built the outputs or taken them over meanwhile) judges again once the slot is ours.
+        const attempt = yield* ctx.permits
+          .withPermitsIfAvailable(1)(build(node, judged))
+          .pipe(
+            Effect.flatMap(
+              Option.match({
+                onSome: Effect.succeed,
+                onNone: () =>
+                  ctx.permits.withPermits(1)(
+                    Effect.flatMap(judgeNow(node), (again) =>
+                      toBuild(again) ? build(node, again) : Effect.succeed<Attempt>({ _tag: "Conflict" })
+                    )
+                  )
+              })
+            )
           )
-        )
         if (attempt._tag === "Done") return attempt.outcome
         if (attempt._tag === "Missing") return attempt
       }

@@ -174,7 +174,7 @@ const malformedRefs = (value: unknown, field: string): string | undefined => {
 const malformedConfigs = (value: unknown): string | undefined => {
   if (Effect.isEffect(value))
     return "config returned an Effect; config is synchronous: return the array of job runs itself"
-  if (Predicate.hasProperty(value, "then"))
+  if (Predicate.isPromiseLike(value))
     return "config returned a Promise; config is synchronous: return the array of job runs itself"
   if (!Array.isArray(value)) return `config returned ${kindOf(value)}, not an array of job runs ({ outputs, inputs })`
   for (const [i, run] of value.entries()) {

@@ -100,10 +100,9 @@ export const invoke = (job: Job, context: JobContext): Effect.Effect<unknown, un
     const result: unknown = job.run(context)
     // The type says it needs no context; a JavaScript job that does fails as a defect, caught as a crash.
     if (Effect.isEffect(result)) return result as Effect.Effect<unknown, unknown>
-    if (Predicate.hasProperty(result, "then") && typeof result.then === "function") {
-      const promise = result as PromiseLike<unknown>
+    if (Predicate.isPromiseLike(result)) {
       return Effect.async<unknown, unknown>((resume) => {
-        promise.then(
+        result.then(
           (value) => resume(Effect.succeed(value)),
           (error: unknown) => resume(Effect.fail(error))
         )

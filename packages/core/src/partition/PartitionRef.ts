@@ -2,7 +2,7 @@
  * A partition reference names one partition of a dataset: `sales/date=2026-11-01`.
  */
 import { type Brand, type Effect, Either, ParseResult, Schema } from "effect"
-import { loneSurrogate } from "../event/Identifier.js"
+import { controlCharacter, longerThan, loneSurrogate } from "../event/Identifier.js"
 
 export type PartitionRef = string & Brand.Brand<"PartitionRef">
 
@@ -49,14 +49,10 @@ const describe: Record<Rule, string> = {
   "malformed-unicode": "a ref must be well-formed Unicode (it holds a lone UTF-16 surrogate)"
 }
 
-const encoder = new TextEncoder()
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is precisely about control characters
-const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/
-
 /** The rule `input` breaks, if any. */
 export const check = (input: string): Rule | undefined => {
   if (input.length === 0) return "empty"
-  if (input.length > MAX_BYTES / 3 && encoder.encode(input).length > MAX_BYTES) return "too-long"
+  if (longerThan(input, MAX_BYTES)) return "too-long"
   if (controlCharacter.test(input)) return "control-character"
   if (loneSurrogate.test(input)) return "malformed-unicode"
   if (input.startsWith("/")) return "leading-slash"

@@ -25,7 +25,7 @@ import {
   eventSchema,
   eventSchemaWithoutAppendedAt,
   eventStatsColumns,
-  hasAppendedAt,
+  schemaOf,
   toRow
 } from "./table.js"
 
@@ -209,8 +209,11 @@ export const make = (options: DeltaEventLogOptions) =>
             outcomes.push(decided)
           }
           if (overlay.logged.length > 0) {
-            const schema = hasAppendedAt(metadata.schemaString) ? eventSchema : eventSchemaWithoutAppendedAt
-            const table = { tablePath, schema, partitionColumns: eventPartitionColumns }
+            const table = {
+              tablePath,
+              schema: schemaOf(metadata.schemaString),
+              partitionColumns: eventPartitionColumns
+            }
             const written = yield* writeDataFiles(table, overlay.logged.map(toRow), {
               statsColumns: eventStatsColumns
             }).pipe(Effect.mapError(storeError("append")))

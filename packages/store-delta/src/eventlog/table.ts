@@ -4,34 +4,40 @@ import type { Row } from "../writer/dataFile.js"
 
 const field = (name: string, type: string, nullable: boolean): StructField => ({ name, type, nullable, metadata: {} })
 
-const columns = [
-  field("seq", "long", false),
-  field("eventId", "string", false),
-  field("timestamp", "timestamp", false),
-  field("buildRequestId", "string", false),
-  field("kind", "string", false),
-  field("partitionRef", "string", true),
-  field("jobRunId", "string", true),
-  field("payload", "string", false),
-  field("date", "string", false)
-]
-
 /**
  * The event table: one row per event, the event itself in `payload` (core's JSON codec), when the
  * store appended it in `appendedAt` (the appending process's clock), partitioned by day.
  */
 export const eventSchema: StructType = {
   type: "struct",
-  fields: [...columns.slice(0, 8), field("appendedAt", "timestamp", false), ...columns.slice(8)]
+  fields: [
+    field("seq", "long", false),
+    field("eventId", "string", false),
+    field("timestamp", "timestamp", false),
+    field("buildRequestId", "string", false),
+    field("kind", "string", false),
+    field("partitionRef", "string", true),
+    field("jobRunId", "string", true),
+    field("payload", "string", false),
+    field("appendedAt", "timestamp", false),
+    field("date", "string", false)
+  ]
 }
 
 /**
  * The table as store-delta 0.1 created it, without `appendedAt`. Such tables are kept as they are
  * (a schema change would be a write on open); their events read as appended at their timestamp.
  */
-export const eventSchemaWithoutAppendedAt: StructType = { type: "struct", fields: columns }
+export const eventSchemaWithoutAppendedAt: StructType = {
+  type: "struct",
+  fields: eventSchema.fields.filter((f) => f.name !== "appendedAt")
+}
 
-export const hasAppendedAt = (schemaString: string): boolean => schemaString === JSON.stringify(eventSchema)
+const eventSchemaString = JSON.stringify(eventSchema)
+
+/** The schema a table with this `schemaString` is appended with: the current one, or 0.1's. */
+export const schemaOf = (schemaString: string): StructType =>
+  schemaString === eventSchemaString ? eventSchema : eventSchemaWithoutAppendedAt
 
 export const eventPartitionColumns = ["date"]
 
