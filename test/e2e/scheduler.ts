@@ -46,6 +46,8 @@ export const schedulerScenarios = (name: string, store: Layer.Layer<EventLog.Eve
           const second = yield* handle.await
           expect(second.status).toBe("COMPLETED")
           expect(second.built).toBe(0)
+          // weekly/end=5 and the three daily and three clean partitions under it, each counted once.
+          expect(second.delegated).toBe(7)
           expect(Object.fromEntries(k.runs)).toEqual({ clean: 3, daily: 3, weekly: 1 })
           const events = Chunk.toReadonlyArray(yield* Stream.runCollect(handle.events))
           expect(events.at(-1)?.event).toMatchObject({ _tag: "BuildRequestStatusChanged", status: "COMPLETED" })
@@ -203,6 +205,8 @@ export const schedulerScenarios = (name: string, store: Layer.Layer<EventLog.Eve
           )
           expect(result.status).toBe("COMPLETED")
           expect(k.runs.get("clean")).toBe(2)
+          // Two job runs, one of them with two attempts: a run counts once.
+          expect(result.built).toBe(2)
         })
       )
     })

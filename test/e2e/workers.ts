@@ -3,7 +3,7 @@
  * requested with `executor: "workers"` are run by worker fibers that share nothing but the store.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Builds, EventFilter, EventLog, JobQueue, Worker } from "@tessera/core"
+import { Builds, EventFilter, EventLog, Graph, Job, JobQueue, PartitionRef, pattern, Worker } from "@tessera/core"
 import { Chunk, Effect, Fiber, Layer, type Scope, Stream } from "effect"
 import * as Graphs from "../src/graphs.js"
 import * as Invariants from "../src/invariants.js"
@@ -53,8 +53,141 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
           expect(result.status).toBe("COMPLETED")
           expect(result.partitions.every((p) => p.status === "AVAILABLE")).toBe(true)
           expect(Object.fromEntries(k.runs)).toEqual({ clean: 20, daily: 20, weekly: 18 })
+          // The requester ran nothing itself; its result counts what the workers ran for it.
+          expect(result.built).toBe(58)
+          expect(result.delegated).toBe(0)
+          // The workers' lease (600 ms) is the lease of the job runs they hold, not the 30 s default.
+          const leases = (yield* allEvents).flatMap(({ event }) =>
+            event._tag === "JobRunStatusChanged" && event.leaseExpiresAt !== undefined
+              ? [event.leaseExpiresAt - event.timestamp]
+              : []
+          )
+          expect(leases.length).toBeGreaterThan(0)
+          expect(leases.filter((lease) => lease < 500 || lease > 5_000)).toEqual([])
         })
       )
+    })
+
+    it.scopedLive("a run retried by a worker counts once in the result", () => {
+      const k = Graphs.knobs()
+      k.failures.set("clean", 1)
+      return scenario(
+        k,
+        Effect.gen(function* () {
+          const builds = yield* Builds.Builds
+          for (const d of days(1, 3)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
+          yield* startWorkers(k, 2)
+          const result = yield* Effect.flatMap(
+            builds.request(["weekly/end=3"], { executor: "workers", retry: { attempts: 2, initialDelayMs: 5 } }),
+            (h) => h.await
+          )
+          expect(result.status).toBe("COMPLETED")
+          expect(k.runs.get("clean")).toBe(4)
+          expect(result.built).toBe(7)
+        })
+      )
+    })
+
+    it.scopedLive("a worker whose graph has another version of a job leaves its runs to a worker that has it", () => {
+      const k = Graphs.knobs()
+      const other = Graphs.knobs()
+      other.versions.set("daily", "2")
+      return scenario(
+        k,
+        Effect.gen(function* () {
+          const builds = yield* Builds.Builds
+          const log = yield* EventLog.EventLog
+          for (const d of days(1, 3)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
+          yield* Effect.forkScoped(
+            Worker.run(Graphs.salesGraph(other), {
+              id: "other-version",
+              concurrency: 4,
+              leaseMs: 600,
+              versionWaitMs: 60_000,
+              pollInterval: "50 millis"
+            })
+          )
+          const handle = yield* builds.request(["weekly/end=3"], { executor: "workers" })
+          // The other worker builds what its graph has as planned (clean), and nothing of daily.
+          yield* log.tail({ kinds: ["PartitionStatusChanged"] }).pipe(
+            Stream.filter(
+              (e) =>
+                e.event._tag === "PartitionStatusChanged" &&
+                e.event.status === "AVAILABLE" &&
+                e.event.partitionRef === "clean/date=3"
+            ),
+            Stream.take(1),
+            Stream.runDrain
+          )
+          expect(other.runs.get("daily")).toBeUndefined()
+          yield* startWorkers(k, 1)
+          const result = yield* handle.await
+          expect(result.status).toBe("COMPLETED")
+          expect(other.runs.get("daily")).toBeUndefined()
+          expect(other.runs.get("weekly")).toBeUndefined()
+          expect(k.runs.get("daily")).toBe(3)
+          const daily = yield* log.jobRuns({ jobNames: ["daily"], buildRequestIds: [handle.id] })
+          expect(daily.items.map((row) => row.jobVersion)).toEqual(["1", "1", "1"])
+        })
+      )
+    })
+
+    it.scopedLive("a run no worker can run as planned fails after the bound, naming both versions", () => {
+      const k = Graphs.knobs()
+      const other = Graphs.knobs()
+      other.versions.set("clean", "2")
+      return scenario(
+        k,
+        Effect.gen(function* () {
+          const builds = yield* Builds.Builds
+          for (const d of days(1, 1)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
+          yield* Effect.forkScoped(
+            Worker.run(Graphs.salesGraph(other), {
+              id: "other-version",
+              leaseMs: 600,
+              versionWaitMs: 300,
+              pollInterval: "50 millis"
+            })
+          )
+          const result = yield* Effect.flatMap(
+            builds.request(["daily/date=1"], { executor: "workers" }),
+            (h) => h.await
+          )
+          expect(result.status).toBe("FAILED")
+          expect(result.message).toContain('job clean at version "1"')
+          expect(result.message).toContain('job clean at version "2"')
+          expect(other.runs.size).toBe(0)
+        })
+      )
+    })
+
+    it.scopedLive("a job that reports missing dependencies under workers gets them built, then succeeds", () => {
+      const k = Graphs.knobs()
+      let asked = 0
+      const needed = PartitionRef.unsafeMake("daily/date=2")
+      const report = Job.make({
+        name: "report",
+        outputs: [pattern("report/date={date}")],
+        run: (ctx) =>
+          Effect.gen(function* () {
+            asked++
+            if (!ctx.inputs.includes(needed)) return yield* new Job.MissingDeps({ refs: [needed] })
+            return { inputs: ctx.inputs.length }
+          })
+      })
+      const graph = Graph.make([...Graphs.salesGraph(k).jobs, report])
+      return Effect.gen(function* () {
+        const builds = yield* Builds.Builds
+        const log = yield* EventLog.EventLog
+        yield* builds.registerSource("raw/date=2", { checksum: "c2" })
+        yield* Effect.forkScoped(Worker.run(graph, { id: "w0", leaseMs: 600, pollInterval: "50 millis" }))
+        const result = yield* Effect.flatMap(builds.request(["report/date=2"], { executor: "workers" }), (h) => h.await)
+        expect(result.status).toBe("COMPLETED")
+        expect(asked).toBe(2)
+        expect(k.runs.get("daily")).toBe(1)
+        const runs = yield* log.jobRuns({ buildRequestIds: [result.buildRequestId], statuses: ["COMPLETED"] })
+        expect(runs.items.map((row) => row.jobName).sort()).toEqual(["clean", "daily", "report"])
+      }).pipe(Effect.zipLeft(checkLog), Effect.provide(Layer.provideMerge(Builds.layer(graph), store)))
     })
 
     it.scopedLive("a worker that stops mid-build gives its runs back and the others finish them", () => {

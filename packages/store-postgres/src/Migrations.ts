@@ -112,11 +112,19 @@ const migrations = (schema: string): Record<string, Effect.Effect<void, SqlError
   "0003_appended_at": Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql.unsafe(`ALTER TABLE "${schema}".events ADD COLUMN appended_at bigint;
       UPDATE "${schema}".events SET appended_at = "timestamp"`)
+  ),
+  // Which job at which version each run was planned with, so a claim takes only runs its worker's
+  // graph can run as planned; and since when each has been claimable, so a run no such worker
+  // took is failed after a bound instead of waiting forever. Runs queued earlier have no version.
+  "0004_queue_job_versions": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(`ALTER TABLE "${schema}".job_queue ADD COLUMN job_name text, ADD COLUMN job_version text,
+        ADD COLUMN ready_since timestamptz NOT NULL DEFAULT clock_timestamp();
+      UPDATE "${schema}".job_queue SET job_name = run::jsonb->>'jobName'`)
   )
 })
 
 /** The highest migration this version knows. */
-export const LATEST = 3
+export const LATEST = 4
 
 /** The schema was migrated by a newer @tessera/store-postgres than this process runs. */
 export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>()("SchemaTooNew", {

@@ -81,7 +81,8 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     yield* Effect.annotateCurrentSpan({ runs: runs.length })
     // The first of duplicates wins, as in the reference queue; dependencies count once.
     const seen = new Set<string>()
-    const rows: Array<{ build: string; key: string; run: string; order: number }> = []
+    const rows: Array<{ build: string; key: string; run: string; order: number; job: string; version: string | null }> =
+      []
     const edges: Array<{ build: string; key: string; dep: string; order: number }> = []
     for (const run of runs) {
       const id = `${run.buildRequestId}\u0000${run.key}`
@@ -95,7 +96,14 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
         args: run.args,
         dependsOn: run.dependsOn
       })
-      rows.push({ build: run.buildRequestId, key: run.key, run: stored, order: rows.length })
+      rows.push({
+        build: run.buildRequestId,
+        key: run.key,
+        run: stored,
+        order: rows.length,
+        job: run.jobName,
+        version: run.jobVersion ?? null
+      })
       for (const [order, dep] of dependsOn.entries())
         edges.push({ build: run.buildRequestId, key: run.key, dep, order })
     }
@@ -103,7 +111,8 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     const statement = sql`
       WITH input AS (
         SELECT * FROM unnest(${rows.map((r) => r.build)}::text[], ${rows.map((r) => r.key)}::text[],
-          ${rows.map((r) => r.run)}::text[], ${rows.map((r) => r.order)}::int4[]) AS t(build_request_id, key, run, ord)
+          ${rows.map((r) => r.run)}::text[], ${rows.map((r) => r.order)}::int4[], ${rows.map((r) => r.job)}::text[],
+          ${rows.map((r) => r.version)}::text[]) AS t(build_request_id, key, run, ord, job_name, job_version)
       ), fresh AS (
         SELECT i.* FROM input i WHERE NOT EXISTS (
           SELECT 1 FROM ${queue} q WHERE q.build_request_id = i.build_request_id AND q.key = i.key)
@@ -121,8 +130,9 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
           (array_agg(failure_reason ORDER BY ord) FILTER (WHERE status = 'failed'))[1] AS failed_reason
         FROM judged GROUP BY build_request_id, key
       ), inserted AS (
-        INSERT INTO ${queue} (build_request_id, key, run, status, pending, upstream_failed_ref, upstream_failed_reason)
-        SELECT f.build_request_id, f.key, f.run,
+        INSERT INTO ${queue} (build_request_id, key, run, job_name, job_version, status, pending,
+          upstream_failed_ref, upstream_failed_reason)
+        SELECT f.build_request_id, f.key, f.run, f.job_name, f.job_version,
           CASE WHEN coalesce(s.pending, 0) > 0 THEN 'blocked' ELSE 'ready' END, coalesce(s.pending, 0),
           s.failed_ref, s.failed_reason
         FROM fresh f LEFT JOIN summary s ON s.build_request_id = f.build_request_id AND s.key = f.key
@@ -150,50 +160,63 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     readonly build_request_id: string
     readonly key: string
     readonly run: string
+    readonly job_version: string | null
     readonly upstream_failed_ref: string | null
     readonly upstream_failed_reason: string | null
   }
 
-  const claim: JobQueue.JobQueueShape["claim"] = Effect.fn("PgJobQueue.claim")(function* (worker, max, leaseMs) {
-    if (max <= 0) return []
-    // SKIP LOCKED re-checks the condition on rows it locks, so a run another worker claimed meanwhile
-    // (now running under a live lease) is skipped rather than claimed twice.
-    const rows = yield* resilient("claim")(
-      sql<ClaimRow>`
+  const claim: JobQueue.JobQueueShape["claim"] = Effect.fn("PgJobQueue.claim")(
+    function* (worker, max, leaseMs, claimer) {
+      if (max <= 0) return []
+      // Runs queued before versions were recorded match on the job's name alone, as `runsAsPlanned` does.
+      const ours =
+        claimer === undefined
+          ? sql`TRUE`
+          : sql`(EXISTS (SELECT 1 FROM unnest(${[...claimer.jobs.keys()]}::text[], ${[...claimer.jobs.values()]}::text[])
+              AS j(name, version) WHERE j.name = q.job_name AND (q.job_version IS NULL OR j.version = q.job_version))
+            OR greatest(q.ready_since, q.lease_until)
+              < (SELECT t FROM now) - ${Math.max(0, Math.floor(claimer.waitMs))} * interval '1 millisecond')`
+      // SKIP LOCKED re-checks the condition on rows it locks, so a run another worker claimed meanwhile
+      // (now running under a live lease) is skipped rather than claimed twice.
+      const rows = yield* resilient("claim")(
+        sql<ClaimRow>`
         WITH now AS (SELECT clock_timestamp() AS t), picked AS (
           SELECT q.build_request_id, q.key FROM ${queue} q
-          WHERE q.status = 'ready' OR (q.status = 'running' AND q.lease_until < (SELECT t FROM now))
+          WHERE (q.status = 'ready' OR (q.status = 'running' AND q.lease_until < (SELECT t FROM now))) AND ${ours}
           ORDER BY q.id LIMIT ${max} FOR UPDATE SKIP LOCKED
         )
         UPDATE ${queue} q SET status = 'running', worker = ${worker},
           lease_until = (SELECT t FROM now) + ${Math.max(0, Math.floor(leaseMs))} * interval '1 millisecond'
         FROM picked p WHERE q.build_request_id = p.build_request_id AND q.key = p.key
-        RETURNING q.id::text AS id, q.build_request_id, q.key, q.run, q.upstream_failed_ref, q.upstream_failed_reason`
-    )
-    const claimed: Array<JobQueue.ClaimedRun> = []
-    for (const row of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
-      const stored = decodeRun(row.run)
-      if (Either.isLeft(stored)) {
-        return yield* new EventLog.StoreError({
-          store: "postgres",
-          operation: "claim",
-          reason:
-            `the queued run ${row.key} of build ${row.build_request_id} does not decode ` +
-            `(${ParseResult.TreeFormatter.formatErrorSync(stored.left)}); it was changed outside Tessera ` +
-            "or written by a newer version"
+        RETURNING q.id::text AS id, q.build_request_id, q.key, q.run, q.job_version, q.upstream_failed_ref,
+          q.upstream_failed_reason`
+      )
+      const claimed: Array<JobQueue.ClaimedRun> = []
+      for (const row of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
+        const stored = decodeRun(row.run)
+        if (Either.isLeft(stored)) {
+          return yield* new EventLog.StoreError({
+            store: "postgres",
+            operation: "claim",
+            reason:
+              `the queued run ${row.key} of build ${row.build_request_id} does not decode ` +
+              `(${ParseResult.TreeFormatter.formatErrorSync(stored.left)}); it was changed outside Tessera ` +
+              "or written by a newer version"
+          })
+        }
+        claimed.push({
+          buildRequestId: row.build_request_id,
+          key: row.key,
+          ...stored.right,
+          ...(row.job_version === null ? {} : { jobVersion: row.job_version }),
+          ...(row.upstream_failed_ref === null
+            ? {}
+            : { upstreamFailed: { ref: row.upstream_failed_ref, reason: row.upstream_failed_reason ?? "" } })
         })
       }
-      claimed.push({
-        buildRequestId: row.build_request_id,
-        key: row.key,
-        ...stored.right,
-        ...(row.upstream_failed_ref === null
-          ? {}
-          : { upstreamFailed: { ref: row.upstream_failed_ref, reason: row.upstream_failed_reason ?? "" } })
-      })
+      return claimed
     }
-    return claimed
-  })
+  )
 
   const extend: JobQueue.JobQueueShape["extend"] = Effect.fn("PgJobQueue.extend")(function* (worker, runs, leaseMs) {
     if (runs.length === 0) return []
@@ -237,6 +260,8 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
           ), unblocked AS (
             UPDATE ${queue} q SET pending = q.pending - 1,
               status = CASE WHEN q.pending = 1 AND q.status = 'blocked' THEN 'ready' ELSE q.status END,
+              ready_since = CASE WHEN q.pending = 1 AND q.status = 'blocked' THEN clock_timestamp()
+                ELSE q.ready_since END,
               upstream_failed_ref = CASE WHEN ${failed}::bool AND q.upstream_failed_ref IS NULL
                 THEN ${ref}::text ELSE q.upstream_failed_ref END,
               upstream_failed_reason = CASE WHEN ${failed}::bool AND q.upstream_failed_ref IS NULL
@@ -273,7 +298,7 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     yield* resilient("release")(
       sql`
         WITH released AS (
-          UPDATE ${queue} q SET status = 'ready', worker = NULL, lease_until = NULL
+          UPDATE ${queue} q SET status = 'ready', worker = NULL, lease_until = NULL, ready_since = clock_timestamp()
           FROM unnest(${runs.map((r) => r.buildRequestId)}::text[], ${runs.map((r) => r.key)}::text[]) AS r(b, k)
           WHERE q.build_request_id = r.b AND q.key = r.k AND q.status = 'running' AND q.worker = ${worker}
           RETURNING q.key

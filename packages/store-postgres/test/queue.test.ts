@@ -5,10 +5,16 @@ import { PgStore } from "@tessera/store-postgres"
 import { Effect, FastCheck as fc, Layer } from "effect"
 import { Admin, dropAfter, serverUrl, uniqueName } from "./helpers.js"
 
-const run = (buildRequestId: string, key: string, dependsOn: ReadonlyArray<string> = []): JobQueue.QueuedRun => ({
+const run = (
+  buildRequestId: string,
+  key: string,
+  dependsOn: ReadonlyArray<string> = [],
+  jobVersion?: string
+): JobQueue.QueuedRun => ({
   buildRequestId,
   key,
   jobName: "job",
+  ...(jobVersion === undefined ? {} : { jobVersion }),
   outputs: [PartitionRef.unsafeMake(`out/${key}`)],
   inputs: [],
   args: { key, n: 1, nested: { list: [1, "two", null] } },
@@ -28,7 +34,7 @@ const pgQueue = Effect.gen(function* () {
 
 type Op =
   | { readonly _tag: "enqueue"; readonly build: number; readonly runs: ReadonlyArray<readonly [number, Array<number>]> }
-  | { readonly _tag: "claim"; readonly worker: number; readonly max: number }
+  | { readonly _tag: "claim"; readonly worker: number; readonly max: number; readonly version: string | null }
   | {
       readonly _tag: "finish"
       readonly worker: number
@@ -49,7 +55,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     _tag: fc.constant("claim" as const),
     worker: fc.integer({ min: 0, max: 2 }),
-    max: fc.integer({ min: 1, max: 3 })
+    max: fc.integer({ min: 1, max: 3 }),
+    // A claimer with version "1" or "2" of the job, or one that takes any run.
+    version: fc.constantFrom(null, "1", "2")
   }),
   fc.record({
     _tag: fc.constant("finish" as const),
@@ -80,10 +88,20 @@ const apply = (queue: JobQueue.JobQueueShape, op: Op): Effect.Effect<unknown, un
   switch (op._tag) {
     case "enqueue":
       return Effect.asVoid(
-        queue.enqueue(op.runs.map(([k, deps]) => run(build(op.build), key(k), deps.filter((d) => d !== k).map(key))))
+        queue.enqueue(
+          op.runs.map(([k, deps]) =>
+            // Runs of version "1", of "2", and runs queued before versions were recorded.
+            run(build(op.build), key(k), deps.filter((d) => d !== k).map(key), [undefined, "1", "2"][k % 3])
+          )
+        )
       )
     case "claim":
-      return queue.claim(worker(op.worker), op.max, 60_000)
+      return queue.claim(
+        worker(op.worker),
+        op.max,
+        60_000,
+        op.version === null ? undefined : { jobs: new Map([["job", op.version]]), waitMs: 60_000 }
+      )
     case "finish":
       return queue.finish(
         worker(op.worker),
@@ -148,6 +166,23 @@ describe("PgJobQueue", () => {
       })
       const last = yield* queue.claim("w1", 10, 60_000)
       expect(last).toEqual([run("b", "z", ["a"])])
+    }).pipe(Effect.provide(Admin))
+  )
+
+  it.scopedLive("a run no claimer can run as planned is left to one that can, then claimed by any after the wait", () =>
+    Effect.gen(function* () {
+      const { queue } = yield* pgQueue
+      const reference = yield* InMemoryJobQueue.make
+      for (const q of [queue, reference]) {
+        yield* q.enqueue([run("b", "v2", [], "2"), run("b", "v1", [], "1"), run("b", "old")])
+        const v1 = { jobs: new Map([["job", "1"]]), waitMs: 60_000 }
+        expect((yield* q.claim("w1", 10, 60_000, v1)).map((r) => r.key)).toEqual(["v1", "old"])
+        const otherJob = { jobs: new Map([["another", "2"]]), waitMs: 60_000 }
+        expect(yield* q.claim("w2", 10, 60_000, otherJob)).toEqual([])
+        yield* Effect.sleep("50 millis")
+        const [late] = yield* q.claim("w2", 10, 60_000, { ...otherJob, waitMs: 10 })
+        expect(late).toEqual(run("b", "v2", [], "2"))
+      }
     }).pipe(Effect.provide(Admin))
   )
 

@@ -26,8 +26,17 @@ export const worker = Command.make(
     lease: Options.integer("lease").pipe(
       Options.withSchema(positive("lease")),
       Options.withDescription(
-        "Lease in ms on the queue entries this worker holds, renewed every third; when the worker dies, " +
-          "other workers take its runs over after it runs out (default 30000)"
+        "Lease in ms on what this worker holds (its queue entries and its job runs' partitions), renewed every " +
+          "third; when the worker dies, other workers take its runs over after it runs out " +
+          "(default: the build's --lease, else 30000)"
+      ),
+      Options.optional
+    ),
+    versionWait: Options.integer("version-wait").pipe(
+      Options.withSchema(positive("version-wait")),
+      Options.withDescription(
+        "How long in ms a run whose job this worker's graph has at another version (or not at all) is left " +
+          "for a worker with the version the build planned; then this worker fails it, naming both (default 10000)"
       ),
       Options.optional
     ),
@@ -58,6 +67,7 @@ export const worker = Command.make(
         id,
         concurrency,
         leaseMs: Option.getOrUndefined(options.lease),
+        versionWaitMs: Option.getOrUndefined(options.versionWait),
         pollInterval: Option.getOrElse(options.poll, () => 1000)
       }).pipe(
         Effect.onInterrupt(() => Console.log(`worker ${id}: stopped; unfinished runs given back to the queue`)),

@@ -51,6 +51,12 @@ export class Tracker {
           message: event.message
         })
         return
+      case "Delegated":
+        // A reused partition gets no status event of this build: the reuse is its last word here.
+        if (event.mode === "historical") {
+          this.partitions.set(event.partitionRef, { status: "REUSED", since: event.timestamp })
+        }
+        return
       case "JobRunStatusChanged": {
         const run = this.runs.get(event.jobRunId) ?? {
           jobRunId: event.jobRunId,
@@ -147,7 +153,7 @@ export class Tracker {
     const byStatus = new Map<string, number>()
     for (const [, state] of partitions) byStatus.set(state.status, (byStatus.get(state.status) ?? 0) + 1)
     lines.push(`partitions: ${summary(byStatus) || "none yet"}`)
-    const settled = (status: string) => status === "AVAILABLE" || status === "FAILED"
+    const settled = (status: string) => status === "AVAILABLE" || status === "REUSED" || status === "FAILED"
     const ordered = [
       ...partitions.filter(([, state]) => !settled(state.status)),
       ...partitions.filter(([, state]) => settled(state.status)).reverse()
@@ -178,6 +184,7 @@ const mark = (status: string): string => {
       return "▶"
     case "SKIPPED":
     case "DELEGATED":
+    case "REUSED":
       return "↷"
     default:
       return "·"

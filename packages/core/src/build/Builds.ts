@@ -63,8 +63,12 @@ export interface BuildResult {
   readonly failure?: "analysis" | "execution" | undefined
   /** This build's view of each requested partition. */
   readonly partitions: ReadonlyArray<{ readonly ref: string; readonly status: PartitionStatus }>
-  /** Job runs this process ran for the build (0 when it only awaited a build elsewhere). */
+  /**
+   * Job runs that ran a job for the build, each once whatever its attempts: in this process, or, for
+   * a build that ran elsewhere (workers, another process), all of them as the log records.
+   */
   readonly built: number
+  /** Partitions the build reused (AVAILABLE and up to date) or left to another build building them. */
   readonly delegated: number
 }
 
@@ -150,17 +154,29 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
         )
       )
 
-  /** A result read back from the log, for builds this process did not run. */
-  const resultFromLog = (row: BuildRequestRow): Effect.Effect<BuildResult, StoreError> =>
-    Effect.map(partitionsOf(row.requestedRefs), (partitions) => ({
-      buildRequestId: row.buildRequestId,
-      status: row.status as BuildResult["status"],
-      message: row.message,
-      ...(row.status === "FAILED" ? { failure: "execution" as const } : {}),
-      partitions,
-      built: 0,
-      delegated: 0
-    }))
+  /** What the build's own events say it ran and handed over, each job run and partition once. */
+  const countsFromLog = (id: string) =>
+    log.stream({ buildRequestIds: [id], kinds: ["JobRunStatusChanged", "Delegated"] }).pipe(
+      Stream.runFold({ ran: new Set<string>(), handedOver: new Set<string>() }, (counts, { event }) => {
+        if (event._tag === "JobRunStatusChanged" && event.status === "RUNNING") counts.ran.add(event.jobRunId)
+        if (event._tag === "Delegated") counts.handedOver.add(event.partitionRef)
+        return counts
+      }),
+      Effect.map((counts) => ({ built: counts.ran.size, delegated: counts.handedOver.size }))
+    )
+
+  /** A result read back from the log, for builds this process did not run (workers ran it, or another process). */
+  const resultFromLog = (row: BuildRequestRow): Effect.Effect<BuildResult, StoreError | ReadError> =>
+    Effect.gen(function* () {
+      return {
+        buildRequestId: row.buildRequestId,
+        status: row.status as BuildResult["status"],
+        message: row.message,
+        ...(row.status === "FAILED" ? { failure: "execution" as const } : {}),
+        partitions: yield* partitionsOf(row.requestedRefs),
+        ...(yield* countsFromLog(row.buildRequestId))
+      }
+    })
 
   const awaitFromLog = (id: string): Effect.Effect<BuildResult, BuildError> =>
     Effect.gen(function* () {
@@ -243,6 +259,7 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
               buildRequestId: id,
               key,
               jobName: run.job.name,
+              jobVersion: run.job.version,
               outputs: run.outputs,
               inputs: run.inputs,
               args: run.args,

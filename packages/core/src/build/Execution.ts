@@ -26,9 +26,9 @@ export interface BuildContext {
 
 export interface Executed {
   readonly outcomes: ReadonlyMap<PartitionRef, Settle.Outcome>
-  /** Job runs that ran a job here. */
+  /** Job runs that ran a job here, each once whatever its attempts. */
   readonly built: number
-  /** Job runs whose outputs were reused (historical) or built by another build (active). */
+  /** Partitions reused (historical) or built by another build (active). */
   readonly delegated: number
 }
 
@@ -40,13 +40,42 @@ export const describeCause = (cause: Cause.Cause<{ readonly message: string }>):
   return `unexpected failure: ${defect instanceof Error ? defect.message : String(defect)}`
 }
 
+type Failed = Extract<Settle.Outcome, { _tag: "Failed" }>
+
+/**
+ * The plan for what a run with `outputs` reported missing (`refs`), or why it cannot be built: it
+ * does not plan, it needs the run's own outputs, or a source it needs is not AVAILABLE.
+ */
+export const planMissing = (
+  ctx: Pick<BuildContext, "log" | "graph">,
+  outputs: ReadonlyArray<PartitionRef>,
+  refs: ReadonlyArray<PartitionRef>
+): Effect.Effect<Either.Either<Plan.Plan, Failed>, StoreError> =>
+  Effect.gen(function* () {
+    const planned = Plan.plan(ctx.graph, refs)
+    if (Either.isLeft(planned))
+      return Either.left({ _tag: "Failed" as const, ref: refs[0]!, reason: planned.left.message })
+    if (outputs.some((ref) => planned.right.producers.has(ref))) {
+      return Either.left({ _tag: "Failed" as const, ref: outputs[0]!, reason: "its missing dependencies depend on it" })
+    }
+    const sources = yield* catalogRows(ctx.log, planned.right.sources)
+    const missingSource = [...planned.right.sources].find((ref) => sources.get(ref)?.status !== "AVAILABLE")
+    if (missingSource !== undefined) {
+      return Either.left({
+        _tag: "Failed" as const,
+        ref: missingSource,
+        reason: `source partition ${missingSource} is not AVAILABLE`
+      })
+    }
+    return Either.right(planned.right)
+  })
+
 interface Node extends Settle.RunNode {
   readonly done: Deferred.Deferred<Settle.Outcome>
 }
 
 export const execute = (ctx: BuildContext, plan: Plan.Plan): Effect.Effect<Executed, StoreError | ReadError> =>
   Effect.gen(function* () {
-    const { log } = ctx
     const nodes = new Map<string, Node>()
     const producers = new Map<string, string>(plan.producers)
     const fibers = yield* FiberSet.make<void>()
@@ -100,25 +129,11 @@ export const execute = (ctx: BuildContext, plan: Plan.Plan): Effect.Effect<Execu
     /** Plans and starts what a run reported missing; the first failure among them, if any. */
     const awaitMissing = (node: Node, refs: ReadonlyArray<PartitionRef>) =>
       Effect.gen(function* () {
-        const planned = Plan.plan(ctx.graph, refs)
-        if (Either.isLeft(planned)) {
-          return { _tag: "Failed" as const, ref: refs[0]!, reason: planned.left.message }
-        }
-        if (planned.right.producers.size > 0 && node.run.outputs.some((ref) => planned.right.producers.has(ref))) {
-          return { _tag: "Failed" as const, ref: node.run.outputs[0]!, reason: "its missing dependencies depend on it" }
-        }
+        const planned = yield* planMissing(ctx, node.run.outputs, refs)
+        if (Either.isLeft(planned)) return planned.left
         for (const [ref, key] of planned.right.producers) if (!producers.has(ref)) producers.set(ref, key)
         const waits: Array<Node> = []
         for (const key of planned.right.order) waits.push(yield* addNode(planned.right.runs.get(key)!))
-        const sources = yield* catalogRows(log, planned.right.sources)
-        const missingSource = [...planned.right.sources].find((ref) => sources.get(ref)?.status !== "AVAILABLE")
-        if (missingSource !== undefined) {
-          return {
-            _tag: "Failed" as const,
-            ref: missingSource,
-            reason: `source partition ${missingSource} is not AVAILABLE`
-          }
-        }
         for (const dep of waits) {
           const outcome = yield* Deferred.await(dep.done)
           if (outcome._tag === "Failed") return outcome

@@ -6,6 +6,7 @@ import { Clock, Effect, Layer, PubSub, Stream } from "effect"
 import {
   type ClaimedRun,
   type Finished,
+  runsAsPlanned,
   JobQueue,
   type JobQueueShape,
   type QueuedRun,
@@ -19,6 +20,8 @@ interface Entry {
   pending: Set<string>
   worker?: string | undefined
   leaseUntil?: number | undefined
+  /** When it last became claimable (enqueued ready, unblocked or given back); a lapsed lease counts from its end. */
+  readySince: number
   upstreamFailed?: { readonly ref: string; readonly reason: string } | undefined
   failure?: { readonly ref: string; readonly reason: string } | undefined
 }
@@ -39,28 +42,35 @@ export const make: Effect.Effect<JobQueueShape> = Effect.gen(function* () {
 
   const enqueue: JobQueueShape["enqueue"] = (runs) =>
     Effect.zipRight(
-      Effect.sync(() => {
-        for (const run of runs) {
-          const id = idOf(run)
-          if (entries.has(id)) continue
-          const entry: Entry = { run, order: order++, status: "ready", pending: new Set() }
-          for (const dep of run.dependsOn) {
-            const upstream = entries.get(idOf({ buildRequestId: run.buildRequestId, key: dep }))
-            if (upstream?.status === "failed") entry.upstreamFailed ??= upstream.failure
-            else if (upstream?.status !== "done") entry.pending.add(dep)
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          for (const run of runs) {
+            const id = idOf(run)
+            if (entries.has(id)) continue
+            const entry: Entry = { run, order: order++, status: "ready", pending: new Set(), readySince: now }
+            for (const dep of run.dependsOn) {
+              const upstream = entries.get(idOf({ buildRequestId: run.buildRequestId, key: dep }))
+              if (upstream?.status === "failed") entry.upstreamFailed ??= upstream.failure
+              else if (upstream?.status !== "done") entry.pending.add(dep)
+            }
+            if (entry.pending.size > 0) entry.status = "blocked"
+            entries.set(id, entry)
           }
-          if (entry.pending.size > 0) entry.status = "blocked"
-          entries.set(id, entry)
-        }
-      }),
+        })
+      ),
       wake
     )
 
-  const claim: JobQueueShape["claim"] = (worker, max, leaseMs) =>
+  const claim: JobQueueShape["claim"] = (worker, max, leaseMs, claimer) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.sync(() => {
+        const ours = (e: Entry) =>
+          claimer === undefined ||
+          runsAsPlanned(claimer.jobs, e.run) ||
+          Math.max(e.readySince, e.leaseUntil ?? 0) < now - claimer.waitMs
         const claimable = [...entries.values()]
           .filter((e) => e.status === "ready" || (e.status === "running" && (e.leaseUntil ?? 0) < now))
+          .filter(ours)
           .sort((a, b) => a.order - b.order)
           .slice(0, max)
         return claimable.map((entry): ClaimedRun => {
@@ -95,34 +105,42 @@ export const make: Effect.Effect<JobQueueShape> = Effect.gen(function* () {
 
   const finish: JobQueueShape["finish"] = (worker, run, result: RunResult) =>
     Effect.zipLeft(
-      Effect.sync((): Finished | undefined => {
-        const entry = held(worker, run)
-        if (entry === undefined) return undefined
-        entry.status = result._tag === "Available" ? "done" : "failed"
-        entry.worker = undefined
-        if (result._tag === "Failed") entry.failure = { ref: result.ref, reason: result.reason }
-        const build = [...entries.values()].filter((e) => e.run.buildRequestId === run.buildRequestId)
-        for (const dependent of build) {
-          if (!dependent.pending.delete(run.key)) continue
-          if (entry.failure !== undefined) dependent.upstreamFailed ??= entry.failure
-          if (dependent.pending.size === 0 && dependent.status === "blocked") dependent.status = "ready"
-        }
-        return standing(build)
-      }),
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync((): Finished | undefined => {
+          const entry = held(worker, run)
+          if (entry === undefined) return undefined
+          entry.status = result._tag === "Available" ? "done" : "failed"
+          entry.worker = undefined
+          if (result._tag === "Failed") entry.failure = { ref: result.ref, reason: result.reason }
+          const build = [...entries.values()].filter((e) => e.run.buildRequestId === run.buildRequestId)
+          for (const dependent of build) {
+            if (!dependent.pending.delete(run.key)) continue
+            if (entry.failure !== undefined) dependent.upstreamFailed ??= entry.failure
+            if (dependent.pending.size === 0 && dependent.status === "blocked") {
+              dependent.status = "ready"
+              dependent.readySince = now
+            }
+          }
+          return standing(build)
+        })
+      ),
       wake
     )
 
   const release: JobQueueShape["release"] = (worker, runs) =>
     Effect.zipRight(
-      Effect.sync(() => {
-        for (const run of runs) {
-          const entry = held(worker, run)
-          if (entry === undefined) continue
-          entry.status = "ready"
-          entry.worker = undefined
-          entry.leaseUntil = undefined
-        }
-      }),
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          for (const run of runs) {
+            const entry = held(worker, run)
+            if (entry === undefined) continue
+            entry.status = "ready"
+            entry.worker = undefined
+            entry.leaseUntil = undefined
+            entry.readySince = now
+          }
+        })
+      ),
       wake
     )
 

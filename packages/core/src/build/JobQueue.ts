@@ -15,6 +15,11 @@ export interface QueuedRun {
   /** The run's key in its build's plan (`<job>:<first output>`). */
   readonly key: string
   readonly jobName: string
+  /**
+   * The job's version in the requester's graph, as it planned the run; only a worker whose graph has
+   * this version runs it. Absent on runs queued before versions were recorded: any worker runs them.
+   */
+  readonly jobVersion?: string | undefined
   readonly outputs: ReadonlyArray<PartitionRef>
   readonly inputs: ReadonlyArray<PartitionRef>
   readonly args: { readonly [key: string]: Json }
@@ -38,15 +43,37 @@ export interface Finished {
   readonly failures: ReadonlyArray<{ readonly key: string; readonly ref: string; readonly reason: string }>
 }
 
+/**
+ * The jobs a claimer can run: a run is claimed only by a worker whose graph has its job at the
+ * version the build planned. A run no such worker claimed within `waitMs` of becoming claimable
+ * is claimed by any, which fails it naming both versions, so a build never waits forever for a
+ * worker that is not coming.
+ */
+export interface Claimer {
+  /** Each job of the claimer's graph, by name, with its version. */
+  readonly jobs: ReadonlyMap<string, string>
+  readonly waitMs: number
+}
+
+/** Whether a claimer with `jobs` runs `run` as planned. */
+export const runsAsPlanned = (jobs: ReadonlyMap<string, string>, run: QueuedRun): boolean =>
+  run.jobVersion === undefined ? jobs.has(run.jobName) : jobs.get(run.jobName) === run.jobVersion
+
 export interface JobQueueShape {
   /** Adds a build's runs; runs already queued for the build are left as they are. */
   readonly enqueue: (runs: ReadonlyArray<QueuedRun>) => Effect.Effect<void, StoreError>
   /**
    * Claims up to `max` runnable runs for `worker` under a lease of `leaseMs`: runs whose
    * dependencies have finished, and runs whose worker's lease ran out (a dead worker's). Workers
-   * never wait on each other's claims.
+   * never wait on each other's claims. With a `claimer`, only runs it can run as planned, and
+   * the runs nobody could run for longer than its `waitMs`.
    */
-  readonly claim: (worker: string, max: number, leaseMs: number) => Effect.Effect<ReadonlyArray<ClaimedRun>, StoreError>
+  readonly claim: (
+    worker: string,
+    max: number,
+    leaseMs: number,
+    claimer?: Claimer
+  ) => Effect.Effect<ReadonlyArray<ClaimedRun>, StoreError>
   /** Extends the lease on runs `worker` holds; returns the keys it no longer holds. */
   readonly extend: (
     worker: string,

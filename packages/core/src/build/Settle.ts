@@ -98,6 +98,7 @@ export interface Settler {
   ) => Effect.Effect<Outcome, StoreError>
   /** Marks a run's outputs FAILED in this build without running it. */
   readonly fail: (node: OutputsOf, reason: string) => Effect.Effect<Outcome, StoreError>
+  /** Job runs this settler ran a job for (once each, whatever their attempts), and partitions it reused or delegated. */
   readonly counts: { readonly built: number; readonly delegated: number }
 }
 
@@ -105,6 +106,8 @@ export const make = (ctx: SettleContext): Settler => {
   const { log, buildRequestId } = ctx
   const counts = { built: 0, delegated: 0 }
   const announced = new Set<string>()
+  // Partitions this build reused or left to another build, each counted once however often it waited.
+  const handedOver = new Set<string>()
 
   const stamp = Effect.map(Clock.currentTimeMillis, (timestamp) => ({
     eventId: EventId.unsafeMake(timestamp),
@@ -274,7 +277,8 @@ export const make = (ctx: SettleContext): Settler => {
         return false
       }
       attempts.set(jobRunIdOf(node), attempts.get(jobRunIdOf(node)) ?? 1)
-      counts.delegated++
+      for (const [ref] of fresh) handedOver.add(ref)
+      counts.delegated = handedOver.size
       return true
     })
 
@@ -309,7 +313,8 @@ export const make = (ctx: SettleContext): Settler => {
         return false
       }
       for (const key of keys) announced.add(key)
-      counts.delegated++
+      for (const [ref] of held) handedOver.add(ref)
+      counts.delegated = handedOver.size
       return true
     })
 
@@ -374,6 +379,7 @@ export const make = (ctx: SettleContext): Settler => {
             return { _tag: "Conflict" } as Attempt
           }
           attempts.set(jobRunId, first)
+          counts.built++
           const state = { attempt: first, started: true }
           const lost = yield* Deferred.make<string>()
           yield* restore(heartbeat(node, lost)).pipe(Effect.forkScoped)
@@ -445,7 +451,6 @@ export const make = (ctx: SettleContext): Settler => {
           }
         }
         state.started = false
-        counts.built++
         const result = yield* Effect.raceFirst(
           invoke(node, state.attempt),
           Effect.map(Deferred.await(lost), (reason) => ({

@@ -3,14 +3,15 @@
  * exactly as the local executor would, and finishes it in the queue so its dependents can run.
  * Run any number of them, on any machines that share the store; none coordinates the others.
  */
-import { Deferred, Duration, Effect, Exit, Option, Schedule, Stream } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Option, Schedule, Stream } from "effect"
 import { isTerminalBuildStatus } from "../event/Status.js"
 import type { Graph } from "../graph/Graph.js"
 import { EventLog, type ReadError, type StoreError } from "../log/EventLog.js"
 import * as Wakeup from "../log/Wakeup.js"
 import type { JobRunRow } from "../projection/Views.js"
 import { DEFAULT_LEASE_MS } from "./Defaults.js"
-import { type ClaimedRun, JobQueue, type RunResult } from "./JobQueue.js"
+import { execute, planMissing } from "./Execution.js"
+import { type ClaimedRun, type Claimer, JobQueue, type RunResult, runsAsPlanned } from "./JobQueue.js"
 import * as BuildEnd from "./BuildEnd.js"
 import * as Settle from "./Settle.js"
 
@@ -19,11 +20,23 @@ export interface WorkerOptions {
   readonly id: string
   /** Job runs this worker settles at once (default 4). */
   readonly concurrency?: number | undefined
-  /** The lease on claimed queue entries; a dead worker's entries are claimed again after it (default 30 s). */
+  /**
+   * The lease on what this worker holds: its queue entries and its job runs' claims on their
+   * partitions. When it dies, others take them over once it runs out (default: the build's own
+   * lease, else 30 s).
+   */
   readonly leaseMs?: number | undefined
+  /**
+   * How long a run whose job this worker's graph has at another version (or not at all) is left
+   * for a worker that has the planned one; then this worker fails it, naming both (default 10 s).
+   */
+  readonly versionWaitMs?: number | undefined
   /** How often to look for work when no wake-up came (default 1 s). */
   readonly pollInterval?: Duration.DurationInput | undefined
 }
+
+/** How long a run is left for a worker with its job's planned version before any worker fails it. */
+export const DEFAULT_VERSION_WAIT_MS = 10_000
 
 const keyOf = (run: { readonly buildRequestId: string; readonly key: string }) =>
   `${run.buildRequestId}\u0000${run.key}`
@@ -43,6 +56,10 @@ export const run = (
     const worker = options.id
     const concurrency = options.concurrency ?? 4
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
+    const claimer: Claimer = {
+      jobs: new Map(graph.jobs.map((job) => [job.name, job.version])),
+      waitMs: options.versionWaitMs ?? DEFAULT_VERSION_WAIT_MS
+    }
     const pollInterval = options.pollInterval ?? Duration.seconds(1)
     const wakeup = yield* Wakeup.make
     const inflight = new Map<string, ClaimedRun>()
@@ -80,8 +97,12 @@ export const run = (
     yield* Effect.gen(function* () {
       const held = [...inflight.values()]
       if (held.length === 0) return
-      const lost = yield* queue.extend(worker, held, leaseMs)
-      for (const key of lost) yield* Effect.logWarning(`worker ${worker} lost its queue lease on ${key}`)
+      const lost = new Set(yield* queue.extend(worker, held, leaseMs))
+      // A run finished while the extension was in flight is not held any more, and rightly so.
+      for (const run of held) {
+        if (lost.has(run.key) && inflight.has(keyOf(run)))
+          yield* Effect.logWarning(`worker ${worker} lost its queue lease on ${run.key} of ${run.buildRequestId}`)
+      }
     }).pipe(
       Effect.catchAll((error) => Effect.logWarning(`extending queue leases: ${error.message}`)),
       Effect.delay(Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))),
@@ -94,12 +115,21 @@ export const run = (
         .pipe(Effect.catchAll((error) => Effect.logWarning(`releasing queue entries on shutdown: ${error.message}`)))
     )
 
-    const priorRuns = (run: ClaimedRun) =>
+    /** The runs already in the log under the keys of `keys` in this build: a later settle continues their attempts. */
+    const priorRuns = (buildRequestId: string, keys: ReadonlyArray<string>) =>
       Effect.gen(function* () {
-        const base = `${run.buildRequestId}:${run.key}`
-        const ids = [base, ...Array.from({ length: 9 }, (_, i) => `${base}#${i + 2}`)]
-        const page = yield* log.jobRuns({ jobRunIds: ids })
-        return new Map<string, JobRunRow>(page.items.map((row) => [row.jobRunId, row]))
+        const ids = keys.flatMap((key) => {
+          const base = `${buildRequestId}:${key}`
+          return [base, ...Array.from({ length: 9 }, (_, i) => `${base}#${i + 2}`)]
+        })
+        const found = new Map<string, JobRunRow>()
+        let after: string | undefined
+        do {
+          const page = yield* log.jobRuns({ jobRunIds: ids, after })
+          for (const row of page.items) found.set(row.jobRunId, row)
+          after = page.next
+        } while (after !== undefined)
+        return found
       })
 
     const settle = (run: ClaimedRun): Effect.Effect<RunResult, StoreError | ReadError> =>
@@ -111,19 +141,28 @@ export const run = (
         if (isTerminalBuildStatus(build.status)) {
           return { _tag: "Failed", ref: run.outputs[0]!, reason: `build ${build.buildRequestId} is ${build.status}` }
         }
-        const job = graph.job(run.jobName)
+        const retry = build.options.retry ?? { attempts: 1 }
+        const runLease = options.leaseMs ?? build.options.leaseMs ?? DEFAULT_LEASE_MS
         const settler = Settle.make({
           log,
           buildRequestId: run.buildRequestId,
-          retry: build.options.retry ?? { attempts: 1 },
-          leaseMs: build.options.leaseMs ?? DEFAULT_LEASE_MS,
+          retry,
+          leaseMs: runLease,
           permits,
-          priorRuns: yield* priorRuns(run)
+          priorRuns: yield* priorRuns(run.buildRequestId, [run.key])
         })
-        if (Option.isNone(job)) {
+        const job = graph.job(run.jobName)
+        if (Option.isNone(job) || !runsAsPlanned(claimer.jobs, run)) {
+          const planned = run.jobVersion === undefined ? "" : ` at version ${JSON.stringify(run.jobVersion)}`
+          const here = Option.match(job, {
+            onNone: () => `has no job ${run.jobName}`,
+            onSome: (mine) => `has job ${run.jobName} at version ${JSON.stringify(mine.version)}`
+          })
           return yield* settler.fail(
             { run },
-            `this worker's graph has no job ${run.jobName}: run workers with the graph the build was requested with`
+            `the build planned job ${run.jobName}${planned}, but no worker whose graph has it claimed the run ` +
+              `within ${claimer.waitMs} ms, and worker ${worker}'s graph ${here}: run workers with the graph ` +
+              "the build was requested with"
           )
         }
         const node: Settle.RunNode = {
@@ -140,22 +179,40 @@ export const run = (
         if (run.upstreamFailed !== undefined) {
           return yield* settler.upstreamFailed(node, { _tag: "Failed", ...run.upstreamFailed })
         }
+        // What a run reports missing is planned and built here, as the local executor would, then
+        // the run is settled again with it as an input.
+        const settleWithDeps = Effect.gen(function* () {
+          for (;;) {
+            const settled = yield* settler.settle(node)
+            if (settled._tag !== "Missing") return settled
+            const planned = yield* planMissing({ log, graph }, node.run.outputs, settled.refs)
+            if (Either.isLeft(planned)) return yield* settler.upstreamFailed(node, planned.left)
+            const executed = yield* execute(
+              {
+                log,
+                graph,
+                buildRequestId: run.buildRequestId,
+                retry,
+                leaseMs: runLease,
+                concurrency,
+                priorRuns: yield* priorRuns(run.buildRequestId, planned.right.order)
+              },
+              planned.right
+            )
+            for (const outcome of executed.outcomes.values()) {
+              if (outcome._tag === "Failed") return yield* settler.upstreamFailed(node, outcome)
+            }
+          }
+        })
         const signal = yield* cancelSignal(run.buildRequestId)
-        const settled = yield* Effect.raceFirst(
-          settler.settle(node),
+        return yield* Effect.raceFirst(
+          settleWithDeps,
           Effect.as(Deferred.await(signal), {
             _tag: "Failed" as const,
             ref: run.outputs[0]!,
             reason: "build cancelled"
           })
         )
-        if (settled._tag === "Missing") {
-          return yield* settler.fail(
-            node,
-            `reported missing dependencies (${settled.refs.join(", ")}); with distributed workers, declare them as inputs in the job's config`
-          )
-        }
-        return settled
       })
 
     const process = (run: ClaimedRun) =>
@@ -189,7 +246,7 @@ export const run = (
       const claimed =
         free > 0
           ? yield* Effect.uninterruptible(
-              Effect.tap(queue.claim(worker, free, leaseMs), (entries) =>
+              Effect.tap(queue.claim(worker, free, leaseMs, claimer), (entries) =>
                 Effect.sync(() => {
                   for (const entry of entries) inflight.set(keyOf(entry), entry)
                 })
