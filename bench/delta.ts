@@ -37,7 +37,7 @@ const rawWrite = (dir: string, batches: ReadonlyArray<ReadonlyArray<ReturnType<t
     }
   })
 
-const appendCase = (batchSize: number, commits: number) =>
+const appendCase = (id: string, batchSize: number, commits: number) =>
   Effect.scoped(
     Effect.gen(function* () {
       const events = history(batchSize * commits)
@@ -54,6 +54,7 @@ const appendCase = (batchSize: number, commits: number) =>
       yield* Effect.promise(() => NodeFs.mkdir(rawDir))
       const [, rawMs] = yield* timed(rawWrite(rawDir, batches))
       return {
+        id,
         case: `append ${batchSize.toLocaleString("en-US")} event(s) x ${commits} commits`,
         unit: "events/s",
         value: perSecond(count, deltaMs),
@@ -120,6 +121,7 @@ const snapshotCase = (commits: number) =>
         return yield* Effect.die(new Error("checkpointed snapshot differs from the JSON replay"))
       }
       return {
+        id: "delta.snapshot.checkpointed",
         case: `snapshot load, ${commits.toLocaleString("en-US")} commits, checkpoint 99 behind`,
         unit: "ms",
         value: checkpointMs,
@@ -133,9 +135,9 @@ const bench: Benchmark = (args) =>
   Effect.gen(function* () {
     const commits = Number(args[0] ?? 10_000)
     const rows: Array<Row> = []
-    rows.push(yield* appendCase(1, 200))
-    rows.push(yield* appendCase(100, 50))
-    rows.push(yield* appendCase(10_000, 3))
+    rows.push(yield* appendCase("delta.append1", 1, 200))
+    rows.push(yield* appendCase("delta.append100", 100, 50))
+    rows.push(yield* appendCase("delta.append10k", 10_000, 3))
     rows.push(yield* snapshotCase(commits))
     yield* report("delta", rows)
   })

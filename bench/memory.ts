@@ -37,6 +37,7 @@ const bench: Benchmark = (args) =>
     )
     yield* report("memory", [
       {
+        id: "memory.append1",
         case: `append 1 event x ${singles}`,
         unit: "events/s",
         value: perSecond(singles, singleMs),
@@ -44,6 +45,7 @@ const bench: Benchmark = (args) =>
         higherIsBetter: true
       },
       {
+        id: "memory.batch1000",
         case: `append 1,000-event batches (${n})`,
         unit: "events/s",
         value: perSecond(n, batchMs),
@@ -51,6 +53,7 @@ const bench: Benchmark = (args) =>
         higherIsBetter: true
       },
       {
+        id: "memory.replay",
         case: `reducer replay (${n})`,
         unit: "events/s",
         value: perSecond(n, reduceMs),

@@ -128,8 +128,14 @@ const bench: Benchmark = (args) =>
         ))[1]
       }
 
+      // The baseline is the faster raw way of writing 1,000 rows in this run, whichever it is.
+      const rawBatch =
+        rawInsertMs <= rawCopyMs
+          ? { name: "postgres 1,000-row INSERT (faster than COPY here)", value: perSecond(batchEvents, rawInsertMs) }
+          : { name: "postgres COPY of 1,000 rows (faster than INSERT here)", value: perSecond(batchEvents, rawCopyMs) }
       yield* report("postgres", [
         {
+          id: "postgres.append1",
           case: `append 1 event, durable (x ${singleAppends})`,
           unit: "events/s",
           value: perSecond(singleAppends, singleMs),
@@ -137,17 +143,11 @@ const bench: Benchmark = (args) =>
           higherIsBetter: true
         },
         {
+          id: "postgres.batch1000",
           case: `append 1,000-event batches (${batchEvents})`,
           unit: "events/s",
           value: perSecond(batchEvents, batchMs),
-          baseline: { name: "postgres 1,000-row INSERT", value: perSecond(batchEvents, rawInsertMs) },
-          higherIsBetter: true
-        },
-        {
-          case: `append 1,000-event batches (${batchEvents})`,
-          unit: "events/s",
-          value: perSecond(batchEvents, batchMs),
-          baseline: { name: "postgres COPY of 1,000 rows", value: perSecond(batchEvents, rawCopyMs) },
+          baseline: rawBatch,
           higherIsBetter: true
         }
       ])

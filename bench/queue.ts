@@ -174,7 +174,8 @@ const bench: Benchmark = (args) =>
       const bossMs = yield* Effect.scoped(pgBoss(url, jobs, concurrency, 1))
       const bossBatchedMs = yield* Effect.scoped(pgBoss(url, jobs, concurrency, 50))
 
-      const row = (what: string, ms: number, name: string, baselineMs: number) => ({
+      const row = (id: string, what: string, ms: number, name: string, baselineMs: number) => ({
+        id,
         case: `${what} (${jobs}, concurrency ${concurrency})`,
         unit: "jobs/s",
         value: perSecond(jobs, ms),
@@ -184,11 +185,23 @@ const bench: Benchmark = (args) =>
       const workers = "no-op jobs through Worker.run"
       const queue = "PgJobQueue alone: claim + finish"
       yield* report("queue", [
-        row(workers, tesseraMs, "graphile-worker", graphileMs),
-        row(workers, tesseraMs, "pg-boss, 1 job per fetch", bossMs),
-        row(workers, tesseraMs, "pg-boss, 50 jobs per fetch", bossBatchedMs),
-        row(queue, queueMs, "graphile-worker", graphileMs),
-        row(queue, queueMs, "pg-boss, 50 jobs per fetch", bossBatchedMs)
+        row(`queue.workers.c${concurrency}`, workers, tesseraMs, "graphile-worker", graphileMs),
+        row(`queue.workers.c${concurrency}.vs-pgboss`, workers, tesseraMs, "pg-boss, 1 job per fetch", bossMs),
+        row(
+          `queue.workers.c${concurrency}.vs-pgboss50`,
+          workers,
+          tesseraMs,
+          "pg-boss, 50 jobs per fetch",
+          bossBatchedMs
+        ),
+        row(`queue.claim-finish.c${concurrency}`, queue, queueMs, "graphile-worker", graphileMs),
+        row(
+          `queue.claim-finish.c${concurrency}.vs-pgboss50`,
+          queue,
+          queueMs,
+          "pg-boss, 50 jobs per fetch",
+          bossBatchedMs
+        )
       ])
     })
   )

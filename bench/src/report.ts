@@ -7,6 +7,8 @@ import { Effect } from "effect"
 export type Benchmark = (args: ReadonlyArray<string>) => Effect.Effect<void, unknown>
 
 export interface Row {
+  /** Stable across runs and machines (`sqlite.append1`), so scripts can follow a result over time. */
+  readonly id: string
   readonly case: string
   readonly unit: string
   readonly value: number
@@ -31,7 +33,7 @@ export const report = (name: string, rows: ReadonlyArray<Row>): Effect.Effect<vo
     const table = rows.map((row) => {
       const r = ratio(row)
       return {
-        case: row.case,
+        case: `${row.id}  ${row.case}`,
         value: `${format(row.value)} ${row.unit}`,
         baseline: row.baseline === undefined ? "" : `${row.baseline.name}: ${format(row.baseline.value)} ${row.unit}`,
         ratio: r === undefined ? "" : `${r.toFixed(2)}x`

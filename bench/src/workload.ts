@@ -4,13 +4,17 @@
  */
 import { BuildEvent, EventId, PartitionRef } from "@tessera/core"
 
-/** About `n` events: per job run, SCHEDULED/claim, RUNNING/BUILDING, COMPLETED/AVAILABLE, and a heartbeat. */
-export const history = (n: number): Array<BuildEvent.BuildEvent> => {
+/**
+ * About `n` events: per job run, SCHEDULED/claim, RUNNING/BUILDING, COMPLETED/AVAILABLE, and a
+ * heartbeat. Histories with different `lane`s share no build, run or partition, so they can be
+ * appended concurrently.
+ */
+export const history = (n: number, lane = ""): Array<BuildEvent.BuildEvent> => {
   const out: Array<BuildEvent.BuildEvent> = []
   const lease = Date.now() + 3_600_000
   let run = 0
   while (out.length < n) {
-    const build = `build-${Math.floor(run / 100)}`
+    const build = `${lane}build-${Math.floor(run / 100)}`
     const stamp = () => {
       const timestamp = Date.now()
       return { eventId: EventId.unsafeMake(timestamp), timestamp, buildRequestId: build }
@@ -18,9 +22,9 @@ export const history = (n: number): Array<BuildEvent.BuildEvent> => {
     if (run % 100 === 0) {
       out.push(new BuildEvent.BuildRequestReceived({ ...stamp(), requestedRefs: [], source: "api", options: {} }))
     }
-    const ref = PartitionRef.unsafeMake(`sales/date=${run}`)
+    const ref = PartitionRef.unsafeMake(`sales/date=${lane}${run}`)
     const spec = {
-      jobRunId: `run-${run}`,
+      jobRunId: `${lane}run-${run}`,
       jobName: "clean",
       jobVersion: "1",
       outputs: [ref],

@@ -84,6 +84,37 @@ export const conformance = (store: StoreUnderTest) =>
     )
 
     test(
+      "concurrent appends each land or are refused alone, judged in the order they commit",
+      Effect.gen(function* () {
+        const log = yield* EventLog.EventLog
+        yield* log.append([ev.received("b1")])
+        // 16 runs race to claim one partition, each expecting it claimable, beside 16 independent appends.
+        const claims = Array.from({ length: 16 }, (_, i) =>
+          Effect.either(
+            log.append(ev.claim({ run: `r${i}`, build: "b1", outputs: ["sales/date=1"], lease: ev.liveLease() }), {
+              expect: [new Expectation.Claimable({ ref: ref("sales/date=1") })]
+            })
+          )
+        )
+        const others = Array.from({ length: 16 }, (_, i) => Effect.either(log.append([ev.received(`other${i}`)])))
+        const results = yield* Effect.all([...claims, ...others], { concurrency: "unbounded" })
+        const claimResults = results.slice(0, 16)
+        expect(claimResults.filter(Either.isRight)).toHaveLength(1)
+        expect(claimResults.filter(Either.isLeft).map((result) => result.left._tag)).toEqual(
+          Array.from({ length: 15 }, () => "AppendConflict")
+        )
+        expect(results.slice(16).every(Either.isRight)).toBe(true)
+        // Every landed event has its own seq, gap-free, and the views say what the reducer says.
+        const all = yield* snapshot
+        expect(all.events.map((e) => e.seq)).toEqual(Array.from({ length: all.head }, (_, i) => i + 1))
+        expect(all.head).toBe(1 + 2 + 16)
+        const replayed = Either.getOrThrow(Projection.replay(all.events))
+        expect(all.partitions).toEqual(sortedValues(replayed.partitions))
+        expect(all.buildRequests).toEqual(sortedValues(replayed.buildRequests))
+      })
+    )
+
+    test(
       "an invalid event refuses the whole batch and writes nothing",
       Effect.gen(function* () {
         const log = yield* EventLog.EventLog

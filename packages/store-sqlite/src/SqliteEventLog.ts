@@ -6,7 +6,19 @@
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
-import { Batch, BuildEvent, EventCodec, EventFilter, EventLog, Queries, Reading, Views, Wakeup } from "@tessera/core"
+import {
+  Batch,
+  BuildEvent,
+  type Errors,
+  EventCodec,
+  EventFilter,
+  EventLog,
+  GroupCommit,
+  Queries,
+  Reading,
+  Views,
+  Wakeup
+} from "@tessera/core"
 import {
   Clock,
   Config,
@@ -29,6 +41,9 @@ export interface SqliteEventLogOptions extends Database.DatabaseOptions {
 }
 
 export const DEFAULT_POLL_INTERVAL = Duration.millis(200)
+
+/** The most events one group commit writes: concurrent appends beyond it wait for the next transaction. */
+const GROUP_EVENTS = 10_000
 
 /** Rows per INSERT: well under SQLite's 32,766 bound parameters at 8 columns. */
 const CHUNK = 500
@@ -186,30 +201,57 @@ export const make = (
         }
       })
 
-    const append = Effect.fn("SqliteEventLog.append")(function* (
-      events: ReadonlyArray<BuildEvent.BuildEvent>,
-      appendOptions?: EventLog.AppendOptions
-    ) {
-      yield* Effect.annotateCurrentSpan({ store: "sqlite", events: events.length })
-      const result = yield* db
+    type Refused = Errors.AppendConflict | Errors.InvalidTransition
+    interface Item {
+      readonly events: ReadonlyArray<BuildEvent.BuildEvent>
+      readonly expect: EventLog.AppendOptions["expect"]
+    }
+    /**
+     * One write transaction for a group of appends: each is decided against what the earlier ones
+     * in the group wrote, and a refused one writes nothing while the others land.
+     */
+    const commitGroup = (items: ReadonlyArray<Item>) =>
+      db
         .writeTransaction(
           Effect.gen(function* () {
-            const head = yield* headOf
+            let head = yield* headOf
             // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
             const now = yield* Clock.currentTimeMillis
-            const batch = yield* Batch.decide(loader, events, {
-              firstSeq: head + 1,
-              now,
-              expect: appendOptions?.expect
-            })
-            if (batch.logged.length > 0) yield* write(batch)
-            return { appended: batch.logged, duplicates: batch.duplicates, head: head + batch.logged.length }
+            const results: Array<Either.Either<EventLog.AppendResult, Refused | EventLog.StoreError>> = []
+            for (const item of items) {
+              const decided = yield* Effect.either(
+                Batch.decide(loader, item.events, { firstSeq: head + 1, now, expect: item.expect })
+              )
+              if (Either.isLeft(decided)) {
+                const refused = decided.left
+                if (refused._tag !== "AppendConflict" && refused._tag !== "InvalidTransition") return yield* refused
+                results.push(Either.left(refused))
+                continue
+              }
+              const batch = decided.right
+              if (batch.logged.length > 0) yield* write(batch)
+              head += batch.logged.length
+              results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head }))
+            }
+            return results
           })
         )
         .pipe(
           db.retryBusy,
           Effect.catchTag("SqlError", (error) => Effect.fail(failed("append")(error)))
         )
+    const group = yield* GroupCommit.make({
+      commit: commitGroup,
+      weight: (item: Item) => Math.max(1, item.events.length),
+      maxWeight: GROUP_EVENTS
+    })
+
+    const append = Effect.fn("SqliteEventLog.append")(function* (
+      events: ReadonlyArray<BuildEvent.BuildEvent>,
+      appendOptions?: EventLog.AppendOptions
+    ) {
+      yield* Effect.annotateCurrentSpan({ store: "sqlite", events: events.length })
+      const result = yield* group.submit({ events, expect: appendOptions?.expect })
       if (result.appended.length > 0) {
         yield* Metric.incrementBy(appendedEvents, result.appended.length)
         yield* wakeup.signal

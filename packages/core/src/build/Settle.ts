@@ -102,6 +102,13 @@ export interface Settler {
   readonly counts: { readonly built: number; readonly delegated: number }
 }
 
+/**
+ * The events a settler writes are built from values already typed and checked (refs parsed, ids
+ * bounded, manifests vetted by `notAManifest`), and stores check them again as they encode them, so
+ * constructing them skips a second validation on the hot path.
+ */
+const trusted = { disableValidation: true } as const
+
 export const make = (ctx: SettleContext): Settler => {
   const { log, buildRequestId } = ctx
   const counts = { built: 0, delegated: 0 }
@@ -150,17 +157,20 @@ export const make = (ctx: SettleContext): Settler => {
     Effect.map(
       stamp,
       (s) =>
-        new BuildEvent.JobRunStatusChanged({
-          ...s,
-          jobRunId: jobRunIdOf(node),
-          jobName: node.run.job.name,
-          jobVersion: node.run.job.version,
-          outputs: node.run.outputs,
-          inputs: [...node.run.inputs, ...node.extraInputs],
-          attempt,
-          status,
-          ...extra
-        })
+        new BuildEvent.JobRunStatusChanged(
+          {
+            ...s,
+            jobRunId: jobRunIdOf(node),
+            jobName: node.run.job.name,
+            jobVersion: node.run.job.version,
+            outputs: node.run.outputs,
+            inputs: [...node.run.inputs, ...node.extraInputs],
+            attempt,
+            status,
+            ...extra
+          },
+          trusted
+        )
     )
   const partitionEvents = (
     node: { readonly run: { readonly outputs: ReadonlyArray<PartitionRef> } },
@@ -168,7 +178,10 @@ export const make = (ctx: SettleContext): Settler => {
     options: { jobRunId?: string; message?: string } = {}
   ) =>
     Effect.forEach(node.run.outputs, (partitionRef) =>
-      Effect.map(stamp, (s) => new BuildEvent.PartitionStatusChanged({ ...s, partitionRef, status, ...options }))
+      Effect.map(
+        stamp,
+        (s) => new BuildEvent.PartitionStatusChanged({ ...s, partitionRef, status, ...options }, trusted)
+      )
     )
 
   /**
@@ -240,13 +253,16 @@ export const make = (ctx: SettleContext): Settler => {
     Effect.map(
       stamp,
       (s) =>
-        new BuildEvent.Delegated({
-          ...s,
-          partitionRef: ref,
-          toBuildRequestId: row.buildRequestId ?? buildRequestId,
-          ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
-          mode
-        })
+        new BuildEvent.Delegated(
+          {
+            ...s,
+            partitionRef: ref,
+            toBuildRequestId: row.buildRequestId ?? buildRequestId,
+            ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
+            mode
+          },
+          trusted
+        )
     )
 
   /**
@@ -298,12 +314,15 @@ export const make = (ctx: SettleContext): Settler => {
         expect.push(new HeldBy({ ref, jobRunId: row.jobRunId }))
         events.push(
           yield* delegated(ref, row, "active"),
-          new BuildEvent.PartitionStatusChanged({
-            ...(yield* stamp),
-            partitionRef: ref,
-            status: "DELEGATED",
-            message: `being built by job run ${row.jobRunId} of build ${row.buildRequestId}`
-          })
+          new BuildEvent.PartitionStatusChanged(
+            {
+              ...(yield* stamp),
+              partitionRef: ref,
+              status: "DELEGATED",
+              message: `being built by job run ${row.jobRunId} of build ${row.buildRequestId}`
+            },
+            trusted
+          )
         )
       }
       if (events.length === 0) return true
@@ -407,7 +426,10 @@ export const make = (ctx: SettleContext): Settler => {
   const heartbeat = (node: RunNode, lost: Deferred.Deferred<string>) => {
     const jobRunId = jobRunIdOf(node)
     const beat = Effect.gen(function* () {
-      const event = new BuildEvent.JobRunHeartbeat({ ...(yield* stamp), jobRunId, leaseExpiresAt: yield* lease })
+      const event = new BuildEvent.JobRunHeartbeat(
+        { ...(yield* stamp), jobRunId, leaseExpiresAt: yield* lease },
+        trusted
+      )
       const expect = node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId }))
       const result = yield* Effect.either(log.append([event], { expect }))
       if (Either.isRight(result)) return true
