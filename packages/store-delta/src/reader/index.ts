@@ -1,14 +1,14 @@
-export * from "./actions.js"
-export * from "./schema.js"
-export * from "./stats.js"
-export { readCommit, loadSnapshot, type ActiveFile, type Snapshot, type SnapshotOptions } from "./snapshot.js"
+export * from "./Actions.js"
+export * from "./Schema.js"
+export * from "./Stats.js"
+export { readCommit, loadSnapshot, type ActiveFile, type Snapshot, type SnapshotOptions } from "./Snapshot.js"
 export {
   classifyLogFiles,
   commitFileName,
   checkpointFileName,
   parseLastCheckpoint,
   type LastCheckpointHint
-} from "./listing.js"
-export { supportedReaderFeatures } from "./features.js"
-export * from "./scan.js"
-export { arrowTypeOf, readArrow } from "./arrow.js"
+} from "./Listing.js"
+export { supportedReaderFeatures } from "./Features.js"
+export * from "./Scan.js"
+export { arrowTypeOf, readArrow } from "./Arrow.js"

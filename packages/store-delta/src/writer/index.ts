@@ -1,5 +1,5 @@
-export { writeCheckpoint, checkpointSchema, type CheckpointResult } from "./checkpoint.js"
-export { commitLoop, putIfAbsent, serializeActions, type CommitOutcome, type CommitPlan } from "./commit.js"
+export { writeCheckpoint, checkpointSchema, type CheckpointResult } from "./Checkpoint.js"
+export { commitLoop, putIfAbsent, serializeActions, type CommitOutcome, type CommitPlan } from "./Commit.js"
 export {
   append,
   compact,
@@ -14,5 +14,5 @@ export {
   type CreateTableOptions,
   type VacuumOptions,
   type WrittenFile
-} from "./table.js"
-export type { Row } from "./dataFile.js"
+} from "./Table.js"
+export type { Row } from "./DataFile.js"

@@ -1,7 +1,7 @@
 import { Effect, Option } from "effect"
 import * as Path from "node:path"
-import { type DeltaIOError, DeltaTableNotFound } from "../errors.js"
-import { readDirOptional, readTextOptional } from "../fs.js"
+import { type DeltaIOError, DeltaTableNotFound } from "../Errors.js"
+import { readDirOptional, readTextOptional } from "../Fs.js"
 
 export const logDir = (tablePath: string) => Path.join(tablePath, "_delta_log")
 

@@ -2,11 +2,11 @@ import { Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
-import { ConcurrentModification, type CorruptCommit, DeltaIOError } from "../errors.js"
-import { errorCode, removeFile, syncDir, writeDurable } from "../fs.js"
-import { type Action, actionToJson } from "../reader/actions.js"
-import { commitFileName, logDir } from "../reader/listing.js"
-import { readCommit } from "../reader/snapshot.js"
+import { ConcurrentModification, type CorruptCommit, DeltaIOError } from "../Errors.js"
+import { errorCode, removeFile, syncDir, writeDurable } from "../Fs.js"
+import { type Action, actionToJson } from "../reader/Actions.js"
+import { commitFileName, logDir } from "../reader/Listing.js"
+import { readCommit } from "../reader/Snapshot.js"
 
 /** Serializes actions as a commit file: one JSON object per line. */
 export const serializeActions = (actions: ReadonlyArray<Action>): string =>

@@ -1,6 +1,6 @@
 import * as NodeFs from "node:fs/promises"
 import { Effect, Option } from "effect"
-import { DeltaIOError } from "./errors.js"
+import { DeltaIOError } from "./Errors.js"
 
 const reason = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 

@@ -1,8 +1,8 @@
 import type { Effect } from "effect"
 import { asyncBufferFromFile, type FileMetaData, parquetMetadataAsync, parquetReadObjects } from "hyparquet"
 import { compressors } from "hyparquet-compressors"
-import type { DeltaIOError } from "../errors.js"
-import { io } from "../fs.js"
+import type { DeltaIOError } from "../Errors.js"
+import { io } from "../Fs.js"
 
 export const readParquetMetadata = (path: string): Effect.Effect<FileMetaData, DeltaIOError> =>
   io("read parquet footer", path, async () => parquetMetadataAsync(await asyncBufferFromFile(path)))

@@ -1,8 +1,8 @@
 import { Chunk, Effect, Option, Stream } from "effect"
-import type { DeltaIOError } from "../errors.js"
-import { readParquetMetadata, readParquetRows } from "./parquet.js"
-import { parseStatsValue, type DataType, type Value } from "./schema.js"
-import type { ActiveFile, Snapshot } from "./snapshot.js"
+import type { DeltaIOError } from "../Errors.js"
+import { readParquetMetadata, readParquetRows } from "./Parquet.js"
+import { parseStatsValue, type DataType, type Value } from "./Schema.js"
+import type { ActiveFile, Snapshot } from "./Snapshot.js"
 
 /** Keeps rows whose `column` lies within `[min, max]` (either bound optional). Nulls never match. */
 export interface ColumnRange {

@@ -3,12 +3,12 @@ import { randomUUID } from "node:crypto"
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { ByteWriter, parquetWrite } from "hyparquet-writer"
-import { io, removeFile, writeDurable } from "../fs.js"
-import { checkpointFileName, logDir } from "../reader/listing.js"
-import type { DataType, StructField, StructType } from "../reader/schema.js"
-import type { Snapshot } from "../reader/snapshot.js"
-import { deletedFileRetentionMs } from "./config.js"
-import { parquetSchemaOf } from "./parquetSchema.js"
+import { io, removeFile, writeDurable } from "../Fs.js"
+import { checkpointFileName, logDir } from "../reader/Listing.js"
+import type { DataType, StructField, StructType } from "../reader/Schema.js"
+import type { Snapshot } from "../reader/Snapshot.js"
+import { deletedFileRetentionMs } from "./Config.js"
+import { parquetSchemaOf } from "./ParquetSchema.js"
 
 const field = (name: string, type: DataType): StructField => ({ name, type, nullable: true, metadata: {} })
 const struct = (...fields: ReadonlyArray<StructField>): StructType => ({ type: "struct", fields })

@@ -8,18 +8,18 @@ import {
   DeltaProtocolError,
   InvalidRows,
   UnsupportedFeature
-} from "../errors.js"
-import { io, makeDir, removeFile, writeDurable } from "../fs.js"
-import type { Action, AddFile, Metadata, Protocol, RemoveFile } from "../reader/actions.js"
-import { missingWriterFeature } from "../reader/features.js"
-import { logDir } from "../reader/listing.js"
-import { decodeLogPath } from "../reader/replay.js"
-import { readFileRows } from "../reader/scan.js"
-import type { StructType } from "../reader/schema.js"
-import { loadSnapshot, type Snapshot } from "../reader/snapshot.js"
-import { writeCheckpoint } from "./checkpoint.js"
-import { commitLoop, rejectMetadataChange } from "./commit.js"
-import { checkpointInterval, deletedFileRetentionMs } from "./config.js"
+} from "../Errors.js"
+import { io, makeDir, removeFile, writeDurable } from "../Fs.js"
+import type { Action, AddFile, Metadata, Protocol, RemoveFile } from "../reader/Actions.js"
+import { missingWriterFeature } from "../reader/Features.js"
+import { logDir } from "../reader/Listing.js"
+import { decodeLogPath } from "../reader/Replay.js"
+import { readFileRows } from "../reader/Scan.js"
+import type { StructType } from "../reader/Schema.js"
+import { loadSnapshot, type Snapshot } from "../reader/Snapshot.js"
+import { writeCheckpoint } from "./Checkpoint.js"
+import { commitLoop, rejectMetadataChange } from "./Commit.js"
+import { checkpointInterval, deletedFileRetentionMs } from "./Config.js"
 import {
   dataFieldsOf,
   dataFileName,
@@ -28,7 +28,7 @@ import {
   partitionDirectory,
   type Row,
   serializePartitionValue
-} from "./dataFile.js"
+} from "./DataFile.js"
 
 export const writerProtocol: Protocol = { minReaderVersion: 1, minWriterVersion: 2 }
 

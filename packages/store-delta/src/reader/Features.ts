@@ -1,5 +1,5 @@
 import { Option } from "effect"
-import type { Metadata, Protocol } from "./actions.js"
+import type { Metadata, Protocol } from "./Actions.js"
 
 /** Reader features this library implements. The rest make a table unreadable here. */
 export const supportedReaderFeatures: ReadonlySet<string> = new Set([

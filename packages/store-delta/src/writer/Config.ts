@@ -1,4 +1,4 @@
-import type { Metadata } from "../reader/actions.js"
+import type { Metadata } from "../reader/Actions.js"
 
 const unitMs: Readonly<Record<string, number>> = {
   millisecond: 1,

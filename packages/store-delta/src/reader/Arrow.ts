@@ -3,9 +3,9 @@
  */
 import * as Arrow from "apache-arrow"
 import { Effect } from "effect"
-import { decimalPattern, type DataType, type StructField } from "./schema.js"
-import { readAll, type ScanOptions } from "./scan.js"
-import type { Snapshot } from "./snapshot.js"
+import { decimalPattern, type DataType, type StructField } from "./Schema.js"
+import { readAll, type ScanOptions } from "./Scan.js"
+import type { Snapshot } from "./Snapshot.js"
 
 /**
  * The Arrow type a Delta column reads as. Timestamps keep millisecond precision in UTC; decimals

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto"
 import { Either } from "effect"
 import { ByteWriter, parquetWrite } from "hyparquet-writer"
-import type { DataType, StructField, StructType } from "../reader/schema.js"
-import { parquetSchemaOf } from "./parquetSchema.js"
+import type { DataType, StructField, StructType } from "../reader/Schema.js"
+import { parquetSchemaOf } from "./ParquetSchema.js"
 
 export type Row = { readonly [column: string]: unknown }
 

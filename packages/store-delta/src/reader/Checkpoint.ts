@@ -1,10 +1,10 @@
 import { Effect, Either } from "effect"
 import * as Path from "node:path"
-import { CorruptCheckpoint, type DeltaIOError } from "../errors.js"
-import { readText } from "../fs.js"
-import { type Action, decodeAction, parseActionLines } from "./actions.js"
-import { type CheckpointFiles, logDir } from "./listing.js"
-import { readParquetRows } from "./parquet.js"
+import { CorruptCheckpoint, type DeltaIOError } from "../Errors.js"
+import { readText } from "../Fs.js"
+import { type Action, decodeAction, parseActionLines } from "./Actions.js"
+import { type CheckpointFiles, logDir } from "./Listing.js"
+import { readParquetRows } from "./Parquet.js"
 
 // The only columns a snapshot needs; a checkpoint's commitInfo/cdc columns are never read.
 const checkpointColumns = ["add", "remove", "metaData", "protocol", "txn", "domainMetadata", "sidecar"]

@@ -8,16 +8,16 @@ import {
   type DeltaReadError,
   UnsupportedFeature,
   VersionNotFound
-} from "../errors.js"
-import { readTextOptional } from "../fs.js"
-import type { Action, AddFile, DomainMetadata, Metadata, Protocol, RemoveFile, Txn } from "./actions.js"
-import { parseActionLines } from "./actions.js"
-import { readCheckpoint } from "./checkpoint.js"
-import { missingReaderFeature } from "./features.js"
-import { type CheckpointFiles, commitFileName, type LastCheckpointHint, listLog, logDir } from "./listing.js"
-import { decodeLogPath, ReplayState } from "./replay.js"
-import { parsePartitionValue, parseSchemaString, type StructType, type Value } from "./schema.js"
-import { type FileStats, parseStats } from "./stats.js"
+} from "../Errors.js"
+import { readTextOptional } from "../Fs.js"
+import type { Action, AddFile, DomainMetadata, Metadata, Protocol, RemoveFile, Txn } from "./Actions.js"
+import { parseActionLines } from "./Actions.js"
+import { readCheckpoint } from "./Checkpoint.js"
+import { missingReaderFeature } from "./Features.js"
+import { type CheckpointFiles, commitFileName, type LastCheckpointHint, listLog, logDir } from "./Listing.js"
+import { decodeLogPath, ReplayState } from "./Replay.js"
+import { parsePartitionValue, parseSchemaString, type StructType, type Value } from "./Schema.js"
+import { type FileStats, parseStats } from "./Stats.js"
 
 /** A data file of the snapshot, with its log path decoded and its partition values and stats typed. */
 export interface ActiveFile {

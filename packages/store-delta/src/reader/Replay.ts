@@ -7,7 +7,7 @@ import type {
   Protocol,
   RemoveFile,
   Txn
-} from "./actions.js"
+} from "./Actions.js"
 
 /** Identifies a deletion vector so that the same data file with and without a DV are distinct entries. */
 export const deletionVectorId = (dv: DeletionVectorDescriptor | undefined): string =>

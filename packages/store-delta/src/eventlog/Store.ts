@@ -13,13 +13,13 @@ import {
 import { Clock, Deferred, Duration, Effect, Either, Layer, Option, Queue, Runtime } from "effect"
 import { watch } from "node:fs"
 import * as Path from "node:path"
-import { removeFile } from "../fs.js"
-import type { Metadata } from "../reader/actions.js"
-import { logDir } from "../reader/listing.js"
-import { readParquetRows } from "../reader/parquet.js"
-import { readCommit } from "../reader/snapshot.js"
-import { putIfAbsent, serializeActions } from "../writer/commit.js"
-import { maybeCheckpoint, openOrCreateTable, writeDataFiles } from "../writer/table.js"
+import { removeFile } from "../Fs.js"
+import type { Metadata } from "../reader/Actions.js"
+import { logDir } from "../reader/Listing.js"
+import { readParquetRows } from "../reader/Parquet.js"
+import { readCommit } from "../reader/Snapshot.js"
+import { putIfAbsent, serializeActions } from "../writer/Commit.js"
+import { maybeCheckpoint, openOrCreateTable, writeDataFiles } from "../writer/Table.js"
 import {
   eventPartitionColumns,
   eventSchema,
@@ -27,7 +27,7 @@ import {
   eventStatsColumns,
   schemaOf,
   toRow
-} from "./table.js"
+} from "./Table.js"
 
 export interface DeltaEventLogOptions {
   /** The folder of the Delta table; created (with version 0) when it has no table yet. */

@@ -1,5 +1,5 @@
 import type { SchemaElement } from "hyparquet"
-import { type DataType, decimalPattern, type StructField } from "../reader/schema.js"
+import { type DataType, decimalPattern, type StructField } from "../reader/Schema.js"
 
 type Repetition = "REQUIRED" | "OPTIONAL" | "REPEATED"
 
