@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
 import { type BuildEvent, EventFilter } from "@tessera/core"
-import { PgEventLog } from "@tessera/store-postgres"
+import { Connection, PgEventLog } from "@tessera/store-postgres"
 import { Chunk, Context, type Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import * as Invariants from "../src/invariants.js"
 import { type Exit, startNode } from "../src/processes.js"
@@ -37,7 +37,7 @@ const allEvents = (url: string, schema: string) =>
     Effect.gen(function* () {
       const log = yield* PgEventLog.make({ schema })
       return Chunk.toReadonlyArray(yield* Stream.runCollect(log.stream(EventFilter.all)))
-    }).pipe(Effect.provide(PgEventLog.clientLayer({ url, maxConnections: 2 })))
+    }).pipe(Effect.provide(Connection.clientLayer({ url, maxConnections: 2 })))
   )
 
 /**

@@ -6,25 +6,15 @@
  * dependents are unblocked exactly once and exactly one finisher sees the build complete; leases
  * are judged by the database's clock.
  */
-import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { EventLog, type JobQueue, Manifest, PartitionRef } from "@tessera/core"
-import { type Duration, Effect, Either, ParseResult, Ref, Schema, type Stream } from "effect"
+import { Effect, Either, ParseResult, Ref, Schema, type Stream } from "effect"
+import type { LogContext } from "./LogContext.js"
 import { LOCK_QUEUE } from "./Migrations.js"
 import * as Transaction from "./Transaction.js"
 
-/** What the queue shares with the log it sits beside: the client, the schema, retries and the LISTEN connection. */
-export interface Context {
-  readonly schema: string
-  /** The log's NOTIFY channel; queue notifications carry the payload `QUEUE_PAYLOAD`. */
-  readonly channel: string
-  /** Retries lost connections, then turns what is left of SQL errors into `StoreError`. */
-  readonly resilient: (
-    operation: string,
-    kind?: "read" | "write"
-  ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, Exclude<E, SqlError> | EventLog.StoreError, R>
-  /** How long a transaction's statements and lock waits may take before it fails. */
-  readonly operationTimeout: Duration.Duration
+/** What the queue shares with the log it sits beside: the client, the schema, retries, and the LISTEN connection's wake-ups. */
+export interface Context extends Pick<LogContext, "schema" | "channel" | "resilient" | "operationTimeout"> {
   /** Wake-ups from the log's LISTEN connection for notifications with `QUEUE_PAYLOAD`. */
   readonly wakeups: Stream.Stream<void, EventLog.StoreError>
 }

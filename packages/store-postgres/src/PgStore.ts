@@ -8,6 +8,7 @@ import type * as PgClient from "@effect/sql-pg/PgClient"
 import { EventLog, JobQueue } from "@tessera/core"
 import { Config, type ConfigError, Context, Effect, Layer } from "effect"
 import type { SchemaTooNew } from "./Migrations.js"
+import { clientLayer } from "./Connection.js"
 import * as PgEventLog from "./PgEventLog.js"
 
 /** What these layers provide. */
@@ -25,7 +26,7 @@ export const layerWith = (
 
 /** The log and the queue with their own connection pool. */
 export const layer = (options: PgEventLog.Options = {}): Layer.Layer<Services, EventLog.StoreError | SchemaTooNew> =>
-  layerWith(options).pipe(Layer.provide(PgEventLog.clientLayer(options)))
+  layerWith(options).pipe(Layer.provide(clientLayer(options)))
 
 /** The log and the queue at `DATABASE_URL`; `options` set the rest. */
 export const layerConfig = (

@@ -6,7 +6,7 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
 import { type BuildEvent, EventFilter, EventLog } from "@tessera/core"
-import { PgEventLog } from "@tessera/store-postgres"
+import { PgEventLog, Resilience } from "@tessera/store-postgres"
 import { Chunk, type Duration, Effect, Either, Fiber, Layer, Metric, Ref, Schedule, Stream } from "effect"
 import * as ev from "./events.js"
 import { Admin, dropAfter, openLog, serverUrl, terminate, uniqueName } from "./helpers.js"
@@ -39,14 +39,14 @@ describe("PgEventLog when its connections are terminated", () => {
           ev.note(`kill/i=${i}/a=1`, "b1"),
           ev.note(`kill/i=${i}/a=2`, "b1")
         ])
-        const retriedBefore = yield* Metric.value(PgEventLog.retries)
+        const retriedBefore = yield* Metric.value(Resilience.retries)
         const killer = yield* keepKilling(victim, "30 millis")
         const outcomes = yield* Effect.forEach(batches, (batch) => Effect.either(log.append(batch)), {
           concurrency: 4
         })
         const killed = yield* killer.stop
         expect(killed).toBeGreaterThan(0)
-        expect((yield* Metric.value(PgEventLog.retries)).count).toBeGreaterThan(retriedBefore.count)
+        expect((yield* Metric.value(Resilience.retries)).count).toBeGreaterThan(retriedBefore.count)
 
         // An append that gave up says so as a StoreError; retried with the same ids it lands once.
         const results: Array<EventLog.AppendResult> = []
