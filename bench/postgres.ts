@@ -73,7 +73,7 @@ const bench: Benchmark = (args) =>
       )
       const raw = postgres(url, { max: 1, onnotice: () => {} })
       yield* Effect.addFinalizer(() => Effect.promise(() => raw.end()))
-      const open = Effect.flatMap(Layer.build(PgEventLog.layerTemporary({ url, maxConnections: 2 })), (context) =>
+      const open = Effect.flatMap(Layer.build(PgEventLog.layerTemporary({ url, maxConnections: 4 })), (context) =>
         EventLog.EventLog.pipe(Effect.provide(context))
       )
 
@@ -128,6 +128,17 @@ const bench: Benchmark = (args) =>
         ))[1]
       }
 
+      // The same number of single-event appends from 16 fibers at once, each its own history.
+      const concurrentLog = yield* open
+      const lanes = Array.from({ length: 16 }, (_, lane) => history(Math.ceil(singleAppends / 16), `l${lane}-`))
+      const concurrentMs = (yield* timed(
+        Effect.forEach(
+          lanes,
+          (lane) => Effect.forEach(lane, (event) => concurrentLog.append([event]), { discard: true }),
+          { concurrency: "unbounded", discard: true }
+        )
+      ))[1]
+
       // The baseline is the faster raw way of writing 1,000 rows in this run, whichever it is.
       const rawBatch =
         rawInsertMs <= rawCopyMs
@@ -139,6 +150,14 @@ const bench: Benchmark = (args) =>
           case: `append 1 event, durable (x ${singleAppends})`,
           unit: "events/s",
           value: perSecond(singleAppends, singleMs),
+          baseline: { name: "postgres INSERT, autocommit", value: perSecond(singleAppends, rawSingleMs) },
+          higherIsBetter: true
+        },
+        {
+          id: "postgres.append1.concurrent16",
+          case: `append 1 event, durable, 16 fibers at once (x ${lanes.length * lanes[0]!.length})`,
+          unit: "events/s",
+          value: perSecond(lanes.length * lanes[0]!.length, concurrentMs),
           baseline: { name: "postgres INSERT, autocommit", value: perSecond(singleAppends, rawSingleMs) },
           higherIsBetter: true
         },
