@@ -250,6 +250,16 @@ export const schedulerScenarios = (name: string, store: Layer.Layer<EventLog.Eve
           const result = yield* Effect.flatMap(builds.request(["daily/date=9"]), (h) => h.await)
           expect(result).toMatchObject({ status: "FAILED", failure: "analysis" })
           expect(result.message).toContain("raw/date=9")
+          // Awaited from the log, after it ended (another process, or a late await): still an analysis failure.
+          const elsewhere = yield* Builds.make.pipe(
+            Effect.provideService(Builds.PipelineGraph, Graphs.salesGraph(k)),
+            Effect.scoped
+          )
+          const again = yield* Effect.flatMap(
+            elsewhere.request(["daily/date=9"], { id: result.buildRequestId }),
+            (h) => h.await
+          )
+          expect(again).toMatchObject({ status: "FAILED", failure: "analysis", built: 0 })
           const malformed = yield* Effect.flip(builds.request(["/daily/date=1"]))
           expect(malformed._tag).toBe("InvalidPartitionRef")
           expect(k.runs.size).toBe(0)

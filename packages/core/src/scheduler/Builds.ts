@@ -154,27 +154,40 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
         )
       )
 
-  /** What the build's own events say it ran and handed over, each job run and partition once. */
-  const countsFromLog = (id: string) =>
-    log.stream({ buildRequestIds: [id], kinds: ["JobRunStatusChanged", "Delegated"] }).pipe(
-      Stream.runFold({ ran: new Set<string>(), handedOver: new Set<string>() }, (counts, { event }) => {
-        if (event._tag === "JobRunStatusChanged" && event.status === "RUNNING") counts.ran.add(event.jobRunId)
-        if (event._tag === "Delegated") counts.handedOver.add(event.partitionRef)
-        return counts
-      }),
-      Effect.map((counts) => ({ built: counts.ran.size, delegated: counts.handedOver.size }))
-    )
+  /**
+   * What the build's own events say: the job runs it ran and the partitions it handed over (each
+   * once), and whether its analysis completed, which tells a failed analysis from a failed job.
+   */
+  const summaryFromLog = (id: string) =>
+    log
+      .stream({ buildRequestIds: [id], kinds: ["JobRunStatusChanged", "Delegated", "BuildRequestStatusChanged"] })
+      .pipe(
+        Stream.runFold(
+          { ran: new Set<string>(), handedOver: new Set<string>(), analysed: false },
+          (summary, { event }) => {
+            if (event._tag === "JobRunStatusChanged" && event.status === "RUNNING") summary.ran.add(event.jobRunId)
+            if (event._tag === "Delegated") summary.handedOver.add(event.partitionRef)
+            if (event._tag === "BuildRequestStatusChanged" && event.status === "ANALYSIS_COMPLETED")
+              summary.analysed = true
+            return summary
+          }
+        )
+      )
 
   /** A result read back from the log, for builds this process did not run (workers ran it, or another process). */
   const resultFromLog = (row: BuildRequestRow): Effect.Effect<BuildResult, StoreError | ReadError> =>
     Effect.gen(function* () {
+      const summary = yield* summaryFromLog(row.buildRequestId)
       return {
         buildRequestId: row.buildRequestId,
         status: row.status as BuildResult["status"],
         message: row.message,
-        ...(row.status === "FAILED" ? { failure: "execution" as const } : {}),
+        ...(row.status === "FAILED"
+          ? { failure: summary.analysed ? ("execution" as const) : ("analysis" as const) }
+          : {}),
         partitions: yield* partitionsOf(row.requestedRefs),
-        ...(yield* countsFromLog(row.buildRequestId))
+        built: summary.ran.size,
+        delegated: summary.handedOver.size
       }
     })
 

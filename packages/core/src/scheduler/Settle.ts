@@ -25,6 +25,7 @@ import {
 import type { JobRunRow, PartitionRow } from "../projection/Views.js"
 import { isLiveClaim } from "../projection/Views.js"
 import { judge, type Verdict } from "./Freshness.js"
+import type { Permits } from "./Permits.js"
 import * as Retry from "./Retry.js"
 
 export interface SettleContext {
@@ -33,7 +34,7 @@ export interface SettleContext {
   readonly retry: BuildEvent.RetryPolicy
   readonly leaseMs: number
   /** Slots for running jobs; a run holds one only while it holds its claim. */
-  readonly permits: Effect.Semaphore
+  readonly permits: Permits
   /** This build's job runs already in the log: a resumed build continues their attempts. */
   readonly priorRuns: ReadonlyMap<string, JobRunRow>
 }
@@ -228,21 +229,19 @@ export const make = (ctx: SettleContext): Settler => {
         }
         // A verdict never outlives a wait: a run that had to wait for a slot (another process may
         // have built the outputs or taken them over meanwhile) judges again once the slot is ours.
-        const attempt = yield* ctx.permits
-          .withPermitsIfAvailable(1)(build(node, judged))
-          .pipe(
-            Effect.flatMap(
-              Option.match({
-                onSome: Effect.succeed,
-                onNone: () =>
-                  ctx.permits.withPermits(1)(
-                    Effect.flatMap(judgeNow(node), (again) =>
-                      toBuild(again) ? build(node, again) : Effect.succeed<Attempt>({ _tag: "Conflict" })
-                    )
+        const attempt = yield* ctx.permits.withPermitIfAvailable(build(node, judged)).pipe(
+          Effect.flatMap(
+            Option.match({
+              onSome: Effect.succeed,
+              onNone: () =>
+                ctx.permits.withPermit(
+                  Effect.flatMap(judgeNow(node), (again) =>
+                    toBuild(again) ? build(node, again) : Effect.succeed<Attempt>({ _tag: "Conflict" })
                   )
-              })
-            )
+                )
+            })
           )
+        )
         if (attempt._tag === "Done") return attempt.outcome
         if (attempt._tag === "Missing") return attempt
       }

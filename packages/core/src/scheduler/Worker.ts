@@ -13,6 +13,7 @@ import { DEFAULT_LEASE_MS } from "./Defaults.js"
 import { execute, planMissing } from "./Execution.js"
 import { type ClaimedRun, type Claimer, JobQueue, type RunResult, runsAsPlanned } from "./JobQueue.js"
 import * as BuildEnd from "./BuildEnd.js"
+import * as Permits from "./Permits.js"
 import * as Settle from "./Settle.js"
 
 export interface WorkerOptions {
@@ -64,7 +65,7 @@ export const run = (
     const wakeup = yield* Wakeup.make
     const inflight = new Map<string, ClaimedRun>()
     const cancelled = new Map<string, Deferred.Deferred<void>>()
-    const permits = yield* Effect.makeSemaphore(concurrency)
+    const permits = yield* Permits.make(concurrency)
 
     const cancelSignal = (buildRequestId: string) =>
       Effect.gen(function* () {
