@@ -8,12 +8,10 @@ import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import * as path from "node:path"
-import { startNode } from "../src/processes.js"
-import { bin, events, logFile, registerRaw, tempDir, tessera } from "./cli-process.js"
+import { events, logFile, registerRaw, runCli, tempDir, tessera } from "./cli-process.js"
 
 /** `tessera --store <store> ...args` to its end. */
-const on = (store: string, args: ReadonlyArray<string>) =>
-  Effect.flatMap(startNode([bin, "--store", store, ...args]), (running) => running.exit)
+const on = (store: string, args: ReadonlyArray<string>) => runCli(["--store", store, ...args])
 
 describe("tessera on bad input", () => {
   for (const [args, message] of [

@@ -124,6 +124,51 @@ describe("tessera build in OS processes", () => {
   )
 
   it.scopedLive(
+    "Ctrl-C mid-job exits 130 saying so, with the build CANCELLED in the log; SIGTERM with --json says it in JSON",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        yield* registerRaw(dir, [1, 2])
+        const slow = { CLI_TEST_SLEEP_MS: "600000" }
+        const statusOf = (id: string) =>
+          Effect.map(
+            tessera(dir, ["status", "--build", id, "--json"]),
+            (exit) =>
+              JSON.parse(exit.stdout) as {
+                readonly build: { readonly status: string }
+                readonly jobRuns: ReadonlyArray<{ readonly status: string }>
+              }
+          )
+
+        const interrupted = yield* start(dir, ["build", "clean/date=1", "--id", "ctrl-c"], slow)
+        yield* waitForLog(dir, running("ctrl-c"))
+        interrupted.child.kill("SIGINT")
+        const exit = yield* interrupted.exit
+        expect(exit.code, exit.stderr).toBe(130)
+        expect(exit.stderr.trim().split("\n")).toEqual([
+          expect.stringMatching(
+            /^error: interrupted by SIGINT or SIGTERM: a build this command was running is CANCELLED/
+          )
+        ])
+        const cancelled = yield* statusOf("ctrl-c")
+        expect(cancelled.build.status).toBe("CANCELLED")
+        expect(cancelled.jobRuns.map((run) => run.status)).toEqual(["CANCELLED"])
+
+        const terminated = yield* start(dir, ["build", "clean/date=2", "--id", "term", "--json"], slow)
+        yield* waitForLog(dir, running("term"))
+        terminated.child.kill("SIGTERM")
+        const ended = yield* terminated.exit
+        expect(ended.code, ended.stderr).toBe(130)
+        expect(JSON.parse(ended.stdout.trim().split("\n").at(-1)!)).toMatchObject({
+          error: { _tag: "Interrupted", message: expect.stringContaining("interrupted by SIGINT or SIGTERM") }
+        })
+        expect((yield* statusOf("term")).build.status).toBe("CANCELLED")
+        yield* checkLog(dir)
+      }),
+    120_000
+  )
+
+  it.scopedLive(
     "a failing job is retried, then fails its downstream with exit 1",
     () =>
       Effect.gen(function* () {

@@ -19,6 +19,12 @@ export const tempDir = Stores.tempDir("tessera-cli-")
 
 export const logFile = (dir: string) => path.join(dir, "events.db")
 
+/** Runs `tessera ...args`, with no graph or store added, to its end. */
+export const runCli = (
+  args: ReadonlyArray<string>,
+  options: { readonly cwd?: string; readonly env?: Record<string, string | undefined> } = {}
+) => Effect.flatMap(startNode([bin, ...args], options), (running) => running.exit)
+
 /** Starts `tessera --graph <fixture> --store sqlite:<dir>/events.db ...args` in `dir`; killed with the scope. */
 export const start = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   startNode([bin, "--graph", fixtureGraph, "--store", `sqlite:${logFile(dir)}`, ...args], { cwd: dir, env })

@@ -246,7 +246,9 @@ describe("tessera worker processes on PostgreSQL", () => {
         leaving.child.kill("SIGTERM")
         const left = yield* leaving.exit
         expect(left.signal).toBeNull()
+        expect(left.code, left.stderr).toBe(130)
         expect(left.stdout).toContain("unfinished runs given back")
+        expect(left.stderr.trim()).toMatch(/^error: interrupted by SIGINT or SIGTERM: [^\n]*$/)
         const held = yield* sql`SELECT key FROM ${sql(`${schema}.job_queue`)}
           WHERE status = 'running' AND worker = 'leaving'`
         expect(held).toEqual([])

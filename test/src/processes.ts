@@ -19,10 +19,13 @@ export interface Running {
   readonly output: () => string
 }
 
-/** Starts `node ...args`; a child still running when the scope closes is killed. */
+/**
+ * Starts `node ...args`; a child still running when the scope closes is killed. `env` is added to this
+ * process's environment; a variable given as undefined is left out.
+ */
 export const startNode = (
   args: ReadonlyArray<string>,
-  options: { readonly cwd?: string; readonly env?: Record<string, string> } = {}
+  options: { readonly cwd?: string; readonly env?: Record<string, string | undefined> } = {}
 ): Effect.Effect<Running, never, Scope.Scope> =>
   Effect.gen(function* () {
     const done = yield* Deferred.make<Exit>()

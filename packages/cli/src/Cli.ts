@@ -14,8 +14,10 @@ import { tessera } from "./commands/Root.js"
 import { status } from "./commands/status.js"
 import { worker } from "./commands/worker.js"
 import * as ExitCode from "./ExitCode.js"
+import * as Output from "./render/Output.js"
+import { VERSION } from "./Version.js"
 
-export const VERSION = "0.1.0"
+export { VERSION }
 
 export const command = tessera.pipe(
   Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register, worker])
@@ -28,4 +30,4 @@ export const run = (argv: ReadonlyArray<string>) =>
   ExitCode.report(
     Effect.suspend(() => cli(argv)),
     { json: argv.includes("--json") }
-  ).pipe(Effect.withSpan("tessera.run"))
+  ).pipe(Output.fitted, Effect.withSpan("tessera.run"))

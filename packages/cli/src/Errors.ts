@@ -143,3 +143,13 @@ export class WorkerNeedsPostgres extends Schema.TaggedError<WorkerNeedsPostgres>
     )
   }
 }
+
+/** SIGINT (Ctrl-C) or SIGTERM stopped the command before it finished. */
+export class Interrupted extends Schema.TaggedError<Interrupted>()("Interrupted", {}) {
+  override get message(): string {
+    return (
+      "interrupted by SIGINT or SIGTERM: a build this command was running is CANCELLED and its partitions " +
+      "released; a worker's unfinished runs are back in the queue"
+    )
+  }
+}

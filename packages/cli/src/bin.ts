@@ -1,18 +1,9 @@
 #!/usr/bin/env node
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Effect, Exit } from "effect"
-import { run } from "./Cli.js"
+/**
+ * The process entry point. `--version` is answered before anything else is imported: the command tree
+ * (@effect/cli, effect, @tessera/core) takes most of a second to load, which a version check should not.
+ */
+import { VERSION } from "./Version.js"
 
-run(process.argv).pipe(
-  Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({
-    disableErrorReporting: true,
-    teardown: (exit, onExit) => {
-      const code = Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1
-      process.exitCode = code
-      // Exit once stdout has drained, even if a library left a handle (a pool, a watcher) open.
-      setTimeout(() => process.exit(code), 1000).unref()
-      onExit(code)
-    }
-  })
-)
+if (process.argv.length === 3 && process.argv[2] === "--version") process.stdout.write(`${VERSION}\n`)
+else await import("./Main.js")

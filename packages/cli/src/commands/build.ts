@@ -3,7 +3,6 @@ import { Builds, type DryRun } from "@tessera/core"
 import { Console, Effect, Option, Schema } from "effect"
 import { SourcesMissing } from "../Errors.js"
 import { table } from "../render/Table.js"
-import { follow } from "./Follow.js"
 import * as Positional from "./Positional.js"
 import { shared, withBuilds } from "./Root.js"
 
@@ -28,6 +27,12 @@ export const executionOptions = {
     Options.optional
   )
 }
+
+/**
+ * The Follow module, imported only by the commands that follow a build: its progress views load the
+ * whole of @effect/platform, which every other command line (`--help`, `status`) would wait for.
+ */
+export const loadFollow = Effect.promise(() => import("./Follow.js"))
 
 const dryRunReport = (plan: DryRun.DryRun) => [
   ...table(
@@ -97,6 +102,7 @@ export const build = Command.make(
           if (missing.length > 0) return yield* new SourcesMissing({ refs: missing })
           return
         }
+        const { follow } = yield* loadFollow
         const executor = Option.getOrUndefined(options.executor)
         const retries = Option.getOrUndefined(options.retries)
         const retryDelay = Option.getOrUndefined(options.retryDelay)

@@ -1,8 +1,7 @@
 import { Args, Command } from "@effect/cli"
 import { Builds } from "@tessera/core"
 import { Effect, Option } from "effect"
-import { executionOptions } from "./build.js"
-import { follow } from "./Follow.js"
+import { executionOptions, loadFollow } from "./build.js"
 import * as Positional from "./Positional.js"
 import { shared, withBuilds } from "./Root.js"
 
@@ -17,6 +16,7 @@ export const resume = Command.make(
     withBuilds("resume", options, { needsGraph: true }, () =>
       Effect.gen(function* () {
         const builds = yield* Builds.Builds
+        const { follow } = yield* loadFollow
         const handle = yield* builds.resume(options.build, {
           concurrency: Option.getOrUndefined(options.concurrency),
           leaseMs: Option.getOrUndefined(options.lease)

@@ -4,10 +4,9 @@
  */
 import * as path from "node:path"
 import type { EventLog, JobQueue } from "@tessera/core"
-import { DeltaEventLog } from "@tessera/store-delta"
-import { type Migrations, PgStore } from "@tessera/store-postgres"
-import { type SqliteOpenError, SqliteEventLog } from "@tessera/store-sqlite"
-import { Either, Layer } from "effect"
+import type { Migrations } from "@tessera/store-postgres"
+import type { SqliteOpenError } from "@tessera/store-sqlite"
+import { Effect, Either, Layer } from "effect"
 import { InvalidStore, StoreDidNotOpen } from "../Errors.js"
 
 export const DEFAULT_STORE = "sqlite:.tessera/events.db"
@@ -110,12 +109,23 @@ const opened =
       )
     )
 
+/**
+ * A store's package (its driver; Parquet and Arrow for Delta) is imported only when a command opens that
+ * store: loading all three added about 300 ms to the startup of every command, `--help` included.
+ */
+const lazy = <A, E>(load: () => Promise<Layer.Layer<A, E>>): Layer.Layer<A, E> =>
+  Layer.unwrapEffect(Effect.promise(load))
+
 export const layer = (spec: StoreSpec): Layer.Layer<EventLog.EventLog, OpenError> => {
   switch (spec._tag) {
     case "Sqlite":
-      return opened(spec)(SqliteEventLog.layer({ filename: spec.filename }))
+      return lazy(async () =>
+        opened(spec)((await import("@tessera/store-sqlite")).SqliteEventLog.layer({ filename: spec.filename }))
+      )
     case "Delta":
-      return opened(spec)(DeltaEventLog.layer({ path: spec.path }))
+      return lazy(async () =>
+        opened(spec)((await import("@tessera/store-delta")).DeltaEventLog.layer({ path: spec.path }))
+      )
     case "Postgres":
       // Also provides the job queue, which `Builds` picks up for builds requested with `--executor workers`.
       return postgresLayer(spec, "tessera")
@@ -130,12 +140,14 @@ export const postgresLayer = (
   spec: Extract<StoreSpec, { readonly _tag: "Postgres" }>,
   applicationName: string
 ): Layer.Layer<EventLog.EventLog | JobQueue.JobQueue, OpenError> =>
-  opened(spec)(
-    PgStore.layer({
-      url: spec.url,
-      applicationName,
-      ...(spec.schema === undefined ? {} : { schema: spec.schema }),
-      ...(spec.connectTimeoutMs === undefined ? {} : { connectTimeout: spec.connectTimeoutMs }),
-      ...(spec.operationTimeoutMs === undefined ? {} : { operationTimeout: spec.operationTimeoutMs })
-    })
+  lazy(async () =>
+    opened(spec)(
+      (await import("@tessera/store-postgres")).PgStore.layer({
+        url: spec.url,
+        applicationName,
+        ...(spec.schema === undefined ? {} : { schema: spec.schema }),
+        ...(spec.connectTimeoutMs === undefined ? {} : { connectTimeout: spec.connectTimeoutMs }),
+        ...(spec.operationTimeoutMs === undefined ? {} : { operationTimeout: spec.operationTimeoutMs })
+      })
+    )
   )
