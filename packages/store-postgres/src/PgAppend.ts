@@ -4,16 +4,7 @@
  * batch names are read in one round trip, and the events and changed view rows written in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import {
-  Batch,
-  BuildEvent,
-  type Errors,
-  EventCodec,
-  type EventLog,
-  type Expectation,
-  GroupCommit,
-  Reducer
-} from "@tessera/core"
+import { Batch, BuildEvent, type Errors, EventCodec, type EventLog, type Expectation, GroupCommit } from "@tessera/core"
 import { Effect, Either, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
@@ -72,72 +63,43 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
    * name, in one round trip. `Batch.decide` then reads from these; only a heartbeat's outputs, known
    * once its run is loaded, may still need a query of their own.
    */
+  const fallback: Batch.Loader<SqlError | EventLog.StoreError> = {
+    existingEventIds: (wanted) =>
+      Effect.map(
+        sql<{ readonly event_id: string }>`SELECT event_id FROM ${events} WHERE event_id = ANY(${wanted})`,
+        (found) => new Set(found.map((row) => row.event_id))
+      ),
+    partitions: selectPartitions,
+    jobRuns: selectJobRuns,
+    buildRequests: selectBuildRequests
+  }
+
   const prefetch = (batch: ReadonlyArray<BuildEvent.BuildEvent>, expect: ReadonlyArray<Expectation.Expectation>) =>
     Effect.gen(function* () {
-      const keys = Reducer.emptyKeys()
-      for (const event of batch) Reducer.addKeys(keys, event)
-      for (const expectation of expect) {
-        if (expectation._tag === "JobRunIs") keys.jobRunIds.add(expectation.jobRunId)
-        else keys.refs.add(expectation.ref)
-      }
-      const ids = [...new Set(batch.map((event) => event.eventId))]
-      const refs = [...keys.refs]
-      const runIds = [...keys.jobRunIds]
-      const buildIds = [...keys.buildRequestIds]
+      const keys = Batch.keysOf(batch, expect)
       // Leases are judged by the database's clock, the one clock every process shares.
       const rows = yield* sql<{ readonly kind: string; readonly key: string; readonly data: string | null }>`
       SELECT 'head' AS kind, coalesce(max(seq), 0)::text AS key,
         (extract(epoch FROM clock_timestamp()) * 1000)::int8::text AS data FROM ${events}
-      UNION ALL SELECT 'event', event_id, NULL FROM ${events} WHERE event_id = ANY(${ids})
-      UNION ALL SELECT 'partition', ref::text, data FROM ${partitions} WHERE ref = ANY(${refs})
-      UNION ALL SELECT 'job_run', job_run_id::text, data FROM ${jobRuns} WHERE job_run_id = ANY(${runIds})
+      UNION ALL SELECT 'event', event_id, NULL FROM ${events} WHERE event_id = ANY(${keys.eventIds})
+      UNION ALL SELECT 'partition', ref::text, data FROM ${partitions} WHERE ref = ANY(${keys.refs})
+      UNION ALL SELECT 'job_run', job_run_id::text, data FROM ${jobRuns} WHERE job_run_id = ANY(${keys.jobRunIds})
       UNION ALL SELECT 'build_request', build_request_id::text, data FROM ${buildRequests}
-        WHERE build_request_id = ANY(${buildIds})`
+        WHERE build_request_id = ANY(${keys.buildRequestIds})`
       const byKind = (kind: string) => rows.flatMap((row) => (row.kind === kind ? [{ data: row.data ?? "" }] : []))
       const state = rows.find((row) => row.kind === "head")!
-      const existing = new Set(rows.flatMap((row) => (row.kind === "event" ? [row.key] : [])))
-      const found = {
-        partitions: new Map((yield* decodePartitions(byKind("partition"))).map((row) => [row.ref as string, row])),
-        jobRuns: new Map((yield* decodeJobRuns(byKind("job_run"))).map((row) => [row.jobRunId, row])),
-        buildRequests: new Map(
-          (yield* decodeBuildRequests(byKind("build_request"))).map((row) => [row.buildRequestId, row])
-        )
-      }
-      const asked = {
-        ids: new Set<string>(ids),
-        refs: keys.refs,
-        runIds: keys.jobRunIds,
-        buildIds: keys.buildRequestIds
-      }
-      /** Rows for `wanted` from the prefetch where it asked for them, from a query otherwise. */
-      const serve =
-        <A, E>(
-          known: ReadonlySet<string>,
-          rows: ReadonlyMap<string, A>,
-          select: (keys: ReadonlyArray<string>) => Effect.Effect<Iterable<A>, E>
-        ) =>
-        (wanted: ReadonlyArray<string>): Effect.Effect<Iterable<A>, E> => {
-          const missing = wanted.filter((key) => !known.has(key))
-          const served = wanted.flatMap((key) => {
-            const row = rows.get(key)
-            return row === undefined ? [] : [row]
-          })
-          return missing.length === 0
-            ? Effect.succeed(served)
-            : Effect.map(select(missing), (more) => [...served, ...more])
-        }
-      const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
-        existingEventIds: (wanted) =>
-          wanted.every((id) => asked.ids.has(id))
-            ? Effect.succeed(existing)
-            : Effect.map(
-                sql<{ readonly event_id: string }>`SELECT event_id FROM ${events} WHERE event_id = ANY(${wanted})`,
-                (found) => new Set(found.map((row) => row.event_id))
-              ),
-        partitions: serve(asked.refs, found.partitions, selectPartitions),
-        jobRuns: serve(asked.runIds, found.jobRuns, selectJobRuns),
-        buildRequests: serve(asked.buildIds, found.buildRequests, selectBuildRequests)
-      }
+      const loader = Batch.prefetched(
+        keys,
+        {
+          existingEventIds: new Set(rows.flatMap((row) => (row.kind === "event" ? [row.key] : []))),
+          partitions: new Map((yield* decodePartitions(byKind("partition"))).map((row) => [row.ref as string, row])),
+          jobRuns: new Map((yield* decodeJobRuns(byKind("job_run"))).map((row) => [row.jobRunId, row])),
+          buildRequests: new Map(
+            (yield* decodeBuildRequests(byKind("build_request"))).map((row) => [row.buildRequestId, row])
+          )
+        },
+        fallback
+      )
       return { head: Number(state.key), now: Number(state.data), loader }
     })
 

@@ -149,6 +149,40 @@ export const make = (
         )
     }
 
+    /**
+     * Every id and row the append's events and expectations name, in one statement; `Batch.decide`
+     * then reads from these, and queries `loader` only for a heartbeat's outputs.
+     */
+    const prefetch = (events: ReadonlyArray<BuildEvent.BuildEvent>, expect: EventLog.AppendOptions["expect"]) =>
+      Effect.gen(function* () {
+        const keys = Batch.keysOf(events, expect)
+        const rows = yield* sql<{ kind: string; key: string; data: string | null }>`
+          SELECT 'event' AS kind, event_id AS key, NULL AS data FROM events
+            WHERE event_id IN (SELECT value FROM json_each(${json(keys.eventIds)}))
+          UNION ALL SELECT 'partition', ref, data FROM partitions
+            WHERE ref IN (SELECT value FROM json_each(${json(keys.refs)}))
+          UNION ALL SELECT 'job_run', job_run_id, data FROM job_runs
+            WHERE job_run_id IN (SELECT value FROM json_each(${json(keys.jobRunIds)}))
+          UNION ALL SELECT 'build_request', build_request_id, data FROM build_requests
+            WHERE build_request_id IN (SELECT value FROM json_each(${json(keys.buildRequestIds)}))`
+        const of = (kind: string) =>
+          rows.flatMap((row) => (row.kind === kind ? [{ key: row.key, data: row.data ?? "" }] : []))
+        return Batch.prefetched(
+          keys,
+          {
+            existingEventIds: new Set(of("event").map((row) => row.key)),
+            partitions: new Map(
+              (yield* decodePartitions("append")(of("partition"))).map((row) => [row.ref as string, row])
+            ),
+            jobRuns: new Map((yield* decodeJobRuns("append")(of("job_run"))).map((row) => [row.jobRunId, row])),
+            buildRequests: new Map(
+              (yield* decodeBuildRequests("append")(of("build_request"))).map((row) => [row.buildRequestId, row])
+            )
+          },
+          loader
+        )
+      })
+
     const headOf = Effect.map(
       sql<{ head: number | null }>`SELECT max(seq) AS head FROM events`,
       ([row]) => row?.head ?? 0
@@ -220,7 +254,9 @@ export const make = (
             const results: Array<Either.Either<EventLog.AppendResult, Refused | EventLog.StoreError>> = []
             for (const item of items) {
               const decided = yield* Effect.either(
-                Batch.decide(loader, item.events, { firstSeq: head + 1, now, expect: item.expect })
+                Effect.flatMap(prefetch(item.events, item.expect), (served) =>
+                  Batch.decide(served, item.events, { firstSeq: head + 1, now, expect: item.expect })
+                )
               )
               if (Either.isLeft(decided)) {
                 const refused = decided.left

@@ -18,6 +18,68 @@ export interface Loader<E> {
   readonly buildRequests: (ids: ReadonlyArray<string>) => Effect.Effect<Iterable<BuildRequestRow>, E>
 }
 
+/** Every event id and row key an append names: what a store can fetch in one query before deciding it. */
+export interface Keys {
+  readonly eventIds: ReadonlyArray<string>
+  readonly refs: ReadonlyArray<string>
+  readonly jobRunIds: ReadonlyArray<string>
+  readonly buildRequestIds: ReadonlyArray<string>
+}
+
+export const keysOf = (events: ReadonlyArray<BuildEvent>, expect: ReadonlyArray<Expectation> = []): Keys => {
+  const keys = emptyKeys()
+  for (const event of events) addKeys(keys, event)
+  for (const expectation of expect) {
+    if (expectation._tag === "JobRunIs") keys.jobRunIds.add(expectation.jobRunId)
+    else keys.refs.add(expectation.ref)
+  }
+  return {
+    eventIds: [...new Set(events.map((event) => event.eventId))],
+    refs: [...keys.refs],
+    jobRunIds: [...keys.jobRunIds],
+    buildRequestIds: [...keys.buildRequestIds]
+  }
+}
+
+/** What a store fetched for `keys`: the ids already in the log and the rows that exist. */
+export interface Prefetched {
+  readonly existingEventIds: ReadonlySet<string>
+  readonly partitions: ReadonlyMap<string, PartitionRow>
+  readonly jobRuns: ReadonlyMap<string, JobRunRow>
+  readonly buildRequests: ReadonlyMap<string, BuildRequestRow>
+}
+
+/**
+ * A loader that answers from rows fetched up front for `keys`, and asks `fallback` only for keys it
+ * did not fetch (a heartbeat's outputs, known once its run is loaded).
+ */
+export const prefetched = <E>(keys: Keys, found: Prefetched, fallback: Loader<E>): Loader<E> => {
+  const serve =
+    <A>(
+      asked: ReadonlySet<string>,
+      rows: ReadonlyMap<string, A>,
+      select: (keys: ReadonlyArray<string>) => Effect.Effect<Iterable<A>, E>
+    ) =>
+    (wanted: ReadonlyArray<string>): Effect.Effect<Iterable<A>, E> => {
+      const missing = wanted.filter((key) => !asked.has(key))
+      const served = wanted.flatMap((key) => {
+        const row = rows.get(key)
+        return row === undefined ? [] : [row]
+      })
+      return missing.length === 0 ? Effect.succeed(served) : Effect.map(select(missing), (more) => [...served, ...more])
+    }
+  const askedIds = new Set(keys.eventIds)
+  return {
+    existingEventIds: (wanted) =>
+      wanted.every((id) => askedIds.has(id))
+        ? Effect.succeed(found.existingEventIds)
+        : fallback.existingEventIds(wanted),
+    partitions: serve(new Set(keys.refs), found.partitions, fallback.partitions),
+    jobRuns: serve(new Set(keys.jobRunIds), found.jobRuns, fallback.jobRuns),
+    buildRequests: serve(new Set(keys.buildRequestIds), found.buildRequests, fallback.buildRequests)
+  }
+}
+
 export interface BatchOptions {
   /** The seq the first new event gets: the log's head + 1. */
   readonly firstSeq: number

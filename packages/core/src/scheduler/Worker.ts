@@ -8,7 +8,7 @@ import { isTerminalBuildStatus } from "../event/Status.js"
 import type { Graph } from "../graph/Graph.js"
 import { EventLog, type ReadError, type StoreError } from "../log/EventLog.js"
 import * as Wakeup from "../log/Wakeup.js"
-import type { JobRunRow } from "../projection/Views.js"
+import type { BuildRequestRow, JobRunRow } from "../projection/Views.js"
 import { DEFAULT_LEASE_MS } from "./Defaults.js"
 import { execute, planMissing } from "./Execution.js"
 import { type ClaimedRun, type Claimer, JobQueue, type RunResult, runsAsPlanned } from "./JobQueue.js"
@@ -38,6 +38,9 @@ export interface WorkerOptions {
 
 /** How long a run is left for a worker with its job's planned version before any worker fails it. */
 export const DEFAULT_VERSION_WAIT_MS = 10_000
+
+/** Build request rows a worker keeps, the oldest dropped first. */
+const BUILDS_KEPT = 256
 
 const keyOf = (run: { readonly buildRequestId: string; readonly key: string }) =>
   `${run.buildRequestId}\u0000${run.key}`
@@ -133,10 +136,24 @@ export const run = (
         return found
       })
 
+    // A build's request row, read once per build rather than once per run: its options never change,
+    // and the one later status that matters to a run, CANCELLED, reaches the worker by its cancel tail.
+    const builds = new Map<string, BuildRequestRow>()
+    const buildOf = (buildRequestId: string) =>
+      Effect.gen(function* () {
+        const known = builds.get(buildRequestId)
+        if (known !== undefined) return known
+        const row = (yield* log.buildRequests({ buildRequestIds: [buildRequestId] })).items[0]
+        if (row !== undefined && !isTerminalBuildStatus(row.status)) {
+          if (builds.size >= BUILDS_KEPT) builds.delete(builds.keys().next().value!)
+          builds.set(buildRequestId, row)
+        }
+        return row
+      })
+
     const settle = (run: ClaimedRun): Effect.Effect<RunResult, StoreError | ReadError> =>
       Effect.gen(function* () {
-        const found = yield* log.buildRequests({ buildRequestIds: [run.buildRequestId] })
-        const build = found.items[0]
+        const build = yield* buildOf(run.buildRequestId)
         if (build === undefined)
           return { _tag: "Failed", ref: run.outputs[0]!, reason: "its build request is not in the log" }
         if (isTerminalBuildStatus(build.status)) {
