@@ -41,12 +41,15 @@ export const tail = (read: Read, filter: EventFilter, options: TailOptions): Str
       for (;;) {
         const woken = yield* options.wakeup.next
         const head = yield* options.head
-        const page = yield* read(filter, { after: cursor, limit: PAGE })
-        if (page.events.length > 0) {
-          const last = page.events[page.events.length - 1]!.seq
-          return Option.some([Chunk.unsafeFromArray(page.events.slice()), last] as const)
+        // Nothing appended past the cursor: no read needed (a wake-up may be for an append already seen).
+        if (head > cursor) {
+          const page = yield* read(filter, { after: cursor, limit: PAGE })
+          if (page.events.length > 0) {
+            const last = page.events[page.events.length - 1]!.seq
+            return Option.some([Chunk.unsafeFromArray(page.events.slice()), last] as const)
+          }
+          cursor = head
         }
-        cursor = Math.max(cursor, head)
         yield* Effect.timeout(woken, options.pollInterval).pipe(Effect.ignore)
       }
     })
