@@ -4,8 +4,8 @@
  * batch names are read in one round trip, and the events and changed view rows written in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, type Errors, EventCodec, type EventLog, type Expectation, GroupCommit } from "@tessera/core"
-import { Effect, Either, Metric, Ref } from "effect"
+import { Batch, BuildEvent, EventCodec, type EventLog, type Expectation } from "@tessera/core"
+import { Effect, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
 import {
@@ -31,14 +31,8 @@ interface Pending {
   readonly result: EventLog.AppendResult
 }
 
-/** The most events one group commit writes: concurrent appends beyond it wait for the next transaction. */
-const GROUP_EVENTS = 10_000
-
-/**
- * The append of the log in `context`. Concurrent appends of this process are committed in groups
- * (core's `GroupCommit`), each judged against what the ones before it in the group wrote.
- */
-export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
+/** The append of the log in `context`. */
+export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
   const { sql, schema, channel, resilient, operationTimeout } = context
   const { events, partitions, jobRuns, buildRequests } = context.tables
 
@@ -164,73 +158,39 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
     operationTimeout
   )
 
-  interface Item {
-    readonly batch: ReadonlyArray<BuildEvent.BuildEvent>
-    readonly expect: ReadonlyArray<Expectation.Expectation>
-    /** Set just before COMMIT: a retry after a lost answer finds whether this item landed. */
-    readonly pending: Ref.Ref<Pending | undefined>
-  }
-
-  /** One item of a group, inside its transaction: it sees what the items before it wrote. */
-  const appendItem = (item: Item) =>
-    Effect.gen(function* () {
-      const earlier = yield* Ref.get(item.pending)
-      if (earlier !== undefined) {
-        const found = yield* sql<{ readonly seq: string }>`SELECT seq FROM ${events}
+  const appendOnce = (
+    batch: ReadonlyArray<BuildEvent.BuildEvent>,
+    expect: ReadonlyArray<Expectation.Expectation>,
+    pending: Ref.Ref<Pending | undefined>
+  ) =>
+    Transaction.run(
+      sql,
+      beginAndLock,
+      Effect.gen(function* () {
+        const earlier = yield* Ref.get(pending)
+        if (earlier !== undefined) {
+          const found = yield* sql<{ readonly seq: string }>`SELECT seq FROM ${events}
           WHERE event_id = ${earlier.firstEventId}`
-        if (found.length > 0 && Number(found[0]!.seq) === earlier.firstSeq) return earlier.result
-        yield* Ref.set(item.pending, undefined)
-      }
-      const { head, now, loader } = yield* prefetch(item.batch, item.expect)
-      const decided = yield* Batch.decide(loader, item.batch, { firstSeq: head + 1, now, expect: item.expect })
-      if (decided.logged.length === 0) return { appended: [], duplicates: decided.duplicates, head }
-      const last = head + decided.logged.length
-      yield* write(decided, last)
-      const result: EventLog.AppendResult = { appended: decided.logged, duplicates: decided.duplicates, head: last }
-      return result
-    })
-
-  type Answer = Either.Either<
-    EventLog.AppendResult,
-    Errors.AppendConflict | Errors.InvalidTransition | EventLog.StoreError
-  >
-
-  /** A group's appends in one transaction, one lock and one COMMIT: one WAL flush for all of them. */
-  const commitGroup = (items: ReadonlyArray<Item>) =>
-    resilient("append")(
-      Transaction.run(
-        sql,
-        beginAndLock,
-        Effect.forEach(items, (item) =>
-          appendItem(item).pipe(
-            Effect.map((result): Answer => Either.right(result)),
-            Effect.catchTags({
-              AppendConflict: (refused) => Effect.succeed<Answer>(Either.left(refused)),
-              InvalidTransition: (refused) => Effect.succeed<Answer>(Either.left(refused))
+          if (found.length > 0 && Number(found[0]!.seq) === earlier.firstSeq) return earlier.result
+          yield* Ref.set(pending, undefined)
+        }
+        const { head, now, loader } = yield* prefetch(batch, expect)
+        const decided = yield* Batch.decide(loader, batch, { firstSeq: head + 1, now, expect })
+        if (decided.logged.length === 0) return { appended: [], duplicates: decided.duplicates, head }
+        const last = head + decided.logged.length
+        yield* write(decided, last)
+        const result: EventLog.AppendResult = { appended: decided.logged, duplicates: decided.duplicates, head: last }
+        return result
+      }),
+      (result) =>
+        result.appended.length === 0
+          ? Effect.void
+          : Ref.set(pending, {
+              firstEventId: result.appended[0]!.event.eventId,
+              firstSeq: result.appended[0]!.seq,
+              result
             })
-          )
-        ),
-        (answers) =>
-          Effect.forEach(
-            answers,
-            (answer, i) =>
-              Either.isRight(answer) && answer.right.appended.length > 0
-                ? Ref.set(items[i]!.pending, {
-                    firstEventId: answer.right.appended[0]!.event.eventId,
-                    firstSeq: answer.right.appended[0]!.seq,
-                    result: answer.right
-                  })
-                : Effect.void,
-            { discard: true }
-          )
-      )
     )
-
-  const group = yield* GroupCommit.make({
-    commit: commitGroup,
-    weight: (item: Item) => Math.max(1, item.batch.length),
-    maxWeight: GROUP_EVENTS
-  })
 
   const append = Effect.fn("PgEventLog.append")(function* (
     batch: ReadonlyArray<BuildEvent.BuildEvent>,
@@ -238,10 +198,10 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
   ) {
     yield* Effect.annotateCurrentSpan({ store: STORE, events: batch.length })
     const pending = yield* Ref.make<Pending | undefined>(undefined)
-    const result = yield* group.submit({ batch, expect: options?.expect ?? [], pending })
+    const result = yield* resilient("append")(appendOnce(batch, options?.expect ?? [], pending))
     yield* Metric.incrementBy(appended, result.appended.length)
     return result
   })
 
   return append
-})
+}

@@ -92,7 +92,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     resilient,
     operationTimeout
   }
-  const append = yield* PgAppend.make(context)
+  const append = PgAppend.make(context)
   const { read, head, partitions, jobRuns, buildRequests } = PgReads.make(context)
 
   const wakeup = yield* Wakeup.make

@@ -119,11 +119,11 @@ export const run = (
         .pipe(Effect.catchAll((error) => Effect.logWarning(`releasing queue entries on shutdown: ${error.message}`)))
     )
 
-    /** The runs already in the log under the keys of `keys` in this build: a later settle continues their attempts. */
-    const priorRuns = (buildRequestId: string, keys: ReadonlyArray<string>) =>
+    /** The job runs already in the log for `runs`: a later settle continues their attempts. */
+    const priorRuns = (runs: ReadonlyArray<{ readonly buildRequestId: string; readonly key: string }>) =>
       Effect.gen(function* () {
-        const ids = keys.flatMap((key) => {
-          const base = `${buildRequestId}:${key}`
+        const ids = runs.flatMap((run) => {
+          const base = `${run.buildRequestId}:${run.key}`
           return [base, ...Array.from({ length: 9 }, (_, i) => `${base}#${i + 2}`)]
         })
         const found = new Map<string, JobRunRow>()
@@ -151,7 +151,11 @@ export const run = (
         return row
       })
 
-    const settle = (run: ClaimedRun): Effect.Effect<RunResult, StoreError | ReadError> =>
+    /** Settles `run`; `known` is its prior job runs when they were read with its claimed batch. */
+    const settle = (
+      run: ClaimedRun,
+      known: Option.Option<ReadonlyMap<string, JobRunRow>>
+    ): Effect.Effect<RunResult, StoreError | ReadError> =>
       Effect.gen(function* () {
         const build = yield* buildOf(run.buildRequestId)
         if (build === undefined)
@@ -167,7 +171,7 @@ export const run = (
           retry,
           leaseMs: runLease,
           permits,
-          priorRuns: yield* priorRuns(run.buildRequestId, [run.key])
+          priorRuns: Option.isSome(known) ? known.value : yield* priorRuns([run])
         })
         const job = graph.job(run.jobName)
         if (Option.isNone(job) || !runsAsPlanned(claimer.jobs, run)) {
@@ -213,7 +217,9 @@ export const run = (
                 retry,
                 leaseMs: runLease,
                 concurrency,
-                priorRuns: yield* priorRuns(run.buildRequestId, planned.right.order)
+                priorRuns: yield* priorRuns(
+                  planned.right.order.map((key) => ({ buildRequestId: run.buildRequestId, key }))
+                )
               },
               planned.right
             )
@@ -233,9 +239,9 @@ export const run = (
         )
       })
 
-    const process = (run: ClaimedRun) =>
+    const process = (run: ClaimedRun, known: Option.Option<ReadonlyMap<string, JobRunRow>>) =>
       Effect.gen(function* () {
-        const result = yield* settle(run)
+        const result = yield* settle(run, known)
         const finished = yield* queue.finish(worker, run, result)
         if (finished !== undefined && finished.remaining === 0)
           yield* BuildEnd.record(log, run.buildRequestId, finished.failures)
@@ -271,7 +277,9 @@ export const run = (
               )
             )
           : []
-      for (const entry of claimed) yield* Effect.forkScoped(process(entry))
+      // One read for the prior runs of the whole batch; when it fails, each run reads its own.
+      const known = claimed.length === 0 ? Option.none() : yield* Effect.option(priorRuns(claimed))
+      for (const entry of claimed) yield* Effect.forkScoped(process(entry, known))
       if (claimed.length === 0 || inflight.size === concurrency) {
         yield* Effect.timeout(woken, pollInterval).pipe(Effect.ignore)
       }
