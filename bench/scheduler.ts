@@ -7,7 +7,6 @@
  *   npm run bench -- scheduler [jobs=2000] [hours=247500]
  */
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as v8 from "node:v8"
@@ -15,16 +14,8 @@ import * as vm from "node:vm"
 import { Builds, type EventLog, Graph, InMemoryEventLog, Job, Plan, pattern } from "@tessera/core"
 import { SqliteEventLog } from "@tessera/store-sqlite"
 import { Effect, Either, Layer } from "effect"
+import { RawDatabase } from "./src/sqlite.js"
 import { type Benchmark, report, timed } from "./src/report.js"
-
-interface RawDatabase {
-  readonly pragma: (source: string) => unknown
-  readonly exec: (source: string) => unknown
-  readonly prepare: (source: string) => { readonly run: (...params: ReadonlyArray<unknown>) => unknown }
-  readonly close: () => void
-}
-// better-sqlite3 ships no types and the repository has no @types package for it; this is the part used here.
-const RawDatabase = createRequire(import.meta.url)("better-sqlite3") as new (filename: string) => RawDatabase
 
 /** The fastest a durable log of `jobs` jobs could be on SQLite: two autocommit INSERTs per job (claim, result). */
 const rawSqliteJobsPerSecond = (filename: string, jobs: number) => {

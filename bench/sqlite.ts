@@ -7,27 +7,14 @@
  * `npm run bench -- sqlite [lookupEvents=1000000] [singleAppends=2000] [batchEvents=100000]`
  */
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { BuildEvent, EventCodec } from "@tessera/core"
 import { SqliteEventLog } from "@tessera/store-sqlite"
 import { Effect } from "effect"
+import { RawDatabase } from "./src/sqlite.js"
 import { type Benchmark, chunks, percentile, perSecond, report, timed } from "./src/report.js"
 import { history } from "./src/workload.js"
-
-interface RawStatement {
-  readonly run: (...params: ReadonlyArray<unknown>) => unknown
-  readonly get: (...params: ReadonlyArray<unknown>) => unknown
-}
-interface RawDatabase {
-  readonly pragma: (source: string) => unknown
-  readonly prepare: (source: string) => RawStatement
-  readonly transaction: <A extends ReadonlyArray<unknown>>(body: (...args: A) => void) => (...args: A) => void
-  readonly close: () => void
-}
-// better-sqlite3 ships no types and the repository has no @types package for it; this is the part used here.
-const RawDatabase = createRequire(import.meta.url)("better-sqlite3") as new (filename: string) => RawDatabase
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tessera-bench-sqlite-"))),

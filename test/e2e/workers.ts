@@ -30,13 +30,14 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
     ) =>
       body.pipe(Effect.zipLeft(checkLog), Effect.provide(Layer.provideMerge(Builds.layer(Graphs.salesGraph(k)), store)))
 
-    const startWorkers = (k: Graphs.Knobs, n: number, concurrency = 2) =>
+    /** A worker on `graph` with these scenarios' short lease and poll; `options` override them. */
+    const startWorker = (graph: Graph.Graph, options: Worker.WorkerOptions) =>
+      Effect.forkScoped(Worker.run(graph, { concurrency: 2, leaseMs: 600, pollInterval: "50 millis", ...options }))
+
+    const startWorkers = (k: Graphs.Knobs, n: number) =>
       Effect.forEach(
         Array.from({ length: n }, (_, i) => i),
-        (i) =>
-          Effect.forkScoped(
-            Worker.run(Graphs.salesGraph(k), { id: `w${i}`, concurrency, leaseMs: 600, pollInterval: "50 millis" })
-          )
+        (i) => startWorker(Graphs.salesGraph(k), { id: `w${i}` })
       )
 
     it.scopedLive("workers run a whole build; each partition is built once", () => {
@@ -98,15 +99,7 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
           const builds = yield* Builds.Builds
           const log = yield* EventLog.EventLog
           for (const d of days(1, 3)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
-          yield* Effect.forkScoped(
-            Worker.run(Graphs.salesGraph(other), {
-              id: "other-version",
-              concurrency: 4,
-              leaseMs: 600,
-              versionWaitMs: 60_000,
-              pollInterval: "50 millis"
-            })
-          )
+          yield* startWorker(Graphs.salesGraph(other), { id: "other-version", concurrency: 4, versionWaitMs: 60_000 })
           const handle = yield* builds.request(["weekly/end=3"], { executor: "workers" })
           // The other worker builds what its graph has as planned (clean), and nothing of daily.
           yield* log.tail({ kinds: ["PartitionStatusChanged"] }).pipe(
@@ -141,14 +134,7 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
         Effect.gen(function* () {
           const builds = yield* Builds.Builds
           for (const d of days(1, 1)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
-          yield* Effect.forkScoped(
-            Worker.run(Graphs.salesGraph(other), {
-              id: "other-version",
-              leaseMs: 600,
-              versionWaitMs: 300,
-              pollInterval: "50 millis"
-            })
-          )
+          yield* startWorker(Graphs.salesGraph(other), { id: "other-version", concurrency: 4, versionWaitMs: 300 })
           const result = yield* Effect.flatMap(
             builds.request(["daily/date=1"], { executor: "workers" }),
             (h) => h.await
@@ -180,7 +166,7 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
         const builds = yield* Builds.Builds
         const log = yield* EventLog.EventLog
         yield* builds.registerSource("raw/date=2", { checksum: "c2" })
-        yield* Effect.forkScoped(Worker.run(graph, { id: "w0", leaseMs: 600, pollInterval: "50 millis" }))
+        yield* startWorker(graph, { id: "w0", concurrency: 4 })
         const result = yield* Effect.flatMap(builds.request(["report/date=2"], { executor: "workers" }), (h) => h.await)
         expect(result.status).toBe("COMPLETED")
         expect(asked).toBe(2)
@@ -199,9 +185,7 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
           const builds = yield* Builds.Builds
           const log = yield* EventLog.EventLog
           for (const d of days(1, 6)) yield* builds.registerSource(`raw/date=${d}`, { checksum: `c${d}` })
-          const doomed = yield* Effect.forkScoped(
-            Worker.run(Graphs.salesGraph(k), { id: "doomed", concurrency: 8, leaseMs: 600, pollInterval: "50 millis" })
-          )
+          const doomed = yield* startWorker(Graphs.salesGraph(k), { id: "doomed", concurrency: 8 })
           const handle = yield* builds.request(["weekly/end=6", "weekly/end=5"], { executor: "workers" })
           yield* log.tail({ kinds: ["PartitionStatusChanged"] }).pipe(
             Stream.filter(

@@ -12,7 +12,7 @@ import {
   InMemoryEventLog,
   PartitionRef,
   Projection,
-  type Queries
+  Queries
 } from "@tessera/core"
 import { Chunk, Effect, Either, Fiber, type Layer, Stream } from "effect"
 import * as Arbitrary from "./arbitrary.js"
@@ -28,26 +28,13 @@ export interface StoreUnderTest {
 
 const ref = PartitionRef.unsafeMake
 
-/** Every page of a view, concatenated. */
-const allPages = <A>(query: (after: string | undefined) => Effect.Effect<Queries.Page<A>, unknown>) =>
-  Effect.gen(function* () {
-    const out: Array<A> = []
-    let after: string | undefined
-    for (;;) {
-      const page = yield* query(after)
-      out.push(...page.items)
-      if (page.next === undefined) return out
-      after = page.next
-    }
-  })
-
 /** The whole state a store exposes: its events and its three views. */
 const snapshot = Effect.gen(function* () {
   const log = yield* EventLog.EventLog
   const events = Chunk.toReadonlyArray(yield* Stream.runCollect(log.stream(EventFilter.all)))
-  const partitions = yield* allPages((after) => log.partitions({ after, limit: 2 }))
-  const jobRuns = yield* allPages((after) => log.jobRuns({ after, limit: 2 }))
-  const buildRequests = yield* allPages((after) => log.buildRequests({ after, limit: 2 }))
+  const partitions = yield* Queries.allPages((after) => log.partitions({ after, limit: 2 }))
+  const jobRuns = yield* Queries.allPages((after) => log.jobRuns({ after, limit: 2 }))
+  const buildRequests = yield* Queries.allPages((after) => log.buildRequests({ after, limit: 2 }))
   return { events, partitions, jobRuns, buildRequests, head: yield* log.head }
 })
 

@@ -1,23 +1,10 @@
 import { Args, Command, Options } from "@effect/cli"
-import { BuildErrors, EventLog, Freshness, type Queries, type Views } from "@tessera/core"
+import { BuildErrors, EventLog, Freshness, Queries, type Views } from "@tessera/core"
 import { Console, Effect, Option } from "effect"
 import * as Format from "../render/Format.js"
 import { table } from "../render/Table.js"
 import * as Positional from "./Positional.js"
 import { shared, withLog } from "./Root.js"
-
-/** Every row of a paged view. */
-const allPages = <A>(page: (after: string | undefined) => Effect.Effect<Queries.Page<A>, EventLog.StoreError>) =>
-  Effect.gen(function* () {
-    const rows: Array<A> = []
-    let after: string | undefined
-    do {
-      const next = yield* page(after)
-      rows.push(...next.items)
-      after = next.next
-    } while (after !== undefined)
-    return rows
-  })
 
 const partitionTable = (rows: ReadonlyArray<Views.PartitionRow>) =>
   table(
@@ -43,7 +30,7 @@ const staleness = (row: Views.PartitionRow) =>
 const catalog = (prefix: Option.Option<string>, asJson: boolean) =>
   Effect.gen(function* () {
     const log = yield* EventLog.EventLog
-    const rows = yield* allPages((after) =>
+    const rows = yield* Queries.allPages((after) =>
       log.partitions({ ...Option.match(prefix, { onNone: () => ({}), onSome: (p) => ({ prefix: p }) }), after })
     )
     // A prefix that names exactly one partition shows that partition, and whether it is stale.
@@ -86,7 +73,7 @@ const build = (id: string, asJson: boolean) =>
     const log = yield* EventLog.EventLog
     const row = (yield* log.buildRequests({ buildRequestIds: [id] })).items[0]
     if (row === undefined) return yield* new BuildErrors.UnknownBuild({ buildRequestId: id })
-    const runs = yield* allPages((after) => log.jobRuns({ buildRequestIds: [id], after }))
+    const runs = yield* Queries.allPages((after) => log.jobRuns({ buildRequestIds: [id], after }))
     const requested = yield* log.partitions({ refs: row.requestedRefs })
     if (asJson) {
       return yield* Console.log(JSON.stringify({ build: row, jobRuns: runs, partitions: requested.items }, null, 2))

@@ -3,6 +3,7 @@
  * build request id, compared as strings); pass a page's `next` as `after` for the following page.
  */
 import type { BuildRequestStatus, CatalogStatus, JobRunStatus } from "../event/Status.js"
+import { Effect } from "effect"
 import type { BuildRequestRow, JobRunRow, PartitionRow } from "../projection/Views.js"
 
 export const DEFAULT_LIMIT = 1000
@@ -37,6 +38,21 @@ export interface BuildRequestQuery {
   readonly after?: string | undefined
   readonly limit?: number | undefined
 }
+
+/** Every row a paged query returns, page after page: `query` gets the `after` of each next page. */
+export const allPages = <A, E>(
+  query: (after: string | undefined) => Effect.Effect<Page<A>, E>
+): Effect.Effect<Array<A>, E> =>
+  Effect.gen(function* () {
+    const rows: Array<A> = []
+    let after: string | undefined
+    do {
+      const page = yield* query(after)
+      rows.push(...page.items)
+      after = page.next
+    } while (after !== undefined)
+    return rows
+  })
 
 export const limitOf = (limit: number | undefined): number =>
   Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? DEFAULT_LIMIT)))

@@ -26,6 +26,7 @@ import type { Graph } from "../graph/Graph.js"
 import * as Plan from "../graph/Plan.js"
 import type { Manifest } from "../job/Manifest.js"
 import { EventLog, type ReadError, type StoreError } from "../log/EventLog.js"
+import * as Queries from "../log/Queries.js"
 import * as PartitionRefs from "../partition/PartitionRef.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
 import type { AppendConflict, InvalidTransition } from "../projection/Errors.js"
@@ -417,14 +418,8 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
       return yield* new BuildFinished({ buildRequestId: id, status: found.value.status })
     }
     if (local.has(id)) return handle(id)
-    const priorRuns = new Map<string, JobRunRow>()
-    let after: string | undefined
-    do {
-      const page = yield* log.jobRuns({ buildRequestIds: [id], after })
-      for (const row of page.items) priorRuns.set(row.jobRunId, row)
-      after = page.next
-    } while (after !== undefined)
-    return yield* start(found.value, options, priorRuns)
+    const prior = yield* Queries.allPages((after) => log.jobRuns({ buildRequestIds: [id], after }))
+    return yield* start(found.value, options, new Map(prior.map((row) => [row.jobRunId, row])))
   })
 
   const cancel: BuildsShape["cancel"] = Effect.fn("Builds.cancel")(function* (id) {
@@ -453,18 +448,13 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
     if (!rows.has(ref)) return yield* new UnknownPartition({ ref })
     // What was built from what is in the job runs that made each AVAILABLE partition.
     const downstream = new Map<string, Array<PartitionRef>>()
-    let after: string | undefined
-    do {
-      const page = yield* log.jobRuns({ statuses: ["COMPLETED"], after })
-      for (const run of page.items) {
-        for (const input of run.inputs) {
-          const outputs = downstream.get(input) ?? []
-          outputs.push(...run.outputs)
-          downstream.set(input, outputs)
-        }
+    for (const run of yield* Queries.allPages((after) => log.jobRuns({ statuses: ["COMPLETED"], after }))) {
+      for (const input of run.inputs) {
+        const outputs = downstream.get(input) ?? []
+        outputs.push(...run.outputs)
+        downstream.set(input, outputs)
       }
-      after = page.next
-    } while (after !== undefined)
+    }
     const order: Array<PartitionRef> = [ref]
     const seen = new Set<string>(order)
     for (let i = 0; i < order.length; i++) {

@@ -17,7 +17,7 @@ export interface QueuedRun {
   readonly jobName: string
   /**
    * The job's version in the requester's graph, as it planned the run; only a worker whose graph has
-   * this version runs it. Absent on runs queued before versions were recorded: any worker runs them.
+   * this version runs it. Absent on runs queued before versions were recorded, which any worker runs.
    */
   readonly jobVersion?: string | undefined
   readonly outputs: ReadonlyArray<PartitionRef>

@@ -7,6 +7,7 @@ import { Deferred, Duration, Effect, Either, Exit, Option, Schedule, Stream } fr
 import { isTerminalBuildStatus } from "../event/Status.js"
 import type { Graph } from "../graph/Graph.js"
 import { EventLog, type ReadError, type StoreError } from "../log/EventLog.js"
+import * as Queries from "../log/Queries.js"
 import * as Wakeup from "../log/Wakeup.js"
 import type { BuildRequestRow, JobRunRow } from "../projection/Views.js"
 import { DEFAULT_LEASE_MS } from "./Defaults.js"
@@ -126,14 +127,8 @@ export const run = (
           const base = `${run.buildRequestId}:${run.key}`
           return [base, ...Array.from({ length: 9 }, (_, i) => `${base}#${i + 2}`)]
         })
-        const found = new Map<string, JobRunRow>()
-        let after: string | undefined
-        do {
-          const page = yield* log.jobRuns({ jobRunIds: ids, after })
-          for (const row of page.items) found.set(row.jobRunId, row)
-          after = page.next
-        } while (after !== undefined)
-        return found
+        const found = yield* Queries.allPages((after) => log.jobRuns({ jobRunIds: ids, after }))
+        return new Map<string, JobRunRow>(found.map((row) => [row.jobRunId, row]))
       })
 
     // A build's request row, read once per build rather than once per run: its options never change,
