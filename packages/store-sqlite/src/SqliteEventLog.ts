@@ -1,15 +1,13 @@
 /**
  * The SQLite store: the build event log and its three views in one SQLite file, which several
- * processes on one machine may share. Every append is one `BEGIN IMMEDIATE` transaction that
- * decides the batch with core's `Batch.decide` over the rows it loads, then writes the events and
- * the changed view rows together.
+ * processes on one machine may share. Concurrent appends are group-committed: each group is one
+ * `BEGIN IMMEDIATE` transaction (`Append`) that decides every append with core's `Batch.decide`
+ * over the rows it loads, then writes the events and the changed view rows together.
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import {
-  Batch,
-  BuildEvent,
-  type Errors,
+  type BuildEvent,
   EventCodec,
   EventFilter,
   EventLog,
@@ -19,19 +17,8 @@ import {
   Views,
   Wakeup
 } from "@tessera/core"
-import {
-  Clock,
-  Config,
-  type ConfigError,
-  Duration,
-  Effect,
-  Either,
-  Layer,
-  Metric,
-  Option,
-  Schema,
-  type Scope
-} from "effect"
+import { Config, type ConfigError, Duration, Effect, Either, Layer, Metric, Option, Schema, type Scope } from "effect"
+import * as Append from "./Append.js"
 import * as Database from "./Database.js"
 import { type SqliteOpenError, storeError } from "./Errors.js"
 
@@ -45,18 +32,9 @@ export const DEFAULT_POLL_INTERVAL = Duration.millis(200)
 /** The most events one group commit writes: concurrent appends beyond it wait for the next transaction. */
 const GROUP_EVENTS = 10_000
 
-/** Rows per INSERT: well under SQLite's 32,766 bound parameters at 8 columns. */
-const CHUNK = 500
-
 const appendedEvents = Metric.counter("tessera_sqlite_appended_events", {
   description: "events written to SQLite logs by this process"
 })
-
-const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
-  return out
-}
 
 /**
  * The least string greater than every string that starts with `prefix`, in SQLite's BINARY order
@@ -126,159 +104,20 @@ export const make = (
     const decodeJobRuns = decodeRows(JobRunJson)
     const decodeBuildRequests = decodeRows(BuildRequestJson)
 
-    const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
-      existingEventIds: (ids) =>
-        Effect.map(
-          sql<{ event_id: string }>`SELECT event_id FROM events WHERE ${inList("event_id", ids)}`,
-          (rows) => new Set(rows.map((row) => row.event_id))
-        ),
-      partitions: (refs) =>
-        Effect.flatMap(
-          sql<KeyedRow>`SELECT ref AS key, data FROM partitions WHERE ${inList("ref", refs)}`,
-          decodePartitions("append")
-        ),
-      jobRuns: (ids) =>
-        Effect.flatMap(
-          sql<KeyedRow>`SELECT job_run_id AS key, data FROM job_runs WHERE ${inList("job_run_id", ids)}`,
-          decodeJobRuns("append")
-        ),
-      buildRequests: (ids) =>
-        Effect.flatMap(
-          sql<KeyedRow>`SELECT build_request_id AS key, data FROM build_requests WHERE ${inList("build_request_id", ids)}`,
-          decodeBuildRequests("append")
-        )
-    }
-
-    /**
-     * Every id and row the append's events and expectations name, in one statement; `Batch.decide`
-     * then reads from these, and queries `loader` only for a heartbeat's outputs.
-     */
-    const prefetch = (events: ReadonlyArray<BuildEvent.BuildEvent>, expect: EventLog.AppendOptions["expect"]) =>
-      Effect.gen(function* () {
-        const keys = Batch.keysOf(events, expect)
-        const rows = yield* sql<{ kind: string; key: string; data: string | null }>`
-          SELECT 'event' AS kind, event_id AS key, NULL AS data FROM events
-            WHERE event_id IN (SELECT value FROM json_each(${json(keys.eventIds)}))
-          UNION ALL SELECT 'partition', ref, data FROM partitions
-            WHERE ref IN (SELECT value FROM json_each(${json(keys.refs)}))
-          UNION ALL SELECT 'job_run', job_run_id, data FROM job_runs
-            WHERE job_run_id IN (SELECT value FROM json_each(${json(keys.jobRunIds)}))
-          UNION ALL SELECT 'build_request', build_request_id, data FROM build_requests
-            WHERE build_request_id IN (SELECT value FROM json_each(${json(keys.buildRequestIds)}))`
-        const of = (kind: string) =>
-          rows.flatMap((row) => (row.kind === kind ? [{ key: row.key, data: row.data ?? "" }] : []))
-        return Batch.prefetched(
-          keys,
-          {
-            existingEventIds: new Set(of("event").map((row) => row.key)),
-            partitions: new Map(
-              (yield* decodePartitions("append")(of("partition"))).map((row) => [row.ref as string, row])
-            ),
-            jobRuns: new Map((yield* decodeJobRuns("append")(of("job_run"))).map((row) => [row.jobRunId, row])),
-            buildRequests: new Map(
-              (yield* decodeBuildRequests("append")(of("build_request"))).map((row) => [row.buildRequestId, row])
-            )
-          },
-          loader
-        )
-      })
-
     const headOf = Effect.map(
       sql<{ head: number | null }>`SELECT max(seq) AS head FROM events`,
       ([row]) => row?.head ?? 0
     )
 
-    const write = (batch: Batch.Batch) =>
-      Effect.gen(function* () {
-        const encodePartition = Schema.encodeSync(PartitionJson)
-        const encodeJobRun = Schema.encodeSync(JobRunJson)
-        const encodeBuildRequest = Schema.encodeSync(BuildRequestJson)
-        for (const chunk of chunks(batch.logged)) {
-          const rows = chunk.map(({ seq, event, appendedAt }) => ({
-            seq,
-            appended_at: appendedAt,
-            event_id: event.eventId,
-            timestamp: event.timestamp,
-            build_request_id: event.buildRequestId,
-            kind: event._tag,
-            partition_ref: BuildEvent.partitionRefOf(event) ?? null,
-            job_run_id: BuildEvent.jobRunIdOf(event) ?? null,
-            payload: EventCodec.encode(event)
-          }))
-          yield* sql`INSERT INTO events ${sql.insert(rows)}`
-        }
-        for (const chunk of chunks(batch.partitions)) {
-          const rows = chunk.map((row) => ({ ref: row.ref, status: row.status, data: encodePartition(row) }))
-          yield* sql`INSERT INTO partitions ${sql.insert(rows)}
-            ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data`
-        }
-        for (const chunk of chunks(batch.jobRuns)) {
-          const rows = chunk.map((row) => ({
-            job_run_id: row.jobRunId,
-            build_request_id: row.buildRequestId,
-            job_name: row.jobName,
-            status: row.status,
-            data: encodeJobRun(row)
-          }))
-          yield* sql`INSERT INTO job_runs ${sql.insert(rows)}
-            ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
-              job_name = excluded.job_name, status = excluded.status, data = excluded.data`
-        }
-        for (const chunk of chunks(batch.buildRequests)) {
-          const rows = chunk.map((row) => ({
-            build_request_id: row.buildRequestId,
-            status: row.status,
-            data: encodeBuildRequest(row)
-          }))
-          yield* sql`INSERT INTO build_requests ${sql.insert(rows)}
-            ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data`
-        }
-      })
-
-    type Refused = Errors.AppendConflict | Errors.InvalidTransition
-    interface Item {
-      readonly events: ReadonlyArray<BuildEvent.BuildEvent>
-      readonly expect: EventLog.AppendOptions["expect"]
-    }
-    /**
-     * One write transaction for a group of appends: each is decided against what the earlier ones
-     * in the group wrote, and a refused one writes nothing while the others land.
-     */
-    const commitGroup = (items: ReadonlyArray<Item>) =>
-      db
-        .writeTransaction(
-          Effect.gen(function* () {
-            let head = yield* headOf
-            // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
-            const now = yield* Clock.currentTimeMillis
-            const results: Array<Either.Either<EventLog.AppendResult, Refused | EventLog.StoreError>> = []
-            for (const item of items) {
-              const decided = yield* Effect.either(
-                Effect.flatMap(prefetch(item.events, item.expect), (served) =>
-                  Batch.decide(served, item.events, { firstSeq: head + 1, now, expect: item.expect })
-                )
-              )
-              if (Either.isLeft(decided)) {
-                const refused = decided.left
-                if (refused._tag !== "AppendConflict" && refused._tag !== "InvalidTransition") return yield* refused
-                results.push(Either.left(refused))
-                continue
-              }
-              const batch = decided.right
-              if (batch.logged.length > 0) yield* write(batch)
-              head += batch.logged.length
-              results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head }))
-            }
-            return results
-          })
-        )
-        .pipe(
-          db.retryBusy,
-          Effect.catchTag("SqlError", (error) => Effect.fail(failed("append")(error)))
-        )
+    const appender = Append.make(db.writer, filename)
+    const commitGroup = (items: ReadonlyArray<Append.Item>) =>
+      appender.commitGroup(items).pipe(
+        db.retryBusy,
+        Effect.catchTag("SqlError", (error) => Effect.fail(failed("append")(error)))
+      )
     const group = yield* GroupCommit.make({
       commit: commitGroup,
-      weight: (item: Item) => Math.max(1, item.events.length),
+      weight: (item: Append.Item) => Math.max(1, item.events.length),
       maxWeight: GROUP_EVENTS
     })
 
