@@ -4,10 +4,12 @@
  * a synchronous call, so a group costs its rows and one fsync, not a round of Effect and
  * `@effect/sql` bookkeeping per statement.
  */
-import { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, type Errors, EventCodec, EventLog, Views } from "@tessera/core"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Batch, BuildEvent, type Errors, EventCodec, type EventLog, type Views } from "@tessera/core"
 import type BetterSqlite3 from "better-sqlite3"
-import { Clock, Effect, Either, Schema } from "effect"
+import { Clock, Effect, Either } from "effect"
+import { run } from "./Driver.js"
+import * as Rows from "./Rows.js"
 
 export interface Item {
   readonly events: ReadonlyArray<BuildEvent.BuildEvent>
@@ -22,37 +24,6 @@ interface KeyedRow {
   readonly key: string
   readonly data: string | null
 }
-
-const failedStatement = (cause: unknown) => new SqlError({ cause, message: "Failed to execute statement" })
-
-/** A synchronous driver call as an effect that fails with `SqlError`, as `@effect/sql` statements do. */
-const run = <A>(body: () => A): Effect.Effect<A, SqlError> => Effect.try({ try: body, catch: failedStatement })
-
-const jsonRow = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema)
-  return (filename: string) =>
-    (key: string, data: string): Either.Either<A, EventLog.StoreError> => {
-      const corrupt = (detail: string) =>
-        Either.left(
-          new EventLog.StoreError({
-            store: "sqlite",
-            operation: "append",
-            reason: `the stored row ${key} in ${filename} cannot be decoded (${detail}); the file may be damaged or written by a newer Tessera`
-          })
-        )
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(data)
-      } catch (error) {
-        return corrupt(String(error))
-      }
-      const decoded = decode(parsed)
-      return Either.isLeft(decoded) ? corrupt(decoded.left.message) : Either.right(decoded.right)
-    }
-}
-const decodePartition = jsonRow(Views.PartitionRow)
-const decodeJobRun = jsonRow(Views.JobRunRow)
-const decodeBuildRequest = jsonRow(Views.BuildRequestRow)
 
 /** One JSON parameter whatever the list's length: no bound-parameter limit, one statement per shape. */
 const KEYED = `
@@ -87,9 +58,9 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
     `INSERT INTO build_requests (build_request_id, status, data) VALUES (?, ?, ?)
      ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data`
   )
-  const asPartition = decodePartition(filename)
-  const asJobRun = decodeJobRun(filename)
-  const asBuildRequest = decodeBuildRequest(filename)
+  const asPartition = Rows.partition(filename, "append")
+  const asJobRun = Rows.jobRun(filename, "append")
+  const asBuildRequest = Rows.buildRequest(filename, "append")
 
   /** The rows `keys` names, decoded; a damaged row fails the append with the row it found. */
   const load = (keys: Batch.Keys): Either.Either<Batch.Prefetched, EventLog.StoreError> => {
@@ -156,12 +127,11 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
         EventCodec.encode(event)
       )
     }
-    // The view rows are plain JSON values (`Views` has no transformations), so they are stored as they are.
-    for (const row of batch.partitions) upsertPartition.run(row.ref, row.status, JSON.stringify(row))
+    for (const row of batch.partitions) upsertPartition.run(row.ref, row.status, Rows.encode(row))
     for (const row of batch.jobRuns) {
-      upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, JSON.stringify(row))
+      upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, Rows.encode(row))
     }
-    for (const row of batch.buildRequests) upsertBuildRequest.run(row.buildRequestId, row.status, JSON.stringify(row))
+    for (const row of batch.buildRequests) upsertBuildRequest.run(row.buildRequestId, row.status, Rows.encode(row))
   }
 
   const decideAndWrite = (items: ReadonlyArray<Item>) =>

@@ -41,6 +41,8 @@ export interface Database {
   readonly sql: SqlClient.SqlClient
   /** The connection appends go through: better-sqlite3 itself, for statements prepared once and run synchronously. */
   readonly writer: BetterSqlite3.Database
+  /** A read-only connection for the store's reads, apart from the writer's open transactions. */
+  readonly reader: BetterSqlite3.Database
   /** The absolute path, or ":memory:". */
   readonly filename: string
   /** Retries `self` while another connection holds a lock, with backoff, up to the busy timeout. */
@@ -287,16 +289,22 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
         )
       })
     )
-    const writer = yield* Effect.acquireRelease(
-      Effect.try({
-        try: () => {
-          const connection = new BetterSqlite3(file, { timeout: busyWait })
-          connection.pragma(`synchronous = ${synchronous}`)
-          return connection
-        },
-        catch: (cause) => openError(filename, new SqlError({ cause, message: "Failed to open the database file" }))
-      }),
-      (connection) => Effect.sync(() => connection.close())
-    )
-    return { sql, writer, filename, retryBusy }
+    const connect = (readonly: boolean) =>
+      Effect.acquireRelease(
+        Effect.try({
+          try: () => {
+            const connection = new BetterSqlite3(file, { timeout: busyWait, readonly })
+            // The IN-lists and unions of the hot path build small transient tables: in a temp file (the
+            // build's default) each costs a file's open and close, several times the query itself.
+            connection.pragma("temp_store = MEMORY")
+            if (!readonly) connection.pragma(`synchronous = ${synchronous}`)
+            return connection
+          },
+          catch: (cause) => openError(filename, new SqlError({ cause, message: "Failed to open the database file" }))
+        }),
+        (connection) => Effect.sync(() => connection.close())
+      )
+    const writer = yield* connect(false)
+    const reader = yield* connect(true)
+    return { sql, writer, reader, filename, retryBusy }
   })
