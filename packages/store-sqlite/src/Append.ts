@@ -54,6 +54,12 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
      ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
        job_name = excluded.job_name, status = excluded.status, data = excluded.data`
   )
+  // A run's inputs may grow (missing dependencies) or change when a build is planned again: the
+  // index always holds exactly the inputs of the row as it now is.
+  const forgetInputs = db.prepare("DELETE FROM job_run_inputs WHERE job_run_id = ?")
+  const indexInputs = db.prepare(
+    "INSERT OR IGNORE INTO job_run_inputs (ref, job_run_id) SELECT value, ? FROM json_each(?)"
+  )
   const upsertBuildRequest = db.prepare(
     `INSERT INTO build_requests (build_request_id, status, data) VALUES (?, ?, ?)
      ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data`
@@ -130,6 +136,8 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
     for (const row of batch.partitions) upsertPartition.run(row.ref, row.status, Rows.encode(row))
     for (const row of batch.jobRuns) {
       upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, Rows.encode(row))
+      forgetInputs.run(row.jobRunId)
+      if (row.inputs.length > 0) indexInputs.run(row.jobRunId, JSON.stringify(row.inputs))
     }
     for (const row of batch.buildRequests) upsertBuildRequest.run(row.buildRequestId, row.status, Rows.encode(row))
   }

@@ -179,6 +179,12 @@ export const make = (
         .in("build_request_id", query.buildRequestIds)
         .in("job_name", query.jobNames)
         .in("status", query.statuses)
+      if (query.inputs !== undefined) {
+        where.add(
+          "job_run_id IN (SELECT job_run_id FROM job_run_inputs WHERE ref IN (SELECT value FROM json_each(?)))",
+          JSON.stringify(query.inputs)
+        )
+      }
       if (query.after !== undefined) where.add("job_run_id > ?", query.after)
       return view("job_runs", "job_run_id", asJobRun, (row) => row.jobRunId, where, query.limit)
     })

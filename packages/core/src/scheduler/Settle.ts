@@ -13,6 +13,7 @@ import * as Job from "../job/Job.js"
 import { MissingDeps } from "../job/Job.js"
 import { type Manifest, notAManifest } from "../job/Manifest.js"
 import type { EventLogShape, ReadError, StoreError } from "../log/EventLog.js"
+import * as Queries from "../log/Queries.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
 import {
   AvailableAtOrBefore,
@@ -69,17 +70,11 @@ const describeError = (error: unknown): string => {
   return String(error)
 }
 
-const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
 /** Catalog rows of `refs`, in as few queries as the port's page limit allows. */
 export const catalogRows = (log: EventLogShape, refs: Iterable<string>) =>
   Effect.gen(function* () {
     const rows = new Map<string, PartitionRow>()
-    for (const chunk of chunksOf([...new Set(refs)], 5000)) {
+    for (const chunk of Queries.chunksOf([...new Set(refs)])) {
       for (const row of (yield* log.partitions({ refs: chunk, limit: chunk.length })).items) rows.set(row.ref, row)
     }
     return rows
