@@ -7,8 +7,8 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Batch, BuildEvent, type Errors, EventCodec, type EventLog, type Views } from "@tessera/core"
 import type BetterSqlite3 from "better-sqlite3"
-import { Clock, Effect, Either } from "effect"
-import { run } from "./Driver.js"
+import { Clock, Effect, Either, Metric } from "effect"
+import { commits, counting, run } from "./Driver.js"
 import * as Rows from "./Rows.js"
 
 export interface Item {
@@ -36,31 +36,32 @@ const KEYED = `
 
 /** The statements of the append path, prepared on `db` once, and the group commit over them. */
 export const make = (db: BetterSqlite3.Database, filename: string) => {
-  const begin = db.prepare("BEGIN IMMEDIATE")
-  const commit = db.prepare("COMMIT")
-  const rollback = db.prepare("ROLLBACK")
-  const headOf = db.prepare<[], { head: number | null }>("SELECT max(seq) AS head FROM events")
-  const keyed = db.prepare<[string, string, string, string], KeyedRow>(KEYED)
-  const insertEvent = db.prepare(
+  const { prepare, report } = counting(db)
+  const begin = prepare("BEGIN IMMEDIATE")
+  const commit = prepare("COMMIT")
+  const rollback = prepare("ROLLBACK")
+  const headOf = prepare<[], { head: number | null }>("SELECT max(seq) AS head FROM events")
+  const keyed = prepare<[string, string, string, string], KeyedRow>(KEYED)
+  const insertEvent = prepare(
     `INSERT INTO events (seq, appended_at, event_id, timestamp, build_request_id, kind, partition_ref, job_run_id, payload)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
   )
-  const upsertPartition = db.prepare(
+  const upsertPartition = prepare(
     `INSERT INTO partitions (ref, status, data) VALUES (?, ?, ?)
      ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data`
   )
-  const upsertJobRun = db.prepare(
+  const upsertJobRun = prepare(
     `INSERT INTO job_runs (job_run_id, build_request_id, job_name, status, data) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
        job_name = excluded.job_name, status = excluded.status, data = excluded.data`
   )
   // A run's inputs may grow (missing dependencies) or change when a build is planned again: the
   // index always holds exactly the inputs of the row as it now is.
-  const forgetInputs = db.prepare("DELETE FROM job_run_inputs WHERE job_run_id = ?")
-  const indexInputs = db.prepare(
+  const forgetInputs = prepare("DELETE FROM job_run_inputs WHERE job_run_id = ?")
+  const indexInputs = prepare(
     "INSERT OR IGNORE INTO job_run_inputs (ref, job_run_id) SELECT value, ? FROM json_each(?)"
   )
-  const upsertBuildRequest = db.prepare(
+  const upsertBuildRequest = prepare(
     `INSERT INTO build_requests (build_request_id, status, data) VALUES (?, ?, ?)
      ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data`
   )
@@ -182,6 +183,8 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
         () =>
           decideAndWrite(items).pipe(
             Effect.tap(() => run(() => commit.run())),
+            Effect.tap(() => Metric.increment(commits)),
+            Effect.ensuring(report),
             Effect.tapErrorCause(() =>
               // SQLite may have rolled back already (after SQLITE_FULL, say), so a failing ROLLBACK is expected.
               Effect.sync(() => {

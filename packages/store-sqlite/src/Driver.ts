@@ -5,7 +5,7 @@
  */
 import { SqlError } from "@effect/sql/SqlError"
 import type BetterSqlite3 from "better-sqlite3"
-import { Effect } from "effect"
+import { Effect, Metric } from "effect"
 
 const failedStatement = (cause: unknown) => new SqlError({ cause, message: "Failed to execute statement" })
 
@@ -26,4 +26,45 @@ export const statementCache = (db: BetterSqlite3.Database) => {
     }
     return statement
   }
+}
+
+/** Statements this process ran on SQLite logs: with `commits`, what a job or an append costs the file. */
+export const statements = Metric.counter("tessera_sqlite_statements", {
+  description: "SQL statements this process ran on SQLite logs",
+  incremental: true
+})
+
+/** Write transactions this process committed on SQLite logs: one fsync each at synchronous=FULL. */
+export const commits = Metric.counter("tessera_sqlite_commits", {
+  description: "write transactions this process committed on SQLite logs",
+  incremental: true
+})
+
+/** The statements of one connection's synchronous work, counted as they run, reported once per group. */
+export const counting = (db: BetterSqlite3.Database) => {
+  let count = 0
+  const prepare = <P extends Array<unknown> = Array<unknown>, R = unknown>(source: string) => {
+    const statement = db.prepare<P, R>(source)
+    return {
+      run: (...params: P) => {
+        count++
+        return statement.run(...params)
+      },
+      get: (...params: P) => {
+        count++
+        return statement.get(...params)
+      },
+      all: (...params: P) => {
+        count++
+        return statement.all(...params)
+      }
+    }
+  }
+  /** Adds the statements run since the last report to `statements`. */
+  const report = Effect.suspend(() => {
+    const n = count
+    count = 0
+    return Metric.incrementBy(statements, n)
+  })
+  return { prepare, report }
 }

@@ -9,8 +9,8 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { type BuildEvent, EventCodec, EventFilter, type EventLog, Queries, type Views } from "@tessera/core"
 import type BetterSqlite3 from "better-sqlite3"
-import { Effect, Either } from "effect"
-import { run, statementCache } from "./Driver.js"
+import { Effect, Either, Metric } from "effect"
+import { run, statementCache, statements } from "./Driver.js"
 import * as Rows from "./Rows.js"
 
 /**
@@ -81,6 +81,9 @@ export interface Reads {
   ) => Effect.Effect<Queries.Page<Views.BuildRequestRow>, Failure>
 }
 
+/** A read is one statement. */
+const query = <A>(body: () => A) => Effect.tap(run(body), () => Metric.increment(statements))
+
 export const make = (
   connections: { readonly writer: BetterSqlite3.Database; readonly reader: BetterSqlite3.Database },
   filename: string
@@ -90,7 +93,7 @@ export const make = (
   const onReader = statementCache(reader)
   const prepared = (source: string) => (writer.inTransaction ? onReader(source) : onWriter(source))
 
-  const head = run(() => (prepared("SELECT max(seq) AS head FROM events").get() as { head: number | null }).head ?? 0)
+  const head = query(() => (prepared("SELECT max(seq) AS head FROM events").get() as { head: number | null }).head ?? 0)
 
   const read: Reads["read"] = (filter, options) =>
     Effect.suspend((): ReturnType<Reads["read"]> => {
@@ -115,7 +118,7 @@ export const make = (
       }
       const source = `SELECT seq, payload, appended_at FROM events WHERE ${where.sql} ORDER BY seq LIMIT ?`
       return Effect.flatMap(
-        run(
+        query(
           () =>
             prepared(source).all(...where.params, limit + 1) as Array<{
               seq: number
@@ -147,7 +150,7 @@ export const make = (
     const limit = Queries.limitOf(requested)
     const source = `SELECT ${key} AS key, data FROM ${table} WHERE ${where.sql} ORDER BY ${key} LIMIT ?`
     return Effect.flatMap(
-      run(() => prepared(source).all(...where.params, limit + 1) as Array<KeyedRow>),
+      query(() => prepared(source).all(...where.params, limit + 1) as Array<KeyedRow>),
       (rows) => {
         const items: Array<A> = []
         for (const row of rows.slice(0, limit)) {

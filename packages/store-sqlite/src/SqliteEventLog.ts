@@ -29,6 +29,8 @@ const appendedEvents = Metric.counter("tessera_sqlite_appended_events", {
 /** Kept here too: callers bound prefix scans with it. */
 export const prefixEnd = Reads.prefixEnd
 
+export { commits, statements } from "./Driver.js"
+
 export const make = (
   options: SqliteEventLogOptions
 ): Effect.Effect<EventLog.EventLogShape, SqliteOpenError, Scope.Scope> =>
