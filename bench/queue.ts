@@ -168,7 +168,16 @@ const bench: Benchmark = (args) =>
       const raw = postgres(url, { max: 2, onnotice: () => {} })
       yield* Effect.addFinalizer(() => Effect.promise(() => raw.end()))
 
+      // Commits counted by the server: a closing backend flushes its counters, and every connection
+      // of the run is closed when its scope is.
+      const committed = Effect.promise(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+        const [row] = await raw`SELECT xact_commit::int8 AS n FROM pg_stat_database WHERE datname = current_database()`
+        return Number(row!.n)
+      })
+      const commitsBefore = yield* committed
       const tesseraMs = yield* Effect.scoped(tessera(url, jobs, concurrency))
+      const tesseraCommits = (yield* committed) - commitsBefore - 1
       const queueMs = yield* Effect.scoped(queueOnly(url, jobs, concurrency))
       const graphileMs = yield* Effect.scoped(graphile(url, raw, jobs, concurrency))
       const bossMs = yield* Effect.scoped(pgBoss(url, jobs, concurrency, 1))
@@ -185,7 +194,10 @@ const bench: Benchmark = (args) =>
       const workers = "no-op jobs through Worker.run"
       const queue = "PgJobQueue alone: claim + finish"
       yield* report("queue", [
-        row(`queue.workers.c${concurrency}`, workers, tesseraMs, "graphile-worker", graphileMs),
+        {
+          ...row(`queue.workers.c${concurrency}`, workers, tesseraMs, "graphile-worker", graphileMs),
+          commitsPerJob: tesseraCommits / jobs
+        },
         row(`queue.workers.c${concurrency}.vs-pgboss`, workers, tesseraMs, "pg-boss, 1 job per fetch", bossMs),
         row(
           `queue.workers.c${concurrency}.vs-pgboss50`,

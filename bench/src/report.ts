@@ -32,10 +32,13 @@ export const ratio = (row: Row): number | undefined =>
       ? row.value / row.baseline.value
       : row.baseline.value / row.value
 
-const perJob = (row: Row) =>
-  row.statementsPerJob === undefined || row.commitsPerJob === undefined
-    ? ""
-    : ` [${row.statementsPerJob.toFixed(1)} statements, ${row.commitsPerJob.toFixed(2)} commits per job]`
+const perJob = (row: Row) => {
+  const counts = [
+    ...(row.statementsPerJob === undefined ? [] : [`${row.statementsPerJob.toFixed(1)} statements`]),
+    ...(row.commitsPerJob === undefined ? [] : [`${row.commitsPerJob.toFixed(2)} commits`])
+  ]
+  return counts.length === 0 ? "" : ` [${counts.join(", ")} per job]`
+}
 
 export const report = (name: string, rows: ReadonlyArray<Row>): Effect.Effect<void> =>
   Effect.sync(() => {

@@ -3,11 +3,12 @@
  * and for workers, over a connection that proves itself alive and is replaced when it is not.
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
-import type { Wakeup } from "@tessera/core"
+import { Wakeup } from "@tessera/core"
 import { type Duration, Effect, Fiber, Queue, Schedule, Schema, Stream } from "effect"
 import { QUEUE_PAYLOAD } from "./PgJobQueue.js"
 
 const PING = "ping:"
+
 
 /**
  * Turns notifications into wake-ups, for as long as a tail needs them. A LISTEN connection can die
@@ -26,15 +27,12 @@ export const listen = (
     Effect.gen(function* () {
       const pings = yield* Queue.sliding<string>(16)
       const listening = yield* sql.listen(channel).pipe(
-        Stream.runForEach((payload) =>
-          payload.startsWith(PING)
-            ? payload === me
-              ? Queue.offer(pings, payload)
-              : Effect.void
-            : payload === QUEUE_PAYLOAD
-              ? wakeups.queue.signal
-              : wakeups.log.signal
-        ),
+        Stream.runForEach((payload) => {
+          if (payload.startsWith(PING)) return payload === me ? Queue.offer(pings, payload) : Effect.void
+          if (payload === QUEUE_PAYLOAD) return wakeups.queue.signal
+          const appended = Wakeup.decode(payload)
+          return appended === undefined ? wakeups.log.signal : wakeups.log.appended(appended)
+        }),
         Effect.forkScoped
       )
       /** Sends a ping through the channel and waits for it to come back on the LISTEN connection. */

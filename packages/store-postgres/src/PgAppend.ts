@@ -4,7 +4,7 @@
  * batch names are read in one round trip, and the events and changed view rows written in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, EventCodec, type EventLog, type Expectation } from "@tessera/core"
+import { Batch, BuildEvent, EventCodec, type EventLog, type Expectation, Wakeup } from "@tessera/core"
 import { Effect, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
@@ -98,7 +98,7 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
     })
 
   /** Every new event and changed row in one statement, with unnest over array parameters: one round trip. */
-  const write = (batch: Batch.Batch, head: number) => {
+  const write = (batch: Batch.Batch) => {
     const n = batch.logged.length
     const seqs = new Array<number>(n)
     const ids = new Array<string>(n)
@@ -148,7 +148,7 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
         ${b.map((row) => encodeBuildRequest(row))}::text[])
       ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data
     )
-    SELECT pg_notify(${channel}, ${String(head)})`
+    SELECT pg_notify(${channel}, ${Wakeup.encode(Wakeup.summarize(batch.logged))})`
   }
 
   // The schema name is a checked identifier, so it can sit in the SQL text: BEGIN and the lock then
@@ -180,7 +180,7 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
         const decided = yield* Batch.decide(loader, batch, { firstSeq: head + 1, now, expect })
         if (decided.logged.length === 0) return { appended: [], duplicates: decided.duplicates, head }
         const last = head + decided.logged.length
-        yield* write(decided, last)
+        yield* write(decided)
         const result: EventLog.AppendResult = { appended: decided.logged, duplicates: decided.duplicates, head: last }
         return result
       }),

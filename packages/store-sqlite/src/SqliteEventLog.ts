@@ -72,7 +72,7 @@ export const make = (
       const result = yield* group.submit({ events, expect: appendOptions?.expect })
       if (result.appended.length > 0) {
         yield* Metric.incrementBy(appendedEvents, result.appended.length)
-        yield* wakeup.signal
+        yield* wakeup.appended(Wakeup.summarize(result.appended))
       }
       return result
     })

@@ -28,7 +28,8 @@ export const RetryPolicy = Schema.Struct({
   attempts: Schema.Number.pipe(Schema.int(), Schema.positive()),
   initialDelayMs: Schema.optional(Millis),
   maxDelayMs: Schema.optional(Millis),
-  factor: Schema.optional(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)))
+  // Finite: JSON has no Infinity, so a log holding one could not be read back.
+  factor: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.greaterThanOrEqualTo(1)))
 })
 export type RetryPolicy = typeof RetryPolicy.Type
 

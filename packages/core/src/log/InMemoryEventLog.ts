@@ -54,7 +54,7 @@ export const make: Effect.Effect<EventLogShape> = Effect.gen(function* () {
           for (const row of decided.partitions) partitions.set(row.ref, row)
           for (const row of decided.jobRuns) jobRuns.set(row.jobRunId, row)
           for (const row of decided.buildRequests) buildRequests.set(row.buildRequestId, row)
-          if (decided.logged.length > 0) yield* wakeup.signal
+          if (decided.logged.length > 0) yield* wakeup.appended(Wakeup.summarize(decided.logged))
           return { appended: decided.logged, duplicates: decided.duplicates, head: events.length }
         })
       )

@@ -28,7 +28,7 @@ export interface TailOptions {
    * make events visible in seq order, so every event up to that head was visible to the read.
    */
   readonly head: Effect.Effect<number, ReadError>
-  /** Wake-ups from appends this process sees; the poll catches the others. */
+  /** Wake-ups from appends this process sees, with the heads they left where known; the poll catches the others. */
   readonly wakeup: Wakeup
   /** How often to look for appends made elsewhere (other processes, other machines). */
   readonly pollInterval: Duration.DurationInput
@@ -40,9 +40,14 @@ export const tail = (read: Read, filter: EventFilter, options: TailOptions): Str
       let cursor = start
       for (;;) {
         const woken = yield* options.wakeup.next
-        const head = yield* options.head
+        // A head a wake-up brought (an append of this process, a notification) saves asking the store.
+        const known = yield* options.wakeup.knownHead
+        const head = known > cursor ? known : yield* options.head
         // Nothing appended past the cursor: no read needed (a wake-up may be for an append already seen).
-        if (head > cursor) {
+        // Nor when the wake-ups said what was appended up to the head, and none of it can match.
+        if (head > cursor && known >= head && !(yield* options.wakeup.mayMatch(filter, cursor, head))) {
+          cursor = head
+        } else if (head > cursor) {
           const page = yield* read(filter, { after: cursor, limit: PAGE })
           if (page.events.length > 0) {
             const last = page.events[page.events.length - 1]!.seq
