@@ -18,6 +18,7 @@ import { Builds, type EventLog, Graph } from "@tessera/core"
 import { Cause, Context, Effect, Layer, Metric, Option } from "effect"
 import { TesseraApi } from "./api/Api.js"
 import { InternalError, InvalidRequest, NotFound, PayloadTooLarge } from "./api/Errors.js"
+import { DashboardLive } from "./dashboard/Routes.js"
 import { BuildsLive } from "./handlers/Builds.js"
 import { EventsLive } from "./handlers/Events.js"
 import { GuardLive } from "./handlers/Guard.js"
@@ -125,6 +126,7 @@ export const routes = (options: Options) => {
   return HttpApiBuilder.serve((app) => measured(bodyLimit(config.bodyLimit)(app))).pipe(
     Layer.provide(HttpApiBuilder.middleware(answerEveryError(config.bodyLimit))),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" })),
+    Layer.provide(DashboardLive),
     Layer.provide(ApiLive),
     Layer.provide(Builds.layer(Option.getOrElse(config.graph, () => Graph.make([])))),
     Layer.provide(Layer.succeed(ServerConfig, config))
