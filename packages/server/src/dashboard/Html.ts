@@ -11,7 +11,7 @@ export class Html {
 
 type Part = Html | string | number | boolean | undefined | null | ReadonlyArray<Part>
 
-export const escape = (value: string): string =>
+export const escapeText = (value: string): string =>
   value
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
@@ -23,7 +23,7 @@ const render = (part: Part): string => {
   if (part === undefined || part === null || part === false) return ""
   if (part instanceof Html) return part.text
   if (Array.isArray(part)) return part.map(render).join("")
-  return escape(String(part))
+  return escapeText(String(part))
 }
 
 export const html = (strings: TemplateStringsArray, ...parts: ReadonlyArray<Part>): Html =>
