@@ -26,6 +26,7 @@ import { GraphLive, HealthLive } from "./handlers/Health.js"
 import { PartitionsLive, SourcesLive } from "./handlers/Partitions.js"
 import { httpDuration, httpRequests } from "./metrics/ServerMetrics.js"
 import { type Config, ServerConfig } from "./ServerConfig.js"
+import * as Webhooks from "./webhooks/Webhooks.js"
 
 export interface Options {
   readonly port?: number | undefined
@@ -34,6 +35,8 @@ export interface Options {
   readonly readOnly?: boolean | undefined
   readonly executor?: "local" | "workers" | undefined
   readonly graph?: Graph.Graph | undefined
+  /** Signs webhook bodies; default: the token. */
+  readonly webhookSecret?: string | undefined
   /** Bytes a request body may have (default 1 MiB). */
   readonly bodyLimit?: number | undefined
 }
@@ -117,6 +120,7 @@ const configOf = (options: Options): Config => ({
   readOnly: options.readOnly ?? false,
   executor: options.executor ?? "local",
   graph: Option.fromNullable(options.graph),
+  webhookSecret: Option.fromNullable(options.webhookSecret),
   bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT
 })
 
@@ -129,6 +133,7 @@ export const routes = (options: Options) => {
     Layer.provide(DashboardLive),
     Layer.provide(ApiLive),
     Layer.provide(Builds.layer(Option.getOrElse(config.graph, () => Graph.make([])))),
+    Layer.provide(Webhooks.layer),
     Layer.provide(Layer.succeed(ServerConfig, config))
   )
 }

@@ -13,6 +13,8 @@ export interface Config {
   readonly executor: "local" | "workers"
   /** The graph builds run; none when the server was started without one (it then serves reads and cancels). */
   readonly graph: Option.Option<Graph.Graph>
+  /** Signs webhook bodies (HMAC-SHA256); the token signs them when there is none. */
+  readonly webhookSecret: Option.Option<string>
   /** Bytes a request body may have (413 beyond). */
   readonly bodyLimit: number
 }

@@ -14,7 +14,7 @@ import { PgStore } from "@tessera/store-postgres"
 import { SqliteEventLog } from "@tessera/store-sqlite"
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import { inject } from "vitest"
-import { Server } from "../src/index.js"
+import { Server, Subscriptions } from "../src/index.js"
 import graph from "./fixtures/graph.js"
 
 declare module "vitest" {
@@ -31,6 +31,8 @@ export interface Store {
   /** The store as `--store` names it, for `tessera` processes. */
   readonly spec: string
   readonly layer: Layer.Layer<EventLog.EventLog>
+  /** Where the server keeps webhook cursors on this store. */
+  readonly subscriptions: Layer.Layer<Subscriptions.Subscriptions>
 }
 
 /** A fresh SQLite file in a temp folder, removed with the scope. */
@@ -40,7 +42,12 @@ export const sqlite: Effect.Effect<Store, never, Scope.Scope> = Effect.gen(funct
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
   )
   const filename = path.join(dir, "events.db")
-  return { name: "sqlite", spec: `sqlite:${filename}`, layer: Layer.orDie(SqliteEventLog.layer({ filename })) }
+  return {
+    name: "sqlite",
+    spec: `sqlite:${filename}`,
+    layer: Layer.orDie(SqliteEventLog.layer({ filename })),
+    subscriptions: Layer.orDie(Subscriptions.sqlite(filename))
+  }
 })
 
 /** A fresh schema of the run's PostgreSQL, dropped with the scope. */
@@ -54,13 +61,18 @@ export const postgres: Effect.Effect<Store, never, Scope.Scope> = Effect.gen(fun
     )
   )
   const spec = `${url}${url.includes("?") ? "&" : "?"}schema=${schema}`
-  return { name: "postgres", spec, layer: Layer.orDie(PgStore.layer({ url, schema })) }
+  return {
+    name: "postgres",
+    spec,
+    layer: Layer.orDie(PgStore.layer({ url, schema })),
+    subscriptions: Layer.orDie(Subscriptions.postgres({ url, schema }))
+  }
 })
 
 /** The server over `store` for the scope, with the fixture graph unless told otherwise; its base URL. */
 export const serve = (store: Store, options: Server.Options = {}) =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(store.layer)
+    const context = yield* Layer.build(Layer.provideMerge(store.subscriptions, store.layer))
     return yield* Server.start({ port: 0, graph, ...options }).pipe(Effect.provide(context), Effect.orDie)
   })
 

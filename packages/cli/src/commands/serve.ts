@@ -1,9 +1,10 @@
 import { Command, Options } from "@effect/cli"
 import { BuildErrors } from "@tessera/core"
-import { Config, Console, Effect, Option, Schema } from "effect"
+import { Config, Console, Effect, Layer, Option, Schema } from "effect"
 import * as Settings from "../config/Settings.js"
 import * as Store from "../config/Store.js"
 import { type CommandError, ServeFailed } from "../Errors.js"
+import type { Subscriptions } from "@tessera/server"
 import { settings, shared } from "./Root.js"
 
 const port = Schema.Number.pipe(
@@ -16,6 +17,21 @@ const port = Schema.Number.pipe(
  * server, the API declaration) would otherwise load with every command line.
  */
 const loadServer = Effect.promise(() => import("@tessera/server"))
+
+/** Where webhook cursors are kept: beside the log, on the stores that have tables; Delta keeps none. */
+const cursors = (store: Store.StoreSpec, subscriptions: typeof Subscriptions) =>
+  Effect.promise(async () => {
+    switch (store._tag) {
+      case "Sqlite":
+        return subscriptions.sqlite(store.filename)
+      case "Postgres": {
+        const { PgEventLog } = await import("@tessera/store-postgres")
+        return subscriptions.postgres({ url: store.url, schema: store.schema ?? PgEventLog.DEFAULT_SCHEMA })
+      }
+      case "Delta":
+        return Layer.empty
+    }
+  })
 
 export const serve = Command.make(
   "serve",
@@ -39,6 +55,14 @@ export const serve = Command.make(
       Options.withFallbackConfig(Config.string("TESSERA_TOKEN")),
       Options.optional
     ),
+    webhookSecret: Options.text("webhook-secret").pipe(
+      Options.withDescription(
+        "Signs the webhooks of builds requested with callbackUrl (HMAC-SHA256 in Tessera-Signature). " +
+          "Falls back to TESSERA_WEBHOOK_SECRET, then to the token"
+      ),
+      Options.withFallbackConfig(Config.string("TESSERA_WEBHOOK_SECRET")),
+      Options.optional
+    ),
     readOnly: Options.boolean("read-only").pipe(
       Options.withDescription("Answer reads only: every change is refused (403) and the dashboard shows no actions")
     ),
@@ -59,16 +83,17 @@ export const serve = Command.make(
         return yield* new BuildErrors.WorkersUnavailable({ store: resolved.store._tag.toLowerCase() })
       }
       const graph = Option.isSome(resolved.graph) ? yield* Settings.loadGraph(resolved, "serve") : undefined
-      const { Server } = yield* loadServer
+      const server = yield* loadServer
       return yield* Effect.scoped(
         Effect.gen(function* () {
-          const { url } = yield* Server.start({
+          const { url } = yield* server.Server.start({
             port: options.port,
             host: options.host,
             token: Option.getOrUndefined(options.token),
             readOnly: options.readOnly,
             executor,
-            graph
+            graph,
+            webhookSecret: Option.getOrUndefined(options.webhookSecret)
           }).pipe(
             Effect.mapError(
               (error) =>
@@ -85,7 +110,9 @@ export const serve = Command.make(
           )
           return yield* Effect.never
         })
-      ).pipe(Effect.provide(Store.layer(resolved.store)))
+      ).pipe(
+        Effect.provide(Layer.merge(Store.layer(resolved.store), yield* cursors(resolved.store, server.Subscriptions)))
+      )
     }).pipe((effect): Effect.Effect<never, CommandError, Command.Command.Context<"tessera">> => effect)
 ).pipe(
   Command.withDescription(

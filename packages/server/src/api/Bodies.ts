@@ -21,7 +21,9 @@ export const CreateBuild = Schema.Struct({
   retries: Schema.optional(Whole("retries", 0)),
   leaseMs: Schema.optional(Whole("leaseMs", 1)),
   executor: Schema.optional(Schema.Literal("local", "workers")),
-  dryRun: Schema.optional(Schema.Boolean)
+  dryRun: Schema.optional(Schema.Boolean),
+  /** Receives a signed POST for each status change of the build and each terminal status of its partitions. */
+  callbackUrl: Schema.optional(Schema.String)
 }).annotations({ identifier: "CreateBuild" })
 export type CreateBuild = typeof CreateBuild.Type
 

@@ -12,6 +12,7 @@ import { buildsRequested } from "../metrics/ServerMetrics.js"
 import { ServerConfig } from "../ServerConfig.js"
 import * as EventStream from "../sse/EventStream.js"
 import * as BuildView from "../views/BuildView.js"
+import { Webhooks } from "../webhooks/Webhooks.js"
 import { http } from "./Failures.js"
 
 const sameRefs = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => {
@@ -52,15 +53,21 @@ export const BuildsLive = HttpApiBuilder.group(TesseraApi, "builds", (handlers) 
           const plan = yield* http(builds.plan(payload.refs))
           return { dryRun: true as const, ...plan }
         }
+        const webhooks = yield* Webhooks
         if (payload.id !== undefined) {
           const before = yield* Effect.either(BuildView.read(payload.id))
           if (before._tag === "Right") {
             const found = before.right.build.requestedRefs
             if (!sameRefs(found, payload.refs)) return yield* refused(payload.id, payload.refs, found)
+            if (payload.callbackUrl !== undefined) {
+              yield* webhooks.check(payload.callbackUrl)
+              yield* http(webhooks.subscribe(payload.id, payload.callbackUrl))
+            }
             return yield* existing(before.right)
           }
           if (before.left._tag !== "UnknownBuild") return yield* http(Effect.fail(before.left))
         }
+        if (payload.callbackUrl !== undefined) yield* webhooks.check(payload.callbackUrl)
         const handle = yield* http(
           builds.request(payload.refs, {
             id: payload.id,
@@ -77,6 +84,7 @@ export const BuildsLive = HttpApiBuilder.group(TesseraApi, "builds", (handlers) 
           return yield* refused(handle.id, payload.refs, view.build.requestedRefs)
         }
         yield* Metric.increment(buildsRequested)
+        if (payload.callbackUrl !== undefined) yield* http(webhooks.subscribe(handle.id, payload.callbackUrl))
         return view
       })
     )
