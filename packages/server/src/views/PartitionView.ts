@@ -38,7 +38,8 @@ export const read: (
   const log = yield* EventLog.EventLog
   const partition = (yield* log.partitions({ refs: [ref], limit: 1 })).items[0]
   if (partition === undefined) return yield* new BuildErrors.UnknownPartition({ ref })
-  const claims = yield* log.stream({ partitionRefs: [ref], kinds: ["PartitionStatusChanged"] }).pipe(Stream.runCollect)
+  // By ref alone: the stores index events by ref, and a kind filter beside it makes SQLite scan.
+  const claims = yield* log.stream({ partitionRefs: [ref] }).pipe(Stream.runCollect)
   const jobRunIds = [
     ...new Set(
       Chunk.toReadonlyArray(claims).flatMap(({ event }) =>
