@@ -12,7 +12,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { Builds, type EventLog, Graph } from "@tessera/core"
 import { PgStore } from "@tessera/store-postgres"
 import { SqliteEventLog } from "@tessera/store-sqlite"
-import { Effect, Layer, Redacted, type Scope } from "effect"
+import { Effect, Layer, Redacted, Schedule, type Scope } from "effect"
 import { inject } from "vitest"
 import { Server, Subscriptions } from "../src/index.js"
 import graph from "./fixtures/graph.js"
@@ -132,4 +132,18 @@ export const tessera = (store: Store, args: ReadonlyArray<string>, env: Record<s
       return { child, exit: Effect.promise(() => exit), output: () => output }
     }),
     ({ child }) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+  )
+
+/** Runs `read` every 50 ms until `done` holds for what it returns; the test's timeout bounds it. */
+export const poll = <A, B extends A = A>(
+  read: Effect.Effect<A>,
+  done: ((value: A) => value is B) | ((value: A) => boolean)
+): Effect.Effect<B> =>
+  read.pipe(
+    Effect.filterOrFail(
+      (value): value is B => done(value),
+      () => "not yet"
+    ),
+    Effect.retry(Schedule.spaced("50 millis")),
+    Effect.orDie
   )

@@ -4,9 +4,9 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schedule } from "effect"
+import { Effect } from "effect"
 import { Client } from "../src/index.js"
-import { type Answer, call, ref, registerRaw, serve, type Store, tessera } from "./Harness.js"
+import { type Answer, call, poll, ref, registerRaw, serve, type Store, tessera } from "./Harness.js"
 
 interface BuildBody {
   readonly build: {
@@ -30,15 +30,7 @@ const build = (answer: Answer) => answer.body as BuildBody
 
 /** Reads the build until `done` holds for it. */
 export const until = (base: string, id: string, done: (body: BuildBody) => boolean) =>
-  call(base, "GET", `/api/v1/builds/${id}`).pipe(
-    Effect.map(build),
-    Effect.filterOrFail(
-      (body) => body.build !== undefined && done(body),
-      () => "not yet"
-    ),
-    Effect.retry(Schedule.spaced("50 millis")),
-    Effect.orDie
-  )
+  poll(Effect.map(call(base, "GET", `/api/v1/builds/${id}`), build), (body) => body.build !== undefined && done(body))
 
 const terminal = (body: BuildBody) => ["COMPLETED", "FAILED", "CANCELLED"].includes(body.build.status)
 

@@ -3,18 +3,14 @@
  * building what it is asked over HTTP, and stopped by SIGTERM like every tessera command (exit 130).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schedule } from "effect"
-import { call, registerRaw, sqlite, tessera } from "./Harness.js"
+import { Effect } from "effect"
+import { call, poll, registerRaw, sqlite, tessera } from "./Harness.js"
 import { until } from "./api.js"
 
 const urlIn = (output: () => string) =>
-  Effect.sync(() => /at (http:\/\/\S+) /.exec(output())?.[1]).pipe(
-    Effect.filterOrFail(
-      (url): url is string => url !== undefined,
-      () => "not listening yet"
-    ),
-    Effect.retry(Schedule.spaced("100 millis")),
-    Effect.orDie
+  poll(
+    Effect.sync(() => /at (http:\/\/\S+) /.exec(output())?.[1]),
+    (url): url is string => url !== undefined
   )
 
 describe("tessera serve", () => {

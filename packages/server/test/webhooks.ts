@@ -6,8 +6,8 @@
 import { createHmac } from "node:crypto"
 import * as http from "node:http"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Schedule, Scope } from "effect"
-import { call, registerRaw, serve, type Store } from "./Harness.js"
+import { Effect, Exit, Scope } from "effect"
+import { call, poll, registerRaw, serve, type Store } from "./Harness.js"
 import { until } from "./api.js"
 
 interface Delivery {
@@ -62,13 +62,9 @@ const expectedSeqs = (url: string, id: string) =>
 const accepted = (deliveries: ReadonlyArray<Delivery>) => deliveries.filter((d) => d.status === 200).map((d) => d.seq)
 
 const untilDelivered = (deliveries: ReadonlyArray<Delivery>, count: number) =>
-  Effect.sync(() => accepted(deliveries).length).pipe(
-    Effect.filterOrFail(
-      (n) => n >= count,
-      () => "not yet"
-    ),
-    Effect.retry(Schedule.spaced("100 millis")),
-    Effect.orDie
+  poll(
+    Effect.sync(() => accepted(deliveries).length),
+    (n) => n >= count
   )
 
 const SECRET = "hook-secret"
@@ -136,13 +132,9 @@ export const scenarios = (name: string, open: Effect.Effect<Store, never, Scope.
           yield* until(a.url, "restarted", (body) => body.build.status === "COMPLETED")
           yield* untilDelivered(hook.deliveries, 2)
           // The third delivery is failing when the server stops.
-          yield* Effect.sync(() => hook.deliveries.length).pipe(
-            Effect.filterOrFail(
-              (n) => n >= 3,
-              () => "not yet"
-            ),
-            Effect.retry(Schedule.spaced("100 millis")),
-            Effect.orDie
+          yield* poll(
+            Effect.sync(() => hook.deliveries.length),
+            (n) => n >= 3
           )
           yield* Scope.close(first, Exit.void)
           healthy = true
