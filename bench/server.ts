@@ -43,8 +43,8 @@ const get = (url: string) =>
       .on("error", reject)
   })
 
-/** `requests` GETs of partition pages, 16 at a time: throughput, and each request's latency in µs. */
-const load = (base: string, refs: ReadonlyArray<string>, requests: number) =>
+/** `requests` GETs of `pathOf(i)`, 16 at a time: throughput, and each request's latency in µs. */
+const load = (base: string, pathOf: (i: number) => string, requests: number) =>
   Effect.promise(async () => {
     const latencies: Array<number> = []
     let next = 0
@@ -52,10 +52,10 @@ const load = (base: string, refs: ReadonlyArray<string>, requests: number) =>
     await Promise.all(
       Array.from({ length: 16 }, async () => {
         while (next < requests) {
-          const ref = refs[(next++ * 7919) % refs.length]!
+          const path = pathOf(next++)
           const start = performance.now()
-          const status = await get(`${base}/api/v1/partitions/${encodeURIComponent(ref)}`)
-          if (status !== 200) throw new Error(`GET ${ref} answered ${status}`)
+          const status = await get(`${base}${path}`)
+          if (status !== 200) throw new Error(`GET ${path} answered ${status}`)
           latencies.push((performance.now() - start) * 1000)
         }
       })
@@ -135,6 +135,10 @@ const bench: Benchmark = (args) =>
       const encode = Schema.encode(Bodies.PartitionDetail)
       const bare = yield* listen(
         http.createServer((request, response) => {
+          if (request.url === "/healthz") {
+            response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }))
+            return
+          }
           const ref = decodeURIComponent((request.url ?? "").slice("/api/v1/partitions/".length))
           run(Effect.flatMap(PartitionView.read(ref, Option.some(graph)), encode)).then(
             (body) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body)),
@@ -142,11 +146,16 @@ const bench: Benchmark = (args) =>
           )
         })
       )
+      const partition = (i: number) => `/api/v1/partitions/${encodeURIComponent(refs[(i * 7919) % refs.length]!)}`
+      const health = () => "/healthz"
       // Warm both, then measure each.
-      yield* load(served.url, refs, 500)
-      yield* load(bare, refs, 500)
-      const api = yield* load(served.url, refs, requests)
-      const raw = yield* load(bare, refs, requests)
+      yield* load(served.url, partition, 500)
+      yield* load(bare, partition, 500)
+      const api = yield* load(served.url, partition, requests)
+      const raw = yield* load(bare, partition, requests)
+      // The HTTP stack alone: a route that reads nothing.
+      const apiHealth = yield* load(served.url, health, requests)
+      const rawHealth = yield* load(bare, health, requests)
 
       // Fan-out: every client connects after the head, then the events are appended in batches of 10.
       const fanout = (url: string) =>
@@ -211,6 +220,14 @@ const bench: Benchmark = (args) =>
           value: latency(99).api,
           baseline: { name: "node:http, same view and JSON", value: latency(99).raw },
           higherIsBetter: false
+        },
+        {
+          id: "server.healthz",
+          case: "GET /healthz, 16 at a time (the HTTP stack alone)",
+          unit: "req/s",
+          value: perSecond(requests, apiHealth.ms),
+          baseline: { name: "node:http, the same JSON", value: perSecond(requests, rawHealth.ms) },
+          higherIsBetter: true
         },
         {
           id: "server.sse.fanout",
