@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import puppeteer, { type Page } from "puppeteer-core"
-import { ref, registerRaw, serve, sqlite } from "./Harness.js"
+import { call, ref, registerRaw, serve, sqlite } from "./Harness.js"
 
 const screenshots = fileURLToPath(new URL("../.tmp/screenshots/", import.meta.url))
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
@@ -110,7 +110,27 @@ describe("the dashboard in Chromium", () => {
       yield* shot(page, "partitions")
       yield* Effect.promise(() => page.goto(`${url}/`))
       yield* shot(page, "overview")
-      yield* Effect.promise(() => page.goto(`${url}/events`))
+      yield* Effect.promise(async () => {
+        await page.goto(`${url}/events`)
+        await page.evaluate(() => Object.assign(window, { sameDocument: true }))
+      })
+      // The events page follows the log: a source registered now appears without a reload.
+      yield* call(
+        url,
+        "POST",
+        "/api/v1/sources",
+        { ref: "raw/date=2026-11-09", manifest: { checksum: "late" } },
+        { authorization: "Bearer dash" }
+      )
+      yield* Effect.promise(() =>
+        page.waitForFunction(
+          () => document.querySelector("#event-rows")?.textContent?.includes("raw/date=2026-11-09"),
+          {
+            timeout: 20_000
+          }
+        )
+      )
+      expect(yield* Effect.promise(() => page.evaluate(() => "sameDocument" in window))).toBe(true)
       yield* shot(page, "events")
     })
   )

@@ -263,17 +263,19 @@ ${kv([
 
 /** What an event says, in a few words. */
 const summary = ({ event }: BuildEvent.LoggedEvent) => {
+  const ref = BuildEvent.partitionRefOf(event)
   const subject =
-    BuildEvent.partitionRefOf(event) ??
-    ("jobName" in event
-      ? `${event.jobName} #${event.attempt}`
-      : "requestedRefs" in event
-        ? event.requestedRefs.join(" ")
-        : undefined)
+    ref !== undefined
+      ? partitionLink(ref)
+      : "jobName" in event
+        ? `${event.jobName} #${event.attempt}`
+        : "requestedRefs" in event
+          ? event.requestedRefs.map((requested) => html`${partitionLink(requested)} `)
+          : ""
   const state =
     "status" in event ? event.status : event._tag === "Delegated" ? `to ${event.toBuildRequestId}` : undefined
   const message = "message" in event ? event.message : undefined
-  return html`${subject === undefined ? "" : subject.includes("=") ? partitionLink(subject) : subject} ${state === undefined ? "" : status(state)} <span class="muted">${message ?? ""}</span>`
+  return html`${subject} ${state === undefined ? "" : status(state)} <span class="muted">${message ?? ""}</span>`
 }
 
 export const eventRows = (events: ReadonlyArray<BuildEvent.LoggedEvent>) =>
