@@ -13,7 +13,7 @@ import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { Builds, type EventLog, Graph, InMemoryEventLog, Job, Plan, pattern } from "@tessera/core"
 import { SqliteEventLog } from "@tessera/store-sqlite"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either, Layer, Metric } from "effect"
 import { RawDatabase } from "./src/sqlite.js"
 import { type Benchmark, report, timed } from "./src/report.js"
 
@@ -101,7 +101,10 @@ const bench: Benchmark = (args) =>
     )
     const raw = (jobs / rawMs) * 1000
     const memory = yield* jobsPerSecond(InMemoryEventLog.layer, jobs)
+    const counted = Effect.all([Metric.value(SqliteEventLog.statements), Metric.value(SqliteEventLog.commits)])
+    const [statementsBefore, commitsBefore] = yield* counted
     const sqlite = yield* jobsPerSecond(SqliteEventLog.layer({ filename: path.join(dir, "events.db") }), jobs)
+    const [statementsAfter, commitsAfter] = yield* counted
     const rawSqlite = rawSqliteJobsPerSecond(path.join(dir, "raw.db"), jobs)
     fs.rmSync(dir, { recursive: true, force: true })
 
@@ -130,7 +133,9 @@ const bench: Benchmark = (args) =>
         unit: "jobs/s",
         value: sqlite,
         baseline: { name: "better-sqlite3, 2 autocommit INSERTs per job", value: rawSqlite },
-        higherIsBetter: true
+        higherIsBetter: true,
+        statementsPerJob: (statementsAfter.count - statementsBefore.count) / jobs,
+        commitsPerJob: (commitsAfter.count - commitsBefore.count) / jobs
       },
       {
         id: `plan.${millions}`,

@@ -16,6 +16,10 @@ export interface Row {
   readonly baseline?: { readonly name: string; readonly value: number } | undefined
   /** Whether a larger value is better (throughput) or worse (latency, bytes). */
   readonly higherIsBetter: boolean
+  /** SQL statements the store ran per job, where the store counts them. */
+  readonly statementsPerJob?: number | undefined
+  /** Durable commits (fsyncs, WAL flushes) per job, where the store counts them. */
+  readonly commitsPerJob?: number | undefined
 }
 
 const format = (value: number) => (value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toPrecision(3))
@@ -28,12 +32,17 @@ export const ratio = (row: Row): number | undefined =>
       ? row.value / row.baseline.value
       : row.baseline.value / row.value
 
+const perJob = (row: Row) =>
+  row.statementsPerJob === undefined || row.commitsPerJob === undefined
+    ? ""
+    : ` [${row.statementsPerJob.toFixed(1)} statements, ${row.commitsPerJob.toFixed(2)} commits per job]`
+
 export const report = (name: string, rows: ReadonlyArray<Row>): Effect.Effect<void> =>
   Effect.sync(() => {
     const table = rows.map((row) => {
       const r = ratio(row)
       return {
-        case: `${row.id}  ${row.case}`,
+        case: `${row.id}  ${row.case}${perJob(row)}`,
         value: `${format(row.value)} ${row.unit}`,
         baseline: row.baseline === undefined ? "" : `${row.baseline.name}: ${format(row.baseline.value)} ${row.unit}`,
         ratio: r === undefined ? "" : `${r.toFixed(2)}x`

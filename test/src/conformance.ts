@@ -491,6 +491,33 @@ export const conformance = (store: StoreUnderTest) =>
       })
     )
 
+    test(
+      "job runs by input: what was built from a partition, as its runs now read",
+      Effect.gen(function* () {
+        const log = yield* EventLog.EventLog
+        yield* log.append([ev.received("b1")])
+        const lease = ev.liveLease()
+        const both = { run: "r0", build: "b1", outputs: ["clean/d=1"], inputs: ["raw/d=a", "raw/d=b"], lease }
+        const one = { run: "r1", build: "b1", outputs: ["clean/d=2"], inputs: ["raw/d=b"], lease }
+        const none = { run: "r2", build: "b1", outputs: ["raw/d=c"], lease }
+        yield* log.append([...ev.claim(both), ...ev.complete(both)])
+        // r1's first attempt fails; its retry is planned with other inputs (missing dependencies found,
+        // a graph changed under a resumed build): it is found by the inputs it has now, alone.
+        yield* log.append([...ev.claim(one), ev.jobRun(one, "FAILED"), ev.partition("clean/d=2", "FAILED", "b1", "r1")])
+        const replanned = { ...one, inputs: ["raw/d=c"], attempt: 2 }
+        yield* log.append([...ev.claim(replanned), ...ev.complete(replanned)])
+        yield* log.append([...ev.claim(none), ...ev.complete(none)])
+        const ids = (query: Queries.JobRunQuery) =>
+          Effect.map(log.jobRuns(query), (page) => page.items.map((row) => row.jobRunId))
+        expect(yield* ids({ inputs: ["raw/d=b"] })).toEqual(["r0"])
+        expect(yield* ids({ inputs: ["raw/d=c"] })).toEqual(["r1"])
+        expect(yield* ids({ inputs: ["raw/d=a", "raw/d=c"] })).toEqual(["r0", "r1"])
+        expect(yield* ids({ inputs: ["raw/d=a", "raw/d=c"], statuses: ["COMPLETED"], after: "r0" })).toEqual(["r1"])
+        expect(yield* ids({ inputs: [] })).toEqual([])
+        expect((yield* log.jobRuns({ inputs: ["raw/d=a", "raw/d=c"], limit: 1 })).next).toBe("r0")
+      })
+    )
+
     it.live.prop(
       "views equal the reducer over random histories, and refusals match the reference",
       [Arbitrary.history],
@@ -521,6 +548,12 @@ export const conformance = (store: StoreUnderTest) =>
             events: events.map(({ seq, event }) => ({ seq, event }))
           })
           expect(withoutTimes(state)).toEqual(withoutTimes(expectedState))
+          const inputs = [...new Set(expectedState.jobRuns.flatMap((row) => row.inputs))].slice(0, 3)
+          for (const query of [{ inputs }, { inputs: inputs.slice(0, 1), statuses: ["COMPLETED" as const] }]) {
+            const byInput = (of: EventLog.EventLogShape) =>
+              Effect.map(of.jobRuns(query), (page) => page.items.map((row) => row.jobRunId))
+            expect(yield* byInput(log)).toEqual(yield* byInput(reference))
+          }
         }).pipe(Effect.provide(store.fresh)),
       { timeout: 300_000, fastCheck: { numRuns: store.propertyRuns ?? 200 } }
     )

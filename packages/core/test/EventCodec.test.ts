@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { BuildEvent, EventCodec } from "@tessera/core"
-import { Arbitrary, Either, FastCheck as fc } from "effect"
+import { Arbitrary, Either, FastCheck as fc, Schema } from "effect"
 
 /** Whether `value` holds a -0 anywhere: JSON writes it as 0, the one number it cannot carry apart. */
 const holdsNegativeZero = (value: unknown): boolean =>
@@ -13,6 +13,11 @@ describe("EventCodec", () => {
     const decoded = Either.getOrThrow(EventCodec.decode(EventCodec.encode(event)))
     expect(decoded).toEqual(event)
     expect(decoded).toBeInstanceOf(event.constructor)
+  })
+
+  it.prop("the encoding is the schema's own, field for field and in order", [arbitraryEvent], ([event]) => {
+    const bySchema = { v: EventCodec.SCHEMA_VERSION, ...Schema.encodeSync(BuildEvent.BuildEvent)(event) }
+    expect(EventCodec.encode(event)).toBe(JSON.stringify(bySchema))
   })
 
   it("carries the schema version and ignores fields a newer minor version added", () => {

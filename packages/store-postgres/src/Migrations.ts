@@ -120,11 +120,18 @@ const migrations = (schema: string): Record<string, Effect.Effect<void, SqlError
     sql.unsafe(`ALTER TABLE "${schema}".job_queue ADD COLUMN job_name text, ADD COLUMN job_version text,
         ADD COLUMN ready_since timestamptz NOT NULL DEFAULT clock_timestamp();
       UPDATE "${schema}".job_queue SET job_name = run::jsonb->>'jobName'`)
+  ),
+  // Which partitions each run read, indexed, so `invalidate` finds what was built from a partition
+  // in time proportional to the chain it invalidates rather than to the log.
+  "0005_job_run_inputs": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(`ALTER TABLE "${schema}".job_runs ADD COLUMN inputs text[] NOT NULL DEFAULT '{}';
+      UPDATE "${schema}".job_runs SET inputs = ARRAY(SELECT jsonb_array_elements_text(data::jsonb->'inputs'));
+      CREATE INDEX job_runs_inputs ON "${schema}".job_runs USING gin (inputs)`)
   )
 })
 
 /** The highest migration this version knows. */
-export const LATEST = 4
+export const LATEST = 5
 
 /** The schema was migrated by a newer @tessera/store-postgres than this process runs. */
 export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>()("SchemaTooNew", {

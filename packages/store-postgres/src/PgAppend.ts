@@ -135,11 +135,13 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
         ${p.map((row) => encodePartition(row))}::text[])
       ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data
     ), j AS (
-      INSERT INTO ${jobRuns} (job_run_id, build_request_id, job_name, status, data)
-      SELECT * FROM unnest(${j.map((row) => row.jobRunId)}::text[], ${j.map((row) => row.buildRequestId)}::text[],
-        ${j.map((row) => row.jobName)}::text[], ${j.map((row) => row.status)}::text[], ${j.map((row) => encodeJobRun(row))}::text[])
+      INSERT INTO ${jobRuns} (job_run_id, build_request_id, job_name, status, data, inputs)
+      SELECT id, build, name, status, data, ARRAY(SELECT jsonb_array_elements_text(inputs::jsonb))
+      FROM unnest(${j.map((row) => row.jobRunId)}::text[], ${j.map((row) => row.buildRequestId)}::text[],
+        ${j.map((row) => row.jobName)}::text[], ${j.map((row) => row.status)}::text[], ${j.map((row) => encodeJobRun(row))}::text[],
+        ${j.map((row) => JSON.stringify(row.inputs))}::text[]) AS run(id, build, name, status, data, inputs)
       ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
-        job_name = excluded.job_name, status = excluded.status, data = excluded.data
+        job_name = excluded.job_name, status = excluded.status, data = excluded.data, inputs = excluded.inputs
     ), b AS (
       INSERT INTO ${buildRequests} (build_request_id, status, data)
       SELECT * FROM unnest(${b.map((row) => row.buildRequestId)}::text[], ${b.map((row) => row.status)}::text[],

@@ -97,6 +97,7 @@ export const make = (
     if (query.jobRunIds !== undefined) where.push(sql`job_run_id = ANY(${query.jobRunIds})`)
     if (query.buildRequestIds !== undefined) where.push(sql`build_request_id = ANY(${query.buildRequestIds})`)
     if (query.jobNames !== undefined) where.push(sql`job_name = ANY(${query.jobNames})`)
+    if (query.inputs !== undefined) where.push(sql`inputs && ${query.inputs}::text[]`)
     if (query.statuses !== undefined) where.push(sql`status = ANY(${query.statuses})`)
     if (query.after !== undefined) where.push(sql`job_run_id > ${query.after}`)
     const rows = yield* resilient(

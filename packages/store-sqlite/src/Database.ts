@@ -2,12 +2,14 @@
  * Opening a SQLite file as a Tessera log, and the write transactions every process shares it with.
  */
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import type * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import BetterSqlite3 from "better-sqlite3"
 import { Duration, Effect, Exit, Metric, Schedule, type Scope } from "effect"
 import {
   CannotOpenDatabase,
@@ -21,7 +23,10 @@ import {
 import * as Migrations from "./Migrations.js"
 
 export interface DatabaseOptions {
-  /** A file path, or ":memory:" for a log that lives as long as the layer. */
+  /**
+   * A file path, or ":memory:" for a log that lives as long as the layer (kept in a private
+   * temporary file, removed when the layer closes, so that both of the store's connections see it).
+   */
   readonly filename: string
   /** How long a write waits for another process's lock before failing (default 30 seconds). */
   readonly busyTimeout?: Duration.DurationInput | undefined
@@ -32,11 +37,14 @@ export interface DatabaseOptions {
 }
 
 export interface Database {
+  /** The connection reads go through. */
   readonly sql: SqlClient.SqlClient
+  /** The connection appends go through: better-sqlite3 itself, for statements prepared once and run synchronously. */
+  readonly writer: BetterSqlite3.Database
+  /** A read-only connection for the store's reads, apart from the writer's open transactions. */
+  readonly reader: BetterSqlite3.Database
   /** The absolute path, or ":memory:". */
   readonly filename: string
-  /** Runs `body` in a write transaction that holds SQLite's write lock from its first statement. */
-  readonly writeTransaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
   /** Retries `self` while another connection holds a lock, with backoff, up to the busy timeout. */
   readonly retryBusy: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
@@ -62,6 +70,12 @@ const onSqlError = <A, E, R>(filename: string, self: Effect.Effect<A, E | SqlErr
 
 const codeOfIo = (error: unknown) =>
   typeof error === "object" && error !== null && "code" in error ? String(error.code) : "an I/O error"
+
+/** A private folder for a `:memory:` log's file, removed with everything in it when the scope closes. */
+const temporaryDirectory = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tessera-memory-"))),
+  (directory) => Effect.sync(() => fs.rmSync(directory, { recursive: true, force: true }))
+)
 
 /** Makes sure the path can hold a database this process may write, before SQLite creates anything there. */
 const prepareFile = (
@@ -172,9 +186,11 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
     const filename = memory ? options.filename : path.resolve(options.filename)
     const busyTimeout = Duration.decode(options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT)
     if (!memory) yield* prepareFile(filename, options.createDirectories ?? true)
+    // Removed after both connections close: finalizers run in reverse order.
+    const file = memory ? path.join(yield* temporaryDirectory, "events.db") : filename
 
     const sql = yield* SqliteClient.make({
-      filename,
+      filename: file,
       // Switched on below, once the file is known to be Tessera's or empty: a foreign file stays byte for byte intact.
       disableWAL: true,
       spanAttributes: { "db.name": filename }
@@ -185,6 +201,9 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
       )
     )
 
+    const busyWait = Duration.toMillis(Duration.min(busyTimeout, SQLITE_BUSY_WAIT))
+    // A log that lives as long as the layer has nothing to keep across a power loss.
+    const synchronous = memory ? "OFF" : (options.synchronous ?? "FULL")
     const schedule = Schedule.exponential("5 millis", 2).pipe(
       Schedule.union(Schedule.spaced("250 millis")),
       Schedule.jittered,
@@ -223,20 +242,18 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
     yield* onSqlError(
       filename,
       Effect.gen(function* () {
-        yield* sql.unsafe(`PRAGMA busy_timeout = ${Duration.toMillis(Duration.min(busyTimeout, SQLITE_BUSY_WAIT))}`)
+        yield* sql.unsafe(`PRAGMA busy_timeout = ${busyWait}`)
         const seen = yield* retryBusy(inspect(sql))
         yield* refuseForeign(filename, seen)
-        if (!memory) {
-          const [mode] = yield* retryBusy(sql.unsafe<{ journal_mode: string }>("PRAGMA journal_mode = WAL"))
-          if (mode?.journal_mode !== "wal") {
-            return yield* new CannotOpenDatabase({
-              filename,
-              reason: `SQLite could not switch it to WAL mode (it stayed in ${mode?.journal_mode} mode)`,
-              hint: "Put the file on a local file system; network file systems do not support WAL"
-            })
-          }
+        const [mode] = yield* retryBusy(sql.unsafe<{ journal_mode: string }>("PRAGMA journal_mode = WAL"))
+        if (mode?.journal_mode !== "wal") {
+          return yield* new CannotOpenDatabase({
+            filename,
+            reason: `SQLite could not switch it to WAL mode (it stayed in ${mode?.journal_mode} mode)`,
+            hint: "Put the file on a local file system; network file systems do not support WAL"
+          })
         }
-        yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
+        yield* sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
         // A file already at this version needs no write lock to open: a reader (`tessera status`) must
         // not wait for a writer that holds the lock, which WAL lets it read beside.
         const current = yield* retryBusy(versionOf(sql, seen))
@@ -272,5 +289,22 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
         )
       })
     )
-    return { sql, filename, writeTransaction, retryBusy }
+    const connect = (readonly: boolean) =>
+      Effect.acquireRelease(
+        Effect.try({
+          try: () => {
+            const connection = new BetterSqlite3(file, { timeout: busyWait, readonly })
+            // The IN-lists and unions of the hot path build small transient tables: in a temp file (the
+            // build's default) each costs a file's open and close, several times the query itself.
+            connection.pragma("temp_store = MEMORY")
+            if (!readonly) connection.pragma(`synchronous = ${synchronous}`)
+            return connection
+          },
+          catch: (cause) => openError(filename, new SqlError({ cause, message: "Failed to open the database file" }))
+        }),
+        (connection) => Effect.sync(() => connection.close())
+      )
+    const writer = yield* connect(false)
+    const reader = yield* connect(true)
+    return { sql, writer, reader, filename, retryBusy }
   })

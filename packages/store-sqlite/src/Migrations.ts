@@ -57,6 +57,14 @@ export const migrations = {
   "3_appended_at": statements(
     "ALTER TABLE events ADD COLUMN appended_at INTEGER",
     "UPDATE events SET appended_at = timestamp"
+  ),
+  // Which runs read which partitions, so `invalidate` finds what was built from a partition by
+  // index, in time proportional to the chain it invalidates rather than to the log.
+  "4_job_run_inputs": statements(
+    "CREATE TABLE job_run_inputs (ref TEXT NOT NULL, job_run_id TEXT NOT NULL, PRIMARY KEY (ref, job_run_id)) WITHOUT ROWID",
+    "CREATE INDEX job_run_inputs_by_job_run ON job_run_inputs (job_run_id)",
+    `INSERT OR IGNORE INTO job_run_inputs (ref, job_run_id)
+      SELECT input.value, job_runs.job_run_id FROM job_runs, json_each(job_runs.data, '$.inputs') AS input`
   )
 } satisfies Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
 

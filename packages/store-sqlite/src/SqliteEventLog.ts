@@ -1,39 +1,16 @@
 /**
  * The SQLite store: the build event log and its three views in one SQLite file, which several
- * processes on one machine may share. Every append is one `BEGIN IMMEDIATE` transaction that
- * decides the batch with core's `Batch.decide` over the rows it loads, then writes the events and
- * the changed view rows together.
+ * processes on one machine may share. Concurrent appends are group-committed: each group is one
+ * `BEGIN IMMEDIATE` transaction (`Append`) that decides every append with core's `Batch.decide`
+ * over the rows it loads, then writes the events and the changed view rows together.
  */
-import type { SqlError } from "@effect/sql/SqlError"
-import type { Fragment } from "@effect/sql/Statement"
-import {
-  Batch,
-  BuildEvent,
-  type Errors,
-  EventCodec,
-  EventFilter,
-  EventLog,
-  GroupCommit,
-  Queries,
-  Reading,
-  Views,
-  Wakeup
-} from "@tessera/core"
-import {
-  Clock,
-  Config,
-  type ConfigError,
-  Duration,
-  Effect,
-  Either,
-  Layer,
-  Metric,
-  Option,
-  Schema,
-  type Scope
-} from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { type BuildEvent, EventLog, GroupCommit, Reading, Wakeup } from "@tessera/core"
+import { Config, type ConfigError, Duration, Effect, Layer, Metric, Option, type Scope } from "effect"
+import * as Append from "./Append.js"
 import * as Database from "./Database.js"
 import { type SqliteOpenError, storeError } from "./Errors.js"
+import * as Reads from "./Reads.js"
 
 export interface SqliteEventLogOptions extends Database.DatabaseOptions {
   /** How often a `tail` looks for events other processes appended (default 200 ms); appends in this process wake it at once. */
@@ -45,240 +22,45 @@ export const DEFAULT_POLL_INTERVAL = Duration.millis(200)
 /** The most events one group commit writes: concurrent appends beyond it wait for the next transaction. */
 const GROUP_EVENTS = 10_000
 
-/** Rows per INSERT: well under SQLite's 32,766 bound parameters at 8 columns. */
-const CHUNK = 500
-
 const appendedEvents = Metric.counter("tessera_sqlite_appended_events", {
   description: "events written to SQLite logs by this process"
 })
 
-const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
-  return out
-}
+/** Kept here too: callers bound prefix scans with it. */
+export const prefixEnd = Reads.prefixEnd
 
-/**
- * The least string greater than every string that starts with `prefix`, in SQLite's BINARY order
- * (UTF-8 bytes, which is code point order), so a prefix becomes an index range; none for "".
- */
-export const prefixEnd = (prefix: string): string | undefined => {
-  const points = Array.from(prefix, (char) => char.codePointAt(0)!)
-  while (points.length > 0) {
-    let last = points.pop()! + 1
-    if (last === 0xd800) last = 0xe000
-    if (last <= 0x10ffff) return String.fromCodePoint(...points, last)
-  }
-  return undefined
-}
-
-const PartitionJson = Schema.parseJson(Views.PartitionRow)
-const JobRunJson = Schema.parseJson(Views.JobRunRow)
-const BuildRequestJson = Schema.parseJson(Views.BuildRequestRow)
-
-interface KeyedRow {
-  readonly key: string
-  readonly data: string
-}
+export { commits, statements } from "./Driver.js"
 
 export const make = (
   options: SqliteEventLogOptions
 ): Effect.Effect<EventLog.EventLogShape, SqliteOpenError, Scope.Scope> =>
   Effect.gen(function* () {
     const db = yield* Database.make(options)
-    const { sql, filename } = db
+    const { filename } = db
     const wakeup = yield* Wakeup.make
     const pollInterval = options.pollInterval ?? DEFAULT_POLL_INTERVAL
-    const failed = (operation: string) => storeError(operation, filename)
-
-    const json = (values: ReadonlyArray<string>) => JSON.stringify(values)
-    // One JSON parameter whatever the list's length: no bound-parameter limit, and one cached statement per shape.
-    const inList = (column: string, values: ReadonlyArray<string>) =>
-      values.length === 1
-        ? sql`${sql.literal(column)} = ${values[0]!}`
-        : sql`${sql.literal(column)} IN (SELECT value FROM json_each(${json(values)}))`
-    const prefixRange = (column: string, prefix: string) => {
-      const end = prefixEnd(prefix)
-      return end === undefined
-        ? sql`${sql.literal(column)} >= ${prefix}`
-        : sql`(${sql.literal(column)} >= ${prefix} AND ${sql.literal(column)} < ${end})`
-    }
-
-    const decodeRows = <A, I>(schema: Schema.Schema<A, I>) => {
-      const decode = Schema.decodeUnknownEither(schema)
-      return (operation: string) =>
-        (rows: ReadonlyArray<KeyedRow>): Effect.Effect<Array<A>, EventLog.StoreError> =>
-          Effect.forEach(rows, (row) =>
-            Either.match(decode(row.data), {
-              onLeft: (error) =>
-                Effect.fail(
-                  new EventLog.StoreError({
-                    store: "sqlite",
-                    operation,
-                    reason: `the stored row ${row.key} in ${filename} cannot be decoded (${error.message}); the file may be damaged or written by a newer Tessera`
-                  })
-                ),
-              onRight: Effect.succeed
-            })
-          )
-    }
-    const decodePartitions = decodeRows(PartitionJson)
-    const decodeJobRuns = decodeRows(JobRunJson)
-    const decodeBuildRequests = decodeRows(BuildRequestJson)
-
-    const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
-      existingEventIds: (ids) =>
-        Effect.map(
-          sql<{ event_id: string }>`SELECT event_id FROM events WHERE ${inList("event_id", ids)}`,
-          (rows) => new Set(rows.map((row) => row.event_id))
-        ),
-      partitions: (refs) =>
-        Effect.flatMap(
-          sql<KeyedRow>`SELECT ref AS key, data FROM partitions WHERE ${inList("ref", refs)}`,
-          decodePartitions("append")
-        ),
-      jobRuns: (ids) =>
-        Effect.flatMap(
-          sql<KeyedRow>`SELECT job_run_id AS key, data FROM job_runs WHERE ${inList("job_run_id", ids)}`,
-          decodeJobRuns("append")
-        ),
-      buildRequests: (ids) =>
-        Effect.flatMap(
-          sql<KeyedRow>`SELECT build_request_id AS key, data FROM build_requests WHERE ${inList("build_request_id", ids)}`,
-          decodeBuildRequests("append")
-        )
-    }
-
-    /**
-     * Every id and row the append's events and expectations name, in one statement; `Batch.decide`
-     * then reads from these, and queries `loader` only for a heartbeat's outputs.
-     */
-    const prefetch = (events: ReadonlyArray<BuildEvent.BuildEvent>, expect: EventLog.AppendOptions["expect"]) =>
-      Effect.gen(function* () {
-        const keys = Batch.keysOf(events, expect)
-        const rows = yield* sql<{ kind: string; key: string; data: string | null }>`
-          SELECT 'event' AS kind, event_id AS key, NULL AS data FROM events
-            WHERE event_id IN (SELECT value FROM json_each(${json(keys.eventIds)}))
-          UNION ALL SELECT 'partition', ref, data FROM partitions
-            WHERE ref IN (SELECT value FROM json_each(${json(keys.refs)}))
-          UNION ALL SELECT 'job_run', job_run_id, data FROM job_runs
-            WHERE job_run_id IN (SELECT value FROM json_each(${json(keys.jobRunIds)}))
-          UNION ALL SELECT 'build_request', build_request_id, data FROM build_requests
-            WHERE build_request_id IN (SELECT value FROM json_each(${json(keys.buildRequestIds)}))`
-        const of = (kind: string) =>
-          rows.flatMap((row) => (row.kind === kind ? [{ key: row.key, data: row.data ?? "" }] : []))
-        return Batch.prefetched(
-          keys,
-          {
-            existingEventIds: new Set(of("event").map((row) => row.key)),
-            partitions: new Map(
-              (yield* decodePartitions("append")(of("partition"))).map((row) => [row.ref as string, row])
-            ),
-            jobRuns: new Map((yield* decodeJobRuns("append")(of("job_run"))).map((row) => [row.jobRunId, row])),
-            buildRequests: new Map(
-              (yield* decodeBuildRequests("append")(of("build_request"))).map((row) => [row.buildRequestId, row])
-            )
-          },
-          loader
-        )
-      })
-
-    const headOf = Effect.map(
-      sql<{ head: number | null }>`SELECT max(seq) AS head FROM events`,
-      ([row]) => row?.head ?? 0
-    )
-
-    const write = (batch: Batch.Batch) =>
-      Effect.gen(function* () {
-        const encodePartition = Schema.encodeSync(PartitionJson)
-        const encodeJobRun = Schema.encodeSync(JobRunJson)
-        const encodeBuildRequest = Schema.encodeSync(BuildRequestJson)
-        for (const chunk of chunks(batch.logged)) {
-          const rows = chunk.map(({ seq, event, appendedAt }) => ({
-            seq,
-            appended_at: appendedAt,
-            event_id: event.eventId,
-            timestamp: event.timestamp,
-            build_request_id: event.buildRequestId,
-            kind: event._tag,
-            partition_ref: BuildEvent.partitionRefOf(event) ?? null,
-            job_run_id: BuildEvent.jobRunIdOf(event) ?? null,
-            payload: EventCodec.encode(event)
-          }))
-          yield* sql`INSERT INTO events ${sql.insert(rows)}`
-        }
-        for (const chunk of chunks(batch.partitions)) {
-          const rows = chunk.map((row) => ({ ref: row.ref, status: row.status, data: encodePartition(row) }))
-          yield* sql`INSERT INTO partitions ${sql.insert(rows)}
-            ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data`
-        }
-        for (const chunk of chunks(batch.jobRuns)) {
-          const rows = chunk.map((row) => ({
-            job_run_id: row.jobRunId,
-            build_request_id: row.buildRequestId,
-            job_name: row.jobName,
-            status: row.status,
-            data: encodeJobRun(row)
-          }))
-          yield* sql`INSERT INTO job_runs ${sql.insert(rows)}
-            ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
-              job_name = excluded.job_name, status = excluded.status, data = excluded.data`
-        }
-        for (const chunk of chunks(batch.buildRequests)) {
-          const rows = chunk.map((row) => ({
-            build_request_id: row.buildRequestId,
-            status: row.status,
-            data: encodeBuildRequest(row)
-          }))
-          yield* sql`INSERT INTO build_requests ${sql.insert(rows)}
-            ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data`
-        }
-      })
-
-    type Refused = Errors.AppendConflict | Errors.InvalidTransition
-    interface Item {
-      readonly events: ReadonlyArray<BuildEvent.BuildEvent>
-      readonly expect: EventLog.AppendOptions["expect"]
-    }
-    /**
-     * One write transaction for a group of appends: each is decided against what the earlier ones
-     * in the group wrote, and a refused one writes nothing while the others land.
-     */
-    const commitGroup = (items: ReadonlyArray<Item>) =>
-      db
-        .writeTransaction(
-          Effect.gen(function* () {
-            let head = yield* headOf
-            // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
-            const now = yield* Clock.currentTimeMillis
-            const results: Array<Either.Either<EventLog.AppendResult, Refused | EventLog.StoreError>> = []
-            for (const item of items) {
-              const decided = yield* Effect.either(
-                Effect.flatMap(prefetch(item.events, item.expect), (served) =>
-                  Batch.decide(served, item.events, { firstSeq: head + 1, now, expect: item.expect })
-                )
-              )
-              if (Either.isLeft(decided)) {
-                const refused = decided.left
-                if (refused._tag !== "AppendConflict" && refused._tag !== "InvalidTransition") return yield* refused
-                results.push(Either.left(refused))
-                continue
-              }
-              const batch = decided.right
-              if (batch.logged.length > 0) yield* write(batch)
-              head += batch.logged.length
-              results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head }))
-            }
-            return results
-          })
-        )
-        .pipe(
+    const reads = Reads.make(db, filename)
+    /** A read that met a lock (a checkpoint, a recovery) waits like a write; its failure names the file and what to do. */
+    const reading =
+      (operation: string) =>
+      <A, E>(self: Effect.Effect<A, E | SqlError>) =>
+        self.pipe(
           db.retryBusy,
-          Effect.catchTag("SqlError", (error) => Effect.fail(failed("append")(error)))
+          Effect.catchIf(
+            (error): error is SqlError => error instanceof SqlError,
+            (error) => Effect.fail(storeError(operation, filename)(error))
+          )
         )
+
+    const appender = Append.make(db.writer, filename)
+    const commitGroup = (items: ReadonlyArray<Append.Item>) =>
+      appender.commitGroup(items).pipe(
+        db.retryBusy,
+        Effect.catchTag("SqlError", (error) => Effect.fail(storeError("append", filename)(error)))
+      )
     const group = yield* GroupCommit.make({
       commit: commitGroup,
-      weight: (item: Item) => Math.max(1, item.events.length),
+      weight: (item: Append.Item) => Math.max(1, item.events.length),
       maxWeight: GROUP_EVENTS
     })
 
@@ -295,120 +77,9 @@ export const make = (
       return result
     })
 
-    const eventConditions = (filter: EventFilter.EventFilter, after: number) => {
-      const conditions: Array<Fragment> = [sql`seq > ${after}`]
-      if (filter.buildRequestIds !== undefined) conditions.push(inList("build_request_id", filter.buildRequestIds))
-      if (filter.kinds !== undefined) conditions.push(inList("kind", filter.kinds))
-      if (filter.jobRunIds !== undefined) conditions.push(inList("job_run_id", filter.jobRunIds))
-      if (filter.since !== undefined) conditions.push(sql`timestamp >= ${filter.since}`)
-      if (filter.until !== undefined) conditions.push(sql`timestamp < ${filter.until}`)
-      if (filter.partitionRefs !== undefined || filter.refPrefixes !== undefined) {
-        const refs = filter.partitionRefs ?? []
-        conditions.push(
-          sql.or([
-            ...(refs.length > 0 ? [inList("partition_ref", refs)] : []),
-            ...(filter.refPrefixes ?? []).map((prefix) => prefixRange("partition_ref", prefix))
-          ])
-        )
-      }
-      return sql.and(conditions)
-    }
-
-    const read = Effect.fn("SqliteEventLog.read")(function* (
-      filter: EventFilter.EventFilter,
-      readOptions?: EventLog.ReadOptions
-    ) {
-      const limit = Queries.limitOf(readOptions?.limit)
-      // `isEmpty` also guards the OR below from ever being built over no refs at all.
-      if (EventFilter.isEmpty(filter)) return { events: [] }
-      const rows = yield* sql<{
-        seq: number
-        payload: string
-        appended_at: number
-      }>`SELECT seq, payload, appended_at FROM events
-        WHERE ${eventConditions(filter, readOptions?.after ?? 0)} ORDER BY seq LIMIT ${limit + 1}`.pipe(
-        db.retryBusy,
-        Effect.mapError(failed("read"))
-      )
-      const events: Array<BuildEvent.LoggedEvent> = []
-      for (const row of rows.slice(0, limit)) {
-        const event = EventCodec.decode(row.payload, row.seq)
-        if (Either.isLeft(event)) return yield* event.left
-        events.push({ seq: row.seq, event: event.right, appendedAt: row.appended_at })
-      }
-      return rows.length > limit ? { events, next: events[limit - 1]!.seq } : { events }
-    })
-
-    const pageOf = <A>(rows: ReadonlyArray<A>, limit: number, keyOf: (row: A) => string): Queries.Page<A> =>
-      rows.length > limit ? { items: rows.slice(0, limit), next: keyOf(rows[limit - 1]!) } : { items: rows }
-
-    const view = <A>(
-      operation: string,
-      decode: (operation: string) => (rows: ReadonlyArray<KeyedRow>) => Effect.Effect<Array<A>, EventLog.StoreError>,
-      keyOf: (row: A) => string,
-      query: (limit: number) => Effect.Effect<ReadonlyArray<KeyedRow>, SqlError>,
-      requested: number | undefined
-    ) => {
-      const limit = Queries.limitOf(requested)
-      return query(limit + 1).pipe(
-        db.retryBusy,
-        Effect.mapError(failed(operation)),
-        Effect.flatMap(decode(operation)),
-        Effect.map((rows) => pageOf(rows, limit, keyOf))
-      )
-    }
-
-    const partitions = Effect.fn("SqliteEventLog.partitions")(function* (query: Queries.PartitionQuery) {
-      const conditions: Array<Fragment> = []
-      if (query.refs !== undefined) conditions.push(inList("ref", query.refs))
-      if (query.prefix !== undefined) conditions.push(prefixRange("ref", query.prefix))
-      if (query.statuses !== undefined) conditions.push(inList("status", query.statuses))
-      if (query.after !== undefined) conditions.push(sql`ref > ${query.after}`)
-      return yield* view(
-        "partitions",
-        decodePartitions,
-        (row) => row.ref,
-        (limit) =>
-          sql<KeyedRow>`SELECT ref AS key, data FROM partitions WHERE ${sql.and(conditions)} ORDER BY ref LIMIT ${limit}`,
-        query.limit
-      )
-    })
-
-    const jobRuns = Effect.fn("SqliteEventLog.jobRuns")(function* (query: Queries.JobRunQuery) {
-      const conditions: Array<Fragment> = []
-      if (query.jobRunIds !== undefined) conditions.push(inList("job_run_id", query.jobRunIds))
-      if (query.buildRequestIds !== undefined) conditions.push(inList("build_request_id", query.buildRequestIds))
-      if (query.jobNames !== undefined) conditions.push(inList("job_name", query.jobNames))
-      if (query.statuses !== undefined) conditions.push(inList("status", query.statuses))
-      if (query.after !== undefined) conditions.push(sql`job_run_id > ${query.after}`)
-      return yield* view(
-        "jobRuns",
-        decodeJobRuns,
-        (row) => row.jobRunId,
-        (limit) =>
-          sql<KeyedRow>`SELECT job_run_id AS key, data FROM job_runs WHERE ${sql.and(conditions)}
-            ORDER BY job_run_id LIMIT ${limit}`,
-        query.limit
-      )
-    })
-
-    const buildRequests = Effect.fn("SqliteEventLog.buildRequests")(function* (query: Queries.BuildRequestQuery) {
-      const conditions: Array<Fragment> = []
-      if (query.buildRequestIds !== undefined) conditions.push(inList("build_request_id", query.buildRequestIds))
-      if (query.statuses !== undefined) conditions.push(inList("status", query.statuses))
-      if (query.after !== undefined) conditions.push(sql`build_request_id > ${query.after}`)
-      return yield* view(
-        "buildRequests",
-        decodeBuildRequests,
-        (row) => row.buildRequestId,
-        (limit) =>
-          sql<KeyedRow>`SELECT build_request_id AS key, data FROM build_requests WHERE ${sql.and(conditions)}
-            ORDER BY build_request_id LIMIT ${limit}`,
-        query.limit
-      )
-    })
-
-    const head = headOf.pipe(db.retryBusy, Effect.mapError(failed("head")), Effect.withSpan("SqliteEventLog.head"))
+    const read: EventLog.EventLogShape["read"] = (filter, readOptions) =>
+      reading("read")(reads.read(filter, readOptions)).pipe(Effect.withSpan("SqliteEventLog.read"))
+    const head = reading("head")(reads.head).pipe(Effect.withSpan("SqliteEventLog.head"))
 
     return EventLog.EventLog.of({
       store: "sqlite",
@@ -418,9 +89,11 @@ export const make = (
       tail: (filter, tailOptions) =>
         Reading.tail(read, filter, { after: tailOptions?.after, head, wakeup, pollInterval }),
       head,
-      partitions,
-      jobRuns,
-      buildRequests
+      partitions: (query) =>
+        reading("partitions")(reads.partitions(query)).pipe(Effect.withSpan("SqliteEventLog.partitions")),
+      jobRuns: (query) => reading("jobRuns")(reads.jobRuns(query)).pipe(Effect.withSpan("SqliteEventLog.jobRuns")),
+      buildRequests: (query) =>
+        reading("buildRequests")(reads.buildRequests(query)).pipe(Effect.withSpan("SqliteEventLog.buildRequests"))
     })
   })
 

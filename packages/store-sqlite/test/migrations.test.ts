@@ -6,6 +6,21 @@ import { Chunk, Effect, Stream } from "effect"
 import { SqliteEventLog, SqliteMigrations } from "../src/index.js"
 import { bytesOf, delegated, rawClient, tempDir } from "./helpers.js"
 
+/** A job run row as an earlier version of the store kept it. */
+const builtFromRaw = {
+  jobRunId: "r1",
+  buildRequestId: "b1",
+  jobName: "clean",
+  jobVersion: "1",
+  outputs: ["sales/date=1"],
+  inputs: ["raw/date=1"],
+  attempt: 1,
+  status: "COMPLETED",
+  createdAt: 1,
+  updatedSeq: 1,
+  updatedAt: 1
+}
+
 const migrationIds = (filename: string) =>
   Effect.scoped(
     Effect.flatMap(rawClient(filename), (sql) =>
@@ -21,7 +36,7 @@ describe("SqliteEventLog migrations", () => {
     Effect.gen(function* () {
       const filename = path.join(yield* tempDir, "events.db")
       yield* Effect.scoped(SqliteEventLog.make({ filename }))
-      expect(yield* migrationIds(filename)).toEqual([1, 2, 3])
+      expect(yield* migrationIds(filename)).toEqual(Array.from({ length: SqliteMigrations.LATEST }, (_, i) => i + 1))
       const sql = yield* rawClient(filename)
       const [version] = yield* sql<{ user_version: number }>`PRAGMA user_version`
       const [application] = yield* sql<{ application_id: number }>`PRAGMA application_id`
@@ -50,12 +65,21 @@ describe("SqliteEventLog migrations", () => {
             job_run_id: null,
             payload: EventCodec.encode(old)
           })}`
+          yield* sql`INSERT INTO job_runs ${sql.insert({
+            job_run_id: "r1",
+            build_request_id: "b1",
+            job_name: "clean",
+            status: "COMPLETED",
+            data: JSON.stringify(builtFromRaw)
+          })}`
         })
       )
       expect(yield* migrationIds(filename)).toEqual([1])
 
       const log = yield* SqliteEventLog.make({ filename })
-      expect(yield* migrationIds(filename)).toEqual([1, 2, 3])
+      expect(yield* migrationIds(filename)).toEqual(Array.from({ length: SqliteMigrations.LATEST }, (_, i) => i + 1))
+      // Runs written before the index of runs by input are found through it.
+      expect((yield* log.jobRuns({ inputs: ["raw/date=1"] })).items).toEqual([builtFromRaw])
       const next = yield* log.append([delegated("sales/date=2")])
       expect(next.appended.map((e) => e.seq)).toEqual([2])
       const events = Chunk.toReadonlyArray(yield* Stream.runCollect(log.stream({ refPrefixes: ["sales/"] })))
@@ -74,7 +98,10 @@ describe("SqliteEventLog migrations", () => {
     Effect.gen(function* () {
       const dir = yield* tempDir
       for (const [name, bump] of [
-        ["migration", "INSERT INTO tessera_migrations (migration_id, name) VALUES (4, 'from_the_future')"],
+        [
+          "migration",
+          `INSERT INTO tessera_migrations (migration_id, name) VALUES (${SqliteMigrations.LATEST + 1}, 'from_the_future')`
+        ],
         ["user_version", "PRAGMA user_version = 7"]
       ] as const) {
         const filename = path.join(dir, `${name}.db`)
@@ -85,7 +112,10 @@ describe("SqliteEventLog migrations", () => {
         const before = yield* bytesOf(filename)
         const refused = yield* Effect.flip(Effect.scoped(SqliteEventLog.make({ filename })))
         expect(refused._tag).toBe("DatabaseTooNew")
-        expect(refused).toMatchObject({ version: name === "migration" ? 4 : 7, supported: SqliteMigrations.LATEST })
+        expect(refused).toMatchObject({
+          version: name === "migration" ? SqliteMigrations.LATEST + 1 : 7,
+          supported: SqliteMigrations.LATEST
+        })
         expect(refused.message).toContain("Upgrade @tessera/store-sqlite")
         expect(yield* bytesOf(filename)).toEqual(before)
         // Still readable by the version that wrote it: here, after undoing the bump by hand.
@@ -93,7 +123,7 @@ describe("SqliteEventLog migrations", () => {
           Effect.flatMap(rawClient(filename), (sql) =>
             sql.unsafe(
               name === "migration"
-                ? "DELETE FROM tessera_migrations WHERE migration_id = 4"
+                ? `DELETE FROM tessera_migrations WHERE migration_id = ${SqliteMigrations.LATEST + 1}`
                 : `PRAGMA user_version = ${SqliteMigrations.LATEST}`
             )
           )
@@ -112,7 +142,7 @@ describe("SqliteEventLog migrations", () => {
         (open) => open,
         { concurrency: "unbounded" }
       )
-      expect(yield* migrationIds(filename)).toEqual([1, 2, 3])
+      expect(yield* migrationIds(filename)).toEqual(Array.from({ length: SqliteMigrations.LATEST }, (_, i) => i + 1))
       yield* Effect.forEach(logs, (log, i) => log.append([delegated(`sales/date=${i}`)]), { concurrency: "unbounded" })
       expect(yield* logs[0]!.head).toBe(4)
     })

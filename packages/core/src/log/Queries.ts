@@ -9,6 +9,16 @@ import type { BuildRequestRow, JobRunRow, PartitionRow } from "../projection/Vie
 export const DEFAULT_LIMIT = 1000
 export const MAX_LIMIT = 10_000
 
+/** The most keys one query names: a list's length bounds a statement's size in every store. */
+export const KEYS_PER_QUERY = 5000
+
+/** `keys` in lists of at most `KEYS_PER_QUERY`, one query each. */
+export const chunksOf = <A>(keys: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) out.push(keys.slice(i, i + KEYS_PER_QUERY))
+  return out
+}
+
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
   /** The key to pass as `after` for the next page; absent on the last page. */
@@ -27,6 +37,8 @@ export interface JobRunQuery {
   readonly jobRunIds?: ReadonlyArray<string> | undefined
   readonly buildRequestIds?: ReadonlyArray<string> | undefined
   readonly jobNames?: ReadonlyArray<string> | undefined
+  /** Runs that read any of these partitions: what was built from them, found through an index. */
+  readonly inputs?: ReadonlyArray<string> | undefined
   readonly statuses?: ReadonlyArray<JobRunStatus> | undefined
   readonly after?: string | undefined
   readonly limit?: number | undefined
@@ -67,6 +79,7 @@ export const matchesJobRun = (query: JobRunQuery, row: JobRunRow): boolean =>
   (query.jobRunIds === undefined || query.jobRunIds.includes(row.jobRunId)) &&
   (query.buildRequestIds === undefined || query.buildRequestIds.includes(row.buildRequestId)) &&
   (query.jobNames === undefined || query.jobNames.includes(row.jobName)) &&
+  (query.inputs === undefined || row.inputs.some((ref) => query.inputs!.includes(ref))) &&
   (query.statuses === undefined || query.statuses.includes(row.status)) &&
   (query.after === undefined || row.jobRunId > query.after)
 

@@ -446,24 +446,25 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
     const ref = yield* PartitionRefs.parse(input)
     const rows = yield* catalogRows(log, [ref])
     if (!rows.has(ref)) return yield* new UnknownPartition({ ref })
-    // What was built from what is in the job runs that made each AVAILABLE partition.
-    const downstream = new Map<string, Array<PartitionRef>>()
-    for (const run of yield* Queries.allPages((after) => log.jobRuns({ statuses: ["COMPLETED"], after }))) {
-      for (const input of run.inputs) {
-        const outputs = downstream.get(input) ?? []
-        outputs.push(...run.outputs)
-        downstream.set(input, outputs)
-      }
-    }
+    // What was built from what is in the job runs that made each AVAILABLE partition: one query per
+    // generation downstream, through the stores' index of runs by input, never a scan of the log.
     const order: Array<PartitionRef> = [ref]
     const seen = new Set<string>(order)
-    for (let i = 0; i < order.length; i++) {
-      for (const next of downstream.get(order[i]!) ?? []) {
-        if (!seen.has(next)) {
-          seen.add(next)
-          order.push(next)
+    for (let frontier: ReadonlyArray<PartitionRef> = order; frontier.length > 0; ) {
+      const next: Array<PartitionRef> = []
+      for (const chunk of Queries.chunksOf(frontier)) {
+        const runs = yield* Queries.allPages((after) => log.jobRuns({ inputs: chunk, statuses: ["COMPLETED"], after }))
+        for (const run of runs) {
+          for (const output of run.outputs) {
+            if (!seen.has(output)) {
+              seen.add(output)
+              next.push(output)
+            }
+          }
         }
       }
+      order.push(...next)
+      frontier = next
     }
     const current = yield* catalogRows(log, order)
     const targets = order.filter((target) => current.get(target)?.status === "AVAILABLE")

@@ -13,6 +13,7 @@ import * as Job from "../job/Job.js"
 import { MissingDeps } from "../job/Job.js"
 import { type Manifest, notAManifest } from "../job/Manifest.js"
 import type { EventLogShape, ReadError, StoreError } from "../log/EventLog.js"
+import * as Queries from "../log/Queries.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
 import {
   AvailableAtOrBefore,
@@ -69,17 +70,11 @@ const describeError = (error: unknown): string => {
   return String(error)
 }
 
-const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
 /** Catalog rows of `refs`, in as few queries as the port's page limit allows. */
 export const catalogRows = (log: EventLogShape, refs: Iterable<string>) =>
   Effect.gen(function* () {
     const rows = new Map<string, PartitionRow>()
-    for (const chunk of chunksOf([...new Set(refs)], 5000)) {
+    for (const chunk of Queries.chunksOf([...new Set(refs)])) {
       for (const row of (yield* log.partitions({ refs: chunk, limit: chunk.length })).items) rows.set(row.ref, row)
     }
     return rows
@@ -104,9 +99,9 @@ export interface Settler {
 }
 
 /**
- * The events a settler writes are built from values already typed and checked (refs parsed, ids
- * bounded, manifests vetted by `notAManifest`), and stores check them again as they encode them, so
- * constructing them skips a second validation on the hot path.
+ * The events and expectations a settler writes are built from values already typed and checked
+ * (refs parsed, ids bounded, manifests vetted by `notAManifest`), so constructing them skips a
+ * schema check that could only pass: at tens of microseconds each, it was a large share of a job's cost.
  */
 const trusted = { disableValidation: true } as const
 
@@ -281,10 +276,10 @@ export const make = (ctx: SettleContext): Settler => {
       if (!attempts.has(jobRunIdOf(node)))
         events.push(yield* runEvent(node, "SKIPPED", 1, { message: "outputs are fresh" }))
       const expect: Array<Expectation> = fresh.map(
-        ([ref, row]) => new AvailableAtOrBefore({ ref, maxSeq: row.lastAvailableSeq ?? 0 })
+        ([ref, row]) => new AvailableAtOrBefore({ ref, maxSeq: row.lastAvailableSeq ?? 0 }, trusted)
       )
       for (const input of node.run.inputs) {
-        expect.push(new NotRebuiltAfter({ ref: input, seq: rows.get(input)?.lastAvailableSeq ?? 0 }))
+        expect.push(new NotRebuiltAfter({ ref: input, seq: rows.get(input)?.lastAvailableSeq ?? 0 }, trusted))
       }
       const result = yield* Effect.either(log.append(events, { expect }))
       if (Either.isLeft(result)) {
@@ -310,7 +305,7 @@ export const make = (ctx: SettleContext): Settler => {
         const key = `${ref}@${row.jobRunId}`
         if (announced.has(key) || row.jobRunId === undefined) continue
         keys.push(key)
-        expect.push(new HeldBy({ ref, jobRunId: row.jobRunId }))
+        expect.push(new HeldBy({ ref, jobRunId: row.jobRunId }, trusted))
         events.push(
           yield* delegated(ref, row, "active"),
           new BuildEvent.PartitionStatusChanged(
@@ -379,8 +374,8 @@ export const make = (ctx: SettleContext): Settler => {
       // Conditional on the rows the verdict read (nobody built, claimed or took over an output since),
       // and on no live claim by the store's clock, which judges an expired lease as expired.
       const expect = node.run.outputs.flatMap((ref) => [
-        new Unchanged({ ref, updatedSeq: rows.get(ref)?.updatedSeq ?? 0 }),
-        new Claimable({ ref })
+        new Unchanged({ ref, updatedSeq: rows.get(ref)?.updatedSeq ?? 0 }, trusted),
+        new Claimable({ ref }, trusted)
       ])
       // Claimed and released as one region: an interruption (a cancel, SIGTERM) that arrives while the
       // claim is in flight waits for its answer, so a claim that landed is always released, never left
@@ -429,7 +424,7 @@ export const make = (ctx: SettleContext): Settler => {
         { ...(yield* stamp), jobRunId, leaseExpiresAt: yield* lease },
         trusted
       )
-      const expect = node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId }))
+      const expect = node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId }, trusted))
       const result = yield* Effect.either(log.append([event], { expect }))
       if (Either.isRight(result)) return true
       // A store that is briefly away is retried at the next beat, well within the lease.
@@ -463,7 +458,7 @@ export const make = (ctx: SettleContext): Settler => {
                 yield* runEvent(node, "RUNNING", state.attempt, { leaseExpiresAt: yield* lease }),
                 ...(yield* partitionEvents(node, "BUILDING", { jobRunId }))
               ],
-              { expect: node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId })) }
+              { expect: node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId }, trusted)) }
             )
           )
           if (Either.isLeft(started)) {

@@ -1,0 +1,199 @@
+/**
+ * The append path: a group of appends decided and written in one `BEGIN IMMEDIATE` transaction on
+ * the store's own better-sqlite3 connection, through statements prepared once. Every statement is
+ * a synchronous call, so a group costs its rows and one fsync, not a round of Effect and
+ * `@effect/sql` bookkeeping per statement.
+ */
+import type { SqlError } from "@effect/sql/SqlError"
+import { Batch, BuildEvent, type Errors, EventCodec, type EventLog, type Views } from "@tessera/core"
+import type BetterSqlite3 from "better-sqlite3"
+import { Clock, Effect, Either, Metric } from "effect"
+import { commits, counting, run } from "./Driver.js"
+import * as Rows from "./Rows.js"
+
+export interface Item {
+  readonly events: ReadonlyArray<BuildEvent.BuildEvent>
+  readonly expect: EventLog.AppendOptions["expect"]
+}
+
+type Refused = Errors.AppendConflict | Errors.InvalidTransition
+export type ItemResult = Either.Either<EventLog.AppendResult, Refused | EventLog.StoreError>
+
+interface KeyedRow {
+  readonly kind: string
+  readonly key: string
+  readonly data: string | null
+}
+
+/** One JSON parameter whatever the list's length: no bound-parameter limit, one statement per shape. */
+const KEYED = `
+  SELECT 'event' AS kind, event_id AS key, NULL AS data FROM events
+    WHERE event_id IN (SELECT value FROM json_each(?))
+  UNION ALL SELECT 'partition', ref, data FROM partitions WHERE ref IN (SELECT value FROM json_each(?))
+  UNION ALL SELECT 'job_run', job_run_id, data FROM job_runs WHERE job_run_id IN (SELECT value FROM json_each(?))
+  UNION ALL SELECT 'build_request', build_request_id, data FROM build_requests
+    WHERE build_request_id IN (SELECT value FROM json_each(?))`
+
+/** The statements of the append path, prepared on `db` once, and the group commit over them. */
+export const make = (db: BetterSqlite3.Database, filename: string) => {
+  const { prepare, report } = counting(db)
+  const begin = prepare("BEGIN IMMEDIATE")
+  const commit = prepare("COMMIT")
+  const rollback = prepare("ROLLBACK")
+  const headOf = prepare<[], { head: number | null }>("SELECT max(seq) AS head FROM events")
+  const keyed = prepare<[string, string, string, string], KeyedRow>(KEYED)
+  const insertEvent = prepare(
+    `INSERT INTO events (seq, appended_at, event_id, timestamp, build_request_id, kind, partition_ref, job_run_id, payload)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  )
+  const upsertPartition = prepare(
+    `INSERT INTO partitions (ref, status, data) VALUES (?, ?, ?)
+     ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data`
+  )
+  const upsertJobRun = prepare(
+    `INSERT INTO job_runs (job_run_id, build_request_id, job_name, status, data) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
+       job_name = excluded.job_name, status = excluded.status, data = excluded.data`
+  )
+  // A run's inputs may grow (missing dependencies) or change when a build is planned again: the
+  // index always holds exactly the inputs of the row as it now is.
+  const forgetInputs = prepare("DELETE FROM job_run_inputs WHERE job_run_id = ?")
+  const indexInputs = prepare(
+    "INSERT OR IGNORE INTO job_run_inputs (ref, job_run_id) SELECT value, ? FROM json_each(?)"
+  )
+  const upsertBuildRequest = prepare(
+    `INSERT INTO build_requests (build_request_id, status, data) VALUES (?, ?, ?)
+     ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data`
+  )
+  const asPartition = Rows.partition(filename, "append")
+  const asJobRun = Rows.jobRun(filename, "append")
+  const asBuildRequest = Rows.buildRequest(filename, "append")
+
+  /** The rows `keys` names, decoded; a damaged row fails the append with the row it found. */
+  const load = (keys: Batch.Keys): Either.Either<Batch.Prefetched, EventLog.StoreError> => {
+    const rows = keyed.all(
+      JSON.stringify(keys.eventIds),
+      JSON.stringify(keys.refs),
+      JSON.stringify(keys.jobRunIds),
+      JSON.stringify(keys.buildRequestIds)
+    )
+    const existingEventIds = new Set<string>()
+    const partitions = new Map<string, Views.PartitionRow>()
+    const jobRuns = new Map<string, Views.JobRunRow>()
+    const buildRequests = new Map<string, Views.BuildRequestRow>()
+    for (const row of rows) {
+      if (row.kind === "event") {
+        existingEventIds.add(row.key)
+        continue
+      }
+      const data = row.data ?? ""
+      if (row.kind === "partition") {
+        const decoded = asPartition(row.key, data)
+        if (Either.isLeft(decoded)) return Either.left(decoded.left)
+        partitions.set(row.key, decoded.right)
+      } else if (row.kind === "job_run") {
+        const decoded = asJobRun(row.key, data)
+        if (Either.isLeft(decoded)) return Either.left(decoded.left)
+        jobRuns.set(row.key, decoded.right)
+      } else {
+        const decoded = asBuildRequest(row.key, data)
+        if (Either.isLeft(decoded)) return Either.left(decoded.left)
+        buildRequests.set(row.key, decoded.right)
+      }
+    }
+    return Either.right({ existingEventIds, partitions, jobRuns, buildRequests })
+  }
+  const fetch = (keys: Batch.Keys) => Effect.flatten(run(() => load(keys)))
+  const none: ReadonlyArray<string> = []
+
+  /** What `Batch.decide` asks beyond the prefetch: a heartbeat's outputs, known once its run is loaded. */
+  const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
+    existingEventIds: (eventIds) =>
+      Effect.map(fetch({ eventIds, refs: none, jobRunIds: none, buildRequestIds: none }), (f) => f.existingEventIds),
+    partitions: (refs) =>
+      Effect.map(fetch({ eventIds: none, refs, jobRunIds: none, buildRequestIds: none }), (f) => f.partitions.values()),
+    jobRuns: (jobRunIds) =>
+      Effect.map(fetch({ eventIds: none, refs: none, jobRunIds, buildRequestIds: none }), (f) => f.jobRuns.values()),
+    buildRequests: (buildRequestIds) =>
+      Effect.map(fetch({ eventIds: none, refs: none, jobRunIds: none, buildRequestIds }), (f) =>
+        f.buildRequests.values()
+      )
+  }
+
+  const write = (batch: Batch.Batch) => {
+    for (const { seq, event, appendedAt } of batch.logged) {
+      insertEvent.run(
+        seq,
+        appendedAt,
+        event.eventId,
+        event.timestamp,
+        event.buildRequestId,
+        event._tag,
+        BuildEvent.partitionRefOf(event) ?? null,
+        BuildEvent.jobRunIdOf(event) ?? null,
+        EventCodec.encode(event)
+      )
+    }
+    for (const row of batch.partitions) upsertPartition.run(row.ref, row.status, Rows.encode(row))
+    for (const row of batch.jobRuns) {
+      upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, Rows.encode(row))
+      forgetInputs.run(row.jobRunId)
+      if (row.inputs.length > 0) indexInputs.run(row.jobRunId, JSON.stringify(row.inputs))
+    }
+    for (const row of batch.buildRequests) upsertBuildRequest.run(row.buildRequestId, row.status, Rows.encode(row))
+  }
+
+  const decideAndWrite = (items: ReadonlyArray<Item>) =>
+    Effect.gen(function* () {
+      let head = headOf.get()?.head ?? 0
+      // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
+      const now = yield* Clock.currentTimeMillis
+      const results: Array<ItemResult> = []
+      for (const item of items) {
+        const keys = Batch.keysOf(item.events, item.expect)
+        const served = Batch.prefetched(keys, yield* fetch(keys), loader)
+        const decided = yield* Effect.either(
+          Batch.decide(served, item.events, { firstSeq: head + 1, now, expect: item.expect })
+        )
+        if (Either.isLeft(decided)) {
+          const refused = decided.left
+          if (refused._tag !== "AppendConflict" && refused._tag !== "InvalidTransition") return yield* refused
+          results.push(Either.left(refused))
+          continue
+        }
+        const batch = decided.right
+        if (batch.logged.length > 0) yield* run(() => write(batch))
+        head += batch.logged.length
+        results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head }))
+      }
+      return results
+    })
+
+  /**
+   * One write transaction for a group of appends: each is decided against what the earlier ones in
+   * the group wrote, and a refused one writes nothing while the others land. Uninterruptible from
+   * BEGIN to COMMIT or ROLLBACK, so the connection is never left inside a transaction.
+   */
+  const commitGroup = (
+    items: ReadonlyArray<Item>
+  ): Effect.Effect<ReadonlyArray<ItemResult>, SqlError | EventLog.StoreError> =>
+    Effect.uninterruptible(
+      Effect.flatMap(
+        run(() => begin.run()),
+        () =>
+          decideAndWrite(items).pipe(
+            Effect.tap(() => run(() => commit.run())),
+            Effect.tap(() => Metric.increment(commits)),
+            Effect.ensuring(report),
+            Effect.tapErrorCause(() =>
+              // SQLite may have rolled back already (after SQLITE_FULL, say), so a failing ROLLBACK is expected.
+              Effect.sync(() => {
+                if (db.inTransaction) rollback.run()
+              })
+            )
+          )
+      )
+    )
+
+  return { commitGroup }
+}
