@@ -97,7 +97,7 @@ export class PartitionsGroup extends HttpApiGroup.make("partitions")
     HttpApiEndpoint.get("dependents", "/api/v1/partitions/:ref/dependents")
       .setPath(Ref)
       .addSuccess(Bodies.Dependents)
-      .annotate(OpenApi.Summary, "What was built from the partition (a scan of completed job runs)")
+      .annotate(OpenApi.Summary, "What was built from the partition: the outputs of completed job runs that read it")
   )
   .add(
     HttpApiEndpoint.post("invalidate", "/api/v1/partitions/:ref/invalidate")

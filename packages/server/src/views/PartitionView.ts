@@ -61,14 +61,14 @@ export const read: (
   } satisfies Bodies.PartitionDetail
 })
 
-/** Partitions built by completed job runs that read `ref`: a scan of every completed job run. */
+/** Partitions built by completed job runs that read `ref`, found through the stores' index of runs by input. */
 export const dependents = Effect.fn("PartitionView.dependents")(function* (input: string) {
   const ref = yield* PartitionRef.parse(input)
   const log = yield* EventLog.EventLog
   const exists = (yield* log.partitions({ refs: [ref], limit: 1 })).items.length > 0
   if (!exists) return yield* new BuildErrors.UnknownPartition({ ref })
-  const runs = yield* Queries.allPages((after) => log.jobRuns({ statuses: ["COMPLETED"], after }))
+  const runs = yield* Queries.allPages((after) => log.jobRuns({ inputs: [ref], statuses: ["COMPLETED"], after }))
   const found = new Set<string>()
-  for (const run of runs) if (run.inputs.includes(ref)) for (const output of run.outputs) found.add(output)
+  for (const run of runs) for (const output of run.outputs) found.add(output)
   return { ref, dependents: [...found].sort() }
 })
