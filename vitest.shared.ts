@@ -12,6 +12,7 @@ export const shared: UserWorkspaceConfig = {
       { find: /^@tessera\/store-sqlite$/, replacement: src("store-sqlite/src/index.ts") },
       { find: /^@tessera\/store-postgres$/, replacement: src("store-postgres/src/index.ts") },
       { find: /^@tessera\/store-delta$/, replacement: src("store-delta/src/index.ts") },
+      { find: /^@tessera\/server$/, replacement: src("server/src/index.ts") },
       { find: /^@tessera\/cli$/, replacement: src("cli/src/index.ts") }
     ]
   },

@@ -10,6 +10,7 @@ import { graph } from "./commands/graph.js"
 import { invalidate } from "./commands/invalidate.js"
 import { register } from "./commands/register.js"
 import { resume } from "./commands/resume.js"
+import { serve } from "./commands/serve.js"
 import { tessera } from "./commands/Root.js"
 import { status } from "./commands/status.js"
 import { worker } from "./commands/worker.js"
@@ -20,7 +21,7 @@ import { VERSION } from "./Version.js"
 export { VERSION }
 
 export const command = tessera.pipe(
-  Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register, worker])
+  Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register, worker, serve])
 )
 
 const cli = Command.run(command, { name: "tessera", version: VERSION })

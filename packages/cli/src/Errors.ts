@@ -153,3 +153,13 @@ export class Interrupted extends Schema.TaggedError<Interrupted>()("Interrupted"
     )
   }
 }
+
+/** `tessera serve` could not listen where it was asked to (the port is taken, the address is not this machine's). */
+export class ServeFailed extends Schema.TaggedError<ServeFailed>()("ServeFailed", {
+  address: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot listen on ${this.address}: ${this.reason}. Choose another --port (0 picks a free one) or --host`
+  }
+}

@@ -1,5 +1,5 @@
 import { Command, Options, ValidationError } from "@effect/cli"
-import { type BuildEvent, EventCodec, type EventFilter, EventLog, Status } from "@tessera/core"
+import { type BuildEvent, EventCodec, EventFilter, EventLog, Status } from "@tessera/core"
 import { Chunk, Console, Effect, Option, Stream } from "effect"
 import * as Format from "../render/Format.js"
 import * as Positional from "./Positional.js"
@@ -54,10 +54,7 @@ export const events = Command.make(
         const log = yield* EventLog.EventLog
         const filter: EventFilter.EventFilter = {
           ...Option.match(options.build, { onNone: () => ({}), onSome: (id) => ({ buildRequestIds: [id] }) }),
-          ...Option.match(options.ref, {
-            onNone: () => ({}),
-            onSome: (ref) => ({ partitionRefs: [ref], refPrefixes: [`${ref}/`] })
-          })
+          ...Option.match(options.ref, { onNone: () => ({}), onSome: EventFilter.aboutRef })
         }
         if (!options.follow) {
           const all = Chunk.toReadonlyArray(yield* Stream.runCollect(log.stream(filter)))

@@ -52,7 +52,17 @@ export const Json: Schema.Schema<Json> = Schema.declare(
     identifier: "Json",
     description: "null, a boolean, a finite number, a string, or an array or plain object of JSON values",
     arbitrary: () => (fc) => fc.jsonValue({ maxDepth: 3 }).map((value) => value as Json),
-    jsonSchema: {}
+    // JSON Schema (and OpenAPI) needs a type here: an empty annotation is not taken as one.
+    jsonSchema: {
+      anyOf: [
+        { type: "null" },
+        { type: "boolean" },
+        { type: "number" },
+        { type: "string" },
+        { type: "array" },
+        { type: "object" }
+      ]
+    }
   }
 )
 

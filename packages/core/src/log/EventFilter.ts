@@ -53,3 +53,6 @@ export const matches = (filter: EventFilter, event: BuildEvent): boolean => {
   }
   return true
 }
+
+/** Events about the partition `ref` or about partitions under it (`ref/...`). */
+export const aboutRef = (ref: string): EventFilter => ({ partitionRefs: [ref], refPrefixes: [`${ref}/`] })
