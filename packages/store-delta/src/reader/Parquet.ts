@@ -1,5 +1,12 @@
 import type { Effect } from "effect"
-import { asyncBufferFromFile, type FileMetaData, parquetMetadataAsync, parquetReadObjects } from "hyparquet"
+import {
+  asyncBufferFromFile,
+  type FileMetaData,
+  parquetMetadataAsync,
+  parquetReadObjects,
+  parquetSchema,
+  type SchemaTree
+} from "hyparquet"
 import { compressors } from "hyparquet-compressors"
 import type { DeltaIOError } from "../Errors.js"
 import { io } from "../Fs.js"
@@ -24,4 +31,22 @@ export const readParquetRows = (
       compressors,
       ...(columns !== undefined ? { columns } : {})
     }) as Promise<Array<Record<string, unknown>>>
+  })
+
+/**
+ * Reads the top-level columns `choose` picks from the file's Parquet schema, with byte arrays left as
+ * bytes (the table's schema, not the file, says which are strings). With no column chosen the rows are
+ * still there: one empty object per row, for projections of partition columns only.
+ */
+export const readParquetColumns = (path: string, choose: (schema: SchemaTree) => ReadonlyArray<string>) =>
+  io("read parquet", path, async () => {
+    const file = await asyncBufferFromFile(path)
+    const metadata = await parquetMetadataAsync(file)
+    const schema = parquetSchema(metadata)
+    const columns = [...choose(schema)]
+    const rows: Array<Record<string, unknown>> =
+      columns.length === 0
+        ? Array.from({ length: Number(metadata.num_rows) }, () => ({}))
+        : await parquetReadObjects({ file, metadata, compressors, columns, utf8: false })
+    return { schema, rows }
   })

@@ -13,7 +13,8 @@ import { readTextOptional } from "../Fs.js"
 import type { Action, AddFile, DomainMetadata, Metadata, Protocol, RemoveFile, Txn } from "./Actions.js"
 import { parseActionLines } from "./Actions.js"
 import { readCheckpoint } from "./Checkpoint.js"
-import { missingReaderFeature } from "./Features.js"
+import { type ColumnMappingMode, columnMappingProperty, isColumnMappingMode, physicalName } from "./ColumnMapping.js"
+import { missingReaderFeature, missingSchemaFeature } from "./Features.js"
 import { type CheckpointFiles, commitFileName, type LastCheckpointHint, listLog, logDir } from "./Listing.js"
 import { decodeLogPath, ReplayState } from "./Replay.js"
 import { parsePartitionValue, parseSchemaString, type StructType, type Value } from "./Schema.js"
@@ -37,6 +38,8 @@ export interface Snapshot {
   readonly protocol: Protocol
   readonly metadata: Metadata
   readonly schema: StructType
+  /** How data files name the schema's columns: by logical name, physical name or Parquet field id. */
+  readonly columnMapping: ColumnMappingMode
   readonly partitionColumns: ReadonlyArray<string>
   readonly files: ReadonlyArray<ActiveFile>
   readonly tombstones: ReadonlyArray<RemoveFile>
@@ -149,11 +152,27 @@ export const snapshotFromState = (
     if (metadata === undefined) {
       return yield* new DeltaProtocolError({ path: tablePath, reason: `no metaData action up to version ${version}` })
     }
-    const missing = missingReaderFeature(protocol, metadata)
+    const missing = missingReaderFeature(protocol)
     if (Option.isSome(missing)) return yield* new UnsupportedFeature({ path: tablePath, ...missing.value })
+    if (metadata.schemaString === undefined) {
+      return yield* new DeltaProtocolError({
+        path: tablePath,
+        reason: `the metaData in force at version ${version} has no schemaString`
+      })
+    }
     const schema = parseSchemaString(metadata.schemaString)
     if (Either.isLeft(schema)) return yield* new DeltaProtocolError({ path: tablePath, reason: schema.left })
-    const types = new Map(schema.right.fields.map((field) => [field.name, field.type]))
+    const unreadable = missingSchemaFeature(schema.right)
+    if (Option.isSome(unreadable)) return yield* new UnsupportedFeature({ path: tablePath, ...unreadable.value })
+    const mode = columnMappingProperty(protocol, metadata)
+    if (!isColumnMappingMode(mode)) {
+      return yield* new UnsupportedFeature({
+        path: tablePath,
+        feature: "columnMapping",
+        detail: `column mapping mode "${mode}" is not one of none, name, id`
+      })
+    }
+    const fields = new Map(schema.right.fields.map((field) => [field.name, field]))
     if (extra.allowExternalFiles !== true) {
       for (const add of state.files.values()) {
         const path = decodeLogPath(add.path)
@@ -171,7 +190,9 @@ export const snapshotFromState = (
       const path = decodeLogPath(add.path)
       const partitionValues: Record<string, Value> = {}
       for (const column of metadata.partitionColumns) {
-        partitionValues[column] = parsePartitionValue(add.partitionValues[column], types.get(column) ?? "string")
+        const field = fields.get(column)
+        const raw = add.partitionValues[field === undefined ? column : physicalName(field, mode)]
+        partitionValues[column] = parsePartitionValue(raw, field?.type ?? "string")
       }
       return {
         path,
@@ -187,6 +208,7 @@ export const snapshotFromState = (
       protocol,
       metadata,
       schema: schema.right,
+      columnMapping: mode,
       partitionColumns: metadata.partitionColumns,
       files,
       tombstones: Array.from(state.tombstones.values()),
