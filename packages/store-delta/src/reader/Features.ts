@@ -125,16 +125,73 @@ export const missingSchemaFeature = (schema: StructType): Option.Option<MissingF
   return visit(schema, "")
 }
 
+/** Features this library's writer implements: the ones its own tables need. */
+export const supportedWriterFeatures: ReadonlySet<string> = new Set(["timestampNtz"])
+
 /**
- * What a writer limited to protocol 1/2 may not touch: any newer writer version, since it implies
- * invariants, constraints, generated columns or table features whose rules this writer does not enforce.
+ * What this writer may not touch: writer versions 3 to 6 (constraints, generated columns, change data
+ * feed, column mapping, identity columns, whose rules it does not enforce), and at version 7 any listed
+ * feature it does not implement.
  */
-export const missingWriterFeature = (protocol: Protocol): Option.Option<MissingFeature> =>
-  protocol.minWriterVersion > 2
-    ? Option.some({
-        feature: protocol.writerFeatures?.length
-          ? `writerFeatures [${protocol.writerFeatures.join(", ")}]`
-          : `writerVersion${protocol.minWriterVersion}`,
-        detail: `minWriterVersion ${protocol.minWriterVersion} needs rules this writer (version 2) does not enforce`
-      })
-    : Option.none()
+export const missingWriterFeature = (protocol: Protocol): Option.Option<MissingFeature> => {
+  const { minWriterVersion } = protocol
+  if (minWriterVersion <= 2) return Option.none()
+  if (minWriterVersion === 7 && protocol.minReaderVersion <= 3) {
+    const listed = [...(protocol.readerFeatures ?? []), ...(protocol.writerFeatures ?? [])]
+    const unsupported = listed.find((feature) => !supportedWriterFeatures.has(feature))
+    return unsupported === undefined
+      ? Option.none()
+      : missing(unsupported, `writer feature "${unsupported}" needs rules this writer does not enforce`)
+  }
+  return missing(
+    `writerVersion${minWriterVersion}`,
+    `minWriterVersion ${minWriterVersion} needs rules this writer (versions 2 and 7) does not enforce`
+  )
+}
+
+const primitiveTypes = new Set([
+  "string",
+  "long",
+  "integer",
+  "short",
+  "byte",
+  "double",
+  "float",
+  "boolean",
+  "binary",
+  "date",
+  "timestamp",
+  "timestamp_ntz"
+])
+
+const primitivesOf = (type: DataType): Array<string> => {
+  if (typeof type === "string") return [type]
+  switch (type.type) {
+    case "struct":
+      return type.fields.flatMap((field) => primitivesOf(field.type))
+    case "array":
+      return primitivesOf(type.elementType)
+    case "map":
+      return [...primitivesOf(type.keyType), ...primitivesOf(type.valueType)]
+  }
+}
+
+/** A type in the schema this writer cannot write (a decimal over 38 digits, `variant`, an unknown name). */
+export const unwritableType = (schema: StructType): Option.Option<string> =>
+  Option.fromNullable(
+    primitivesOf(schema).find((type) => {
+      const decimal = decimalPattern.exec(type)
+      if (decimal !== null)
+        return Number(decimal[1]) < 1 || Number(decimal[1]) > 38 || Number(decimal[2]) > Number(decimal[1])
+      return !primitiveTypes.has(type)
+    })
+  )
+
+/**
+ * The protocol a new table with this schema needs: 1/2, or 3/7 listing `timestampNtz` in both feature
+ * lists when a column (at any depth) is a `timestamp_ntz`, as the protocol requires.
+ */
+export const protocolForSchema = (schema: StructType): Protocol =>
+  primitivesOf(schema).includes("timestamp_ntz")
+    ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ["timestampNtz"], writerFeatures: ["timestampNtz"] }
+    : { minReaderVersion: 1, minWriterVersion: 2 }

@@ -14,4 +14,9 @@ export * from "./Scan.js"
 export { arrowTypeOf, readArrow } from "./Arrow.js"
 export { decodeRoaringBitmapArray, decodeZ85, deletionVectorFileName, readDeletionVector } from "./DeletionVectors.js"
 export { type ColumnMappingMode, physicalName } from "./ColumnMapping.js"
-export { isSupportedWidening, writerOnlyFeatures } from "./Features.js"
+export {
+  isSupportedWidening,
+  protocolForSchema,
+  supportedWriterFeatures,
+  writerOnlyFeatures
+} from "./Features.js"
