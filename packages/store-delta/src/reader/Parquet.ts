@@ -3,6 +3,7 @@ import {
   asyncBufferFromFile,
   type FileMetaData,
   parquetMetadataAsync,
+  parquetRead,
   parquetReadObjects,
   parquetSchema,
   type SchemaTree
@@ -49,4 +50,33 @@ export const readParquetColumns = (path: string, choose: (schema: SchemaTree) =>
         ? Array.from({ length: Number(metadata.num_rows) }, () => ({}))
         : await parquetReadObjects({ file, metadata, compressors, columns, utf8: false })
     return { schema, rows }
+  })
+
+/**
+ * Reads the chosen top-level columns as whole columns (no row objects): each column's chunks, as the
+ * row groups decode, copied into one array per column in row order.
+ */
+export const readParquetColumnData = (path: string, choose: (schema: SchemaTree) => ReadonlyArray<string>) =>
+  io("read parquet", path, async () => {
+    const file = await asyncBufferFromFile(path)
+    const metadata = await parquetMetadataAsync(file)
+    const schema = parquetSchema(metadata)
+    const numRows = Number(metadata.num_rows)
+    const columns = [...choose(schema)]
+    const data = new Map(columns.map((column) => [column, new Array<unknown>(numRows)]))
+    if (columns.length > 0) {
+      await parquetRead({
+        file,
+        metadata,
+        compressors,
+        columns,
+        utf8: false,
+        onChunk: ({ columnName, columnData, rowStart }) => {
+          const target = data.get(columnName)
+          if (target === undefined) return
+          for (let i = 0; i < columnData.length; i++) target[rowStart + i] = columnData[i]
+        }
+      })
+    }
+    return { schema, numRows, data }
   })

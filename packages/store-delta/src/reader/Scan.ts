@@ -40,7 +40,8 @@ const compare = (a: Comparable, b: Comparable): number => {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-const inRange = (value: Value | undefined, range: ColumnRange): boolean => {
+/** Whether a value lies within the range; null never does. */
+export const inRange = (value: Value | undefined, range: ColumnRange): boolean => {
   const v = comparable(value)
   if (v === undefined) return false
   const min = comparable(range.min)
