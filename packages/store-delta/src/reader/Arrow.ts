@@ -60,18 +60,111 @@ const arrowValue = (value: unknown, type: DataType): unknown => {
   return value
 }
 
-/** One column as a vector: typed arrays go in whole when the column has no nulls, the rest through a builder. */
-const vectorOf = (values: ReadonlyArray<unknown>, type: DataType): Arrow.Vector => {
-  const hasNull = values.some((value) => value === null)
-  if (!hasNull) {
-    if (type === "long") return Arrow.makeVector(BigInt64Array.from(values as ReadonlyArray<bigint>))
-    if (type === "double") return Arrow.makeVector(Float64Array.from(values as ReadonlyArray<number>))
-    if (type === "integer") return Arrow.makeVector(Int32Array.from(values as ReadonlyArray<number>))
+const utf8 = new TextEncoder()
+const textOf = new TextDecoder()
+
+/** Arrow's validity bitmap for the non-null values, or undefined when there are none null. */
+const validity = (values: ReadonlyArray<unknown>): { bitmap: Uint8Array | undefined; nulls: number } => {
+  const bitmap = new Uint8Array(Math.ceil(values.length / 8))
+  let nulls = 0
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === null || values[i] === undefined) nulls++
+    else bitmap[i >> 3]! |= 1 << (i & 7)
   }
-  return Arrow.vectorFromArray(
-    values.map((value) => arrowValue(value, type)),
-    arrowTypeOf(type)
+  return { bitmap: nulls === 0 ? undefined : bitmap, nulls }
+}
+
+/** A Utf8 vector straight from the bytes the file held (strings are encoded), without builders. */
+const utf8Vector = (values: ReadonlyArray<unknown>): Arrow.Vector => {
+  const { bitmap, nulls } = validity(values)
+  const offsets = new Int32Array(values.length + 1)
+  const parts = new Array<Uint8Array>(values.length)
+  let total = 0
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]
+    const bytes =
+      value instanceof Uint8Array ? value : typeof value === "string" ? utf8.encode(value) : new Uint8Array(0)
+    parts[i] = bytes
+    total += bytes.byteLength
+    offsets[i + 1] = total
+  }
+  const data = new Uint8Array(total)
+  for (let i = 0; i < parts.length; i++) data.set(parts[i]!, offsets[i]!)
+  return Arrow.makeVector(
+    Arrow.makeData({
+      type: new Arrow.Utf8(),
+      length: values.length,
+      nullCount: nulls,
+      nullBitmap: bitmap,
+      valueOffsets: offsets,
+      data
+    })
   )
+}
+
+/** The non-null values of a fixed-width column written into one typed array by `fill`. */
+const fixedWidth = <A>(
+  values: ReadonlyArray<unknown>,
+  array: A,
+  fill: (array: A, index: number, value: unknown) => void
+) => {
+  const { bitmap, nulls } = validity(values)
+  for (let i = 0; i < values.length; i++) if (values[i] !== null && values[i] !== undefined) fill(array, i, values[i])
+  return { length: values.length, nullCount: nulls, nullBitmap: bitmap, data: array }
+}
+
+const setNumber = (array: Int32Array | Float64Array, i: number, value: unknown) => {
+  array[i] = value as number
+}
+
+/** One column as a vector, built directly for the common types and through Arrow's builders for the rest. */
+const vectorOf = (values: ReadonlyArray<unknown>, type: DataType): Arrow.Vector => {
+  const n = values.length
+  switch (type) {
+    case "string":
+      return utf8Vector(values)
+    case "long":
+      return Arrow.makeVector(
+        Arrow.makeData({
+          type: new Arrow.Int64(),
+          ...fixedWidth(values, new BigInt64Array(n), (array, i, value) => {
+            array[i] = value as bigint
+          })
+        })
+      )
+    case "double":
+      return Arrow.makeVector(
+        Arrow.makeData({ type: new Arrow.Float64(), ...fixedWidth(values, new Float64Array(n), setNumber) })
+      )
+    case "integer":
+      return Arrow.makeVector(
+        Arrow.makeData({ type: new Arrow.Int32(), ...fixedWidth(values, new Int32Array(n), setNumber) })
+      )
+    case "boolean":
+      return Arrow.makeVector(
+        Arrow.makeData({
+          type: new Arrow.Bool(),
+          ...fixedWidth(values, new Uint8Array(Math.ceil(n / 8)), (array, i, value) => {
+            if (value === true) array[i >> 3]! |= 1 << (i & 7)
+          })
+        })
+      )
+    case "timestamp":
+    case "timestamp_ntz":
+      return Arrow.makeVector(
+        Arrow.makeData({
+          type: type === "timestamp" ? new Arrow.TimestampMillisecond("UTC") : new Arrow.TimestampMillisecond(),
+          ...fixedWidth(values, new BigInt64Array(n), (array, i, value) => {
+            array[i] = BigInt((value as Date).getTime())
+          })
+        })
+      )
+    default:
+      return Arrow.vectorFromArray(
+        values.map((value) => arrowValue(value, type)),
+        arrowTypeOf(type)
+      )
+  }
 }
 
 /** The columns of one file as Delta values, less the rows its deletion vector removes and the filter excludes. */
@@ -101,7 +194,9 @@ const readFileColumns = (
       else {
         const node = findChild(schema, field, mode)
         const raw = node === undefined ? undefined : data.get(node.element.name)
-        for (let i = 0; i < numRows; i++) column[i] = toDeltaValue(raw?.[i], field.type, node, mode)
+        // String bytes go into the Utf8 vector as they are: decoding them to JS strings would be thrown away.
+        if (field.type === "string") for (let i = 0; i < numRows; i++) column[i] = raw?.[i] ?? null
+        else for (let i = 0; i < numRows; i++) column[i] = toDeltaValue(raw?.[i], field.type, node, mode)
       }
       columns.set(field.name, column)
     }
@@ -110,7 +205,12 @@ const readFileColumns = (
     for (const row of deleted) keep[row] = 0
     for (const range of where) {
       const column = columns.get(range.column)
-      for (let i = 0; i < numRows; i++) if (keep[i] && !inRange((column?.[i] ?? null) as Value, range)) keep[i] = 0
+      const isString = fields.some((field) => field.name === range.column && field.type === "string")
+      for (let i = 0; i < numRows; i++) {
+        const value = column?.[i]
+        const typed = isString && value instanceof Uint8Array ? textOf.decode(value) : (value ?? null)
+        if (keep[i] && !inRange(typed as Value, range)) keep[i] = 0
+      }
     }
     for (const [name, column] of columns)
       columns.set(
