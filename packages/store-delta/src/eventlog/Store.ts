@@ -46,15 +46,18 @@ export interface DeltaEventLogOptions {
   readonly compactMinFiles?: number
 }
 
+/**
+ * Rewrites each day's small files of an event log table into one, sorted by `seq` and committed with
+ * `dataChange: false`; what auto-compaction and `tessera compact` run.
+ */
+export const compactLog = (tablePath: string, options: { readonly minFiles?: number | undefined } = {}) =>
+  compact(tablePath, { minFiles: options.minFiles ?? 10, sortBy: "seq", statsColumns: eventStatsColumns })
+
 /** Auto-compaction after a commit, when the interval says so. A failure is logged: the append stands. */
 const maybeCompact = (tablePath: string, version: number, options: DeltaEventLogOptions) => {
   const every = options.compactEvery ?? 50
   return every > 0 && version > 0 && version % every === 0
-    ? compact(tablePath, {
-        minFiles: options.compactMinFiles ?? 10,
-        sortBy: "seq",
-        statsColumns: eventStatsColumns
-      }).pipe(
+    ? compactLog(tablePath, { minFiles: options.compactMinFiles }).pipe(
         Effect.asVoid,
         Effect.catchAll((error) =>
           Effect.logWarning(`Compacting ${tablePath} after version ${version} failed: ${error.message}`)
