@@ -1,15 +1,16 @@
 import { Effect, Either, Option } from "effect"
+import { readFileSync } from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import {
   CorruptCommit,
-  type DeltaIOError,
+  DeltaIOError,
   DeltaProtocolError,
   type DeltaReadError,
   UnsupportedFeature,
   VersionNotFound
 } from "../Errors.js"
-import { readTextOptional } from "../Fs.js"
+import { errorCode, readTextOptional } from "../Fs.js"
 import type { Action, AddFile, DomainMetadata, Metadata, Protocol, RemoveFile, Txn } from "./Actions.js"
 import { parseActionLines } from "./Actions.js"
 import { readCheckpoint } from "./Checkpoint.js"
@@ -99,34 +100,58 @@ export const readCommit = (
     )
   )
 
-const readCommitRequired = (tablePath: string, version: number) =>
-  readCommit(tablePath, version).pipe(
-    Effect.flatMap(
-      Option.match({
-        onNone: () =>
-          Effect.fail(
-            new DeltaProtocolError({
-              path: tablePath,
-              reason: `versions are not contiguous: commit ${version} disappeared while it was being read`
-            })
-          ),
-        onSome: Effect.succeed
+const parsedCommit = (tablePath: string, version: number, text: string | undefined) => {
+  if (text === undefined) {
+    return Either.left(
+      new DeltaProtocolError({
+        path: tablePath,
+        reason: `versions are not contiguous: commit ${version} disappeared while it was being read`
       })
     )
-  )
+  }
+  return Either.mapLeft(parseActionLines(text), (reason) => new CorruptCommit({ path: tablePath, version, reason }))
+}
 
-/** Applies the JSON commits `from..to` in order. Reads run ahead in parallel; application stays ordered. */
+/**
+ * Reads commit files in one synchronous pass. A commit is a small local file: a blocking read is a few
+ * microseconds, while each asynchronous `readFile` is four trips through libuv's four-thread pool (open,
+ * fstat, read, close), which made a 10,000-commit replay spend most of its time waiting on the pool.
+ */
+const readCommitTexts = (tablePath: string, versions: ReadonlyArray<number>) =>
+  Effect.try({
+    try: () =>
+      versions.map((version) => {
+        try {
+          return readFileSync(Path.join(logDir(tablePath), commitFileName(version)), "utf8")
+        } catch (cause) {
+          if (errorCode(cause) === "ENOENT") return undefined
+          throw cause
+        }
+      }),
+    catch: (cause) =>
+      new DeltaIOError({
+        path: logDir(tablePath),
+        operation: "read commits",
+        reason: cause instanceof Error ? cause.message : String(cause)
+      })
+  })
+
+const COMMITS_PER_READ = 256
+
+/** Applies the JSON commits `from..to` in order, read in batches so other fibers run between them. */
 export const replayCommits = (tablePath: string, state: ReplayState, from: number, to: number) =>
-  Effect.forEach(
-    Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i),
-    (version) => readCommitRequired(tablePath, version),
-    { concurrency: 16 }
-  ).pipe(
-    Effect.map((commits) => {
-      for (const actions of commits) for (const action of actions) state.apply(action)
-      return state
-    })
-  )
+  Effect.gen(function* () {
+    for (let start = from; start <= to; start += COMMITS_PER_READ) {
+      const versions = Array.from({ length: Math.min(COMMITS_PER_READ, to - start + 1) }, (_, i) => start + i)
+      const texts = yield* readCommitTexts(tablePath, versions)
+      for (let i = 0; i < versions.length; i++) {
+        const actions = yield* parsedCommit(tablePath, versions[i]!, texts[i])
+        for (const action of actions) state.apply(action)
+      }
+      yield* Effect.yieldNow()
+    }
+    return state
+  })
 
 const missingCommit = (commits: ReadonlyMap<number, string>, from: number, to: number): Option.Option<number> => {
   for (let version = from; version <= to; version++) if (!commits.has(version)) return Option.some(version)
