@@ -250,31 +250,18 @@ const millionCases = (count: number) =>
         return yield* Effect.die(new Error("a reader lost rows"))
       }
       const million = count.toLocaleString("en-US")
+      const rate = (id: string, label: string, ms: number, baseline: string, baselineMs: number): Row => ({
+        id,
+        case: `${label}, ${million} rows x 5 columns`,
+        unit: "rows/s",
+        value: perSecond(count, ms),
+        baseline: { name: baseline, value: perSecond(count, baselineMs) },
+        higherIsBetter: true
+      })
       return [
-        {
-          id: "delta.read1m.arrow",
-          case: `readArrow, ${million} rows x 5 columns`,
-          unit: "rows/s",
-          value: perSecond(count, arrowMs),
-          baseline: { name: "DuckDB read_parquet, columns", value: perSecond(count, duckColumnsMs) },
-          higherIsBetter: true
-        },
-        {
-          id: "delta.read1m.rows",
-          case: `readAll, ${million} rows x 5 columns`,
-          unit: "rows/s",
-          value: perSecond(count, rowsMs),
-          baseline: { name: "DuckDB read_parquet, row objects", value: perSecond(count, duckRowsMs) },
-          higherIsBetter: true
-        },
-        {
-          id: "delta.write1m",
-          case: `one append, ${million} rows x 5 columns`,
-          unit: "rows/s",
-          value: perSecond(count, writeMs),
-          baseline: { name: "DuckDB COPY ... TO parquet", value: perSecond(count, duckWriteMs) },
-          higherIsBetter: true
-        }
+        rate("delta.read1m.arrow", "readArrow", arrowMs, "DuckDB read_parquet, columns", duckColumnsMs),
+        rate("delta.read1m.rows", "readAll", rowsMs, "DuckDB read_parquet, row objects", duckRowsMs),
+        rate("delta.write1m", "one append", writeMs, "DuckDB COPY ... TO parquet", duckWriteMs)
       ] satisfies ReadonlyArray<Row>
     })
   )

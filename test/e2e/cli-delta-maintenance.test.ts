@@ -4,34 +4,23 @@
  * stores are told these commands are Delta's.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { BuildEvent, EventFilter, EventId, PartitionRef } from "@tessera/core"
+import { EventFilter } from "@tessera/core"
 import { DeltaEventLog, loadSnapshot } from "@tessera/store-delta"
 import { Effect, Stream } from "effect"
 import * as path from "node:path"
+import { delegated } from "../src/events.js"
 import { logFile, runCli, tempDir } from "./cli-process.js"
 
 const appendEvents = (table: string, count: number) =>
   Effect.scoped(
     Effect.gen(function* () {
       const log = yield* DeltaEventLog.make({ path: table, compactEvery: 0 })
-      for (let i = 0; i < count; i++) {
-        const timestamp = Date.UTC(2026, 10, 1 + (i % 2), 8) + i
-        yield* log.append([
-          new BuildEvent.Delegated({
-            eventId: EventId.unsafeMake(timestamp),
-            timestamp,
-            buildRequestId: `b${i}`,
-            partitionRef: PartitionRef.unsafeMake(`sales/date=${i}`),
-            toBuildRequestId: "b0",
-            mode: "historical"
-          })
-        ])
-      }
+      for (let i = 0; i < count; i++) yield* log.append([delegated(`sales/date=${i}`, `b${i}`, "b0", "historical")])
     })
   )
 
 describe("tessera compact and vacuum", () => {
-  it.scopedLive("compact rewrites each day's small files into one; vacuum keeps files within retention", () =>
+  it.scopedLive("compact rewrites a day's small files into one; vacuum keeps files within retention", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const table = path.join(dir, "events")
@@ -41,8 +30,9 @@ describe("tessera compact and vacuum", () => {
         cwd: dir
       })
       expect(compacted.code, compacted.stderr).toBe(0)
-      expect(JSON.parse(compacted.stdout)).toMatchObject({ removed: 12, added: 2 })
-      expect((yield* loadSnapshot(table)).files.length).toBe(2)
+      // All twelve events are today's, so one day partition: its twelve files become one.
+      expect(JSON.parse(compacted.stdout)).toMatchObject({ removed: 12, added: 1 })
+      expect((yield* loadSnapshot(table)).files.length).toBe(1)
       const events = yield* Effect.scoped(
         Effect.flatMap(DeltaEventLog.make({ path: table }), (log) => Stream.runCollect(log.stream(EventFilter.all)))
       )

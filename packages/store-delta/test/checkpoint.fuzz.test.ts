@@ -17,8 +17,7 @@ import {
 } from "../src/index.js"
 import { sampleRows, sampleSchema, tempDir } from "./helpers.js"
 
-const keyed = (snapshot: Snapshot) =>
-  snapshot.files.map((file) => [file.path, file.add.size, file.add.stats]).sort()
+const keyed = (snapshot: Snapshot) => snapshot.files.map((file) => [file.path, file.add.size, file.add.stats]).sort()
 
 describe("checkpoint fuzz", () => {
   it.scoped(

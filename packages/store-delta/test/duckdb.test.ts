@@ -40,6 +40,8 @@ const duckdb = (snapshot: Snapshot, select: string, orderBy = "seq") =>
     (instance) => Effect.sync(() => instance.closeSync())
   )
 
+const column = (name: string, type: StructField["type"]): StructField => ({ name, type, nullable: true, metadata: {} })
+
 describe("interop with DuckDB", () => {
   it.scoped("DuckDB reads the writer's files identically: rows, types, timestamps", () =>
     Effect.gen(function* () {
@@ -131,12 +133,6 @@ describe("interop with DuckDB", () => {
     () =>
       Effect.gen(function* () {
         const path = yield* tempDir
-        const column = (name: string, type: StructField["type"]): StructField => ({
-          name,
-          type,
-          nullable: true,
-          metadata: {}
-        })
         const schema: StructType = {
           type: "struct",
           fields: [
@@ -158,17 +154,12 @@ describe("interop with DuckDB", () => {
             column("st", { type: "struct", fields: [column("x", "string")] })
           ]
         }
+        // Values DuckDB returns as they were given.
+        const primitives = { k: 0n, b: -128, s: 32767, i: -2147483648, f: 1.5, d: Math.PI, ok: true, str: "é ✓" }
         yield* createTable(path, { schema })
         yield* append(path, [
           {
-            k: 0n,
-            b: -128,
-            s: 32767,
-            i: -2147483648,
-            f: 1.5,
-            d: Math.PI,
-            ok: true,
-            str: "é ✓",
+            ...primitives,
             bin: Uint8Array.of(0xff, 0x00, 0x80),
             day: new Date("2026-11-01T00:00:00Z"),
             ts: new Date("2026-11-01T12:34:56.789Z"),
@@ -229,14 +220,7 @@ describe("interop with DuckDB", () => {
           st: "STRUCT(x VARCHAR)"
         })
         expect(rows[0]).toEqual({
-          k: 0n,
-          b: -128,
-          s: 32767,
-          i: -2147483648,
-          f: 1.5,
-          d: Math.PI,
-          ok: true,
-          str: "é ✓",
+          ...primitives,
           bin: "FF0080",
           day: "2026-11-01",
           ts: 1793536496789n,
@@ -262,12 +246,6 @@ describe("interop with DuckDB", () => {
   it.scoped("rows that do not fit are InvalidRows naming the row, and nothing is written", () =>
     Effect.gen(function* () {
       const path = yield* tempDir
-      const column = (name: string, type: StructField["type"]): StructField => ({
-        name,
-        type,
-        nullable: true,
-        metadata: {}
-      })
       yield* createTable(path, {
         schema: {
           type: "struct",

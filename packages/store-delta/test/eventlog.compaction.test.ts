@@ -3,20 +3,10 @@
  * of active files stays bounded, and no event is lost or read twice across the rewrites.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { BuildEvent, EventFilter, EventId, PartitionRef } from "@tessera/core"
+import { EventFilter } from "@tessera/core"
 import { Effect, Stream } from "effect"
 import { DeltaEventLog, loadSnapshot, readCommit } from "../src/index.js"
-import { tempDir } from "./helpers.js"
-
-const event = (i: number) =>
-  new BuildEvent.Delegated({
-    eventId: EventId.unsafeMake(Date.UTC(2026, 10, 1 + (i % 2), 8) + i),
-    timestamp: Date.UTC(2026, 10, 1 + (i % 2), 8) + i,
-    buildRequestId: `b${i}`,
-    partitionRef: PartitionRef.unsafeMake(`sales/date=${i}`),
-    toBuildRequestId: "b0",
-    mode: "historical"
-  })
+import { delegatedEvent, tempDir } from "./helpers.js"
 
 describe("event log auto-compaction", () => {
   it.scopedLive("a log of one-event commits keeps a bounded number of active files and every event", () =>
@@ -30,7 +20,7 @@ describe("event log auto-compaction", () => {
           const log = yield* DeltaEventLog.make({ path, compactEvery, compactMinFiles, checkpointInterval: 25 })
           let most = 0
           for (let i = 0; i < appends; i++) {
-            yield* log.append([event(i)])
+            yield* log.append([delegatedEvent(i)])
             most = Math.max(most, (yield* loadSnapshot(path)).files.length)
           }
           return most
