@@ -1,10 +1,22 @@
 /**
  * Delta store: event-log appends of 1, 100 and 10,000 events (one commit each), beside hyparquet-writer
- * alone writing the same rows to a file; and snapshot load time at 10,000 commits without and with
- * a checkpoint.
+ * alone writing the same rows to a file; snapshot load time at 10,000 commits without and with a
+ * checkpoint; and a 1M-row table of 5 columns (long, string, double, timestamp, boolean) written with
+ * `append` and read with `readArrow` and `readAll`, beside DuckDB writing and reading the same data.
  */
+import { DuckDBInstance } from "@duckdb/node-api"
 import { EventLog } from "@tessera/core"
-import { DeltaEventLog, loadSnapshot, writeCheckpoint } from "@tessera/store-delta"
+import {
+  append,
+  createTable,
+  DeltaEventLog,
+  loadSnapshot,
+  readAll,
+  readArrow,
+  type Row as DeltaRow,
+  type StructType,
+  writeCheckpoint
+} from "@tessera/store-delta"
 import { Effect } from "effect"
 import { parquetWriteBuffer } from "hyparquet-writer"
 import * as NodeFs from "node:fs/promises"
@@ -131,14 +143,140 @@ const snapshotCase = (commits: number) =>
     })
   )
 
+/** A plain replay of the same JSON commits: read every file, parse every line, keep the newest add per path. */
+const rawReplay = (dir: string, commits: number) =>
+  Effect.promise(async () => {
+    const files = new Map<string, unknown>()
+    const names = Array.from({ length: commits }, (_, v) =>
+      Path.join(dir, "_delta_log", `${String(v).padStart(20, "0")}.json`)
+    )
+    const texts = await Promise.all(names.map((name) => NodeFs.readFile(name, "utf8")))
+    for (const text of texts) {
+      for (const line of text.split("\n")) {
+        if (line === "") continue
+        const action = JSON.parse(line) as { add?: { path: string }; remove?: { path: string } }
+        if (action.add) files.set(action.add.path, action.add)
+        if (action.remove) files.delete(action.remove.path)
+      }
+    }
+    return files.size
+  })
+
+const snapshotNoCheckpointCase = (commits: number) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* syntheticLog(dir, commits)
+      const [snapshot, ms] = yield* timed(loadSnapshot(dir))
+      const [rawFiles, rawMs] = yield* timed(rawReplay(dir, commits))
+      if (rawFiles !== snapshot.files.length) return yield* Effect.die(new Error("the replays disagree"))
+      return {
+        id: "delta.snapshot10k",
+        case: `snapshot load, ${commits.toLocaleString("en-US")} JSON commits, no checkpoint`,
+        unit: "ms",
+        value: ms,
+        baseline: { name: "plain JSON replay", value: rawMs },
+        higherIsBetter: false
+      } satisfies Row
+    })
+  )
+
+const wideSchema: StructType = {
+  type: "struct",
+  fields: [
+    { name: "id", type: "long", nullable: false, metadata: {} },
+    { name: "name", type: "string", nullable: true, metadata: {} },
+    { name: "score", type: "double", nullable: true, metadata: {} },
+    { name: "at", type: "timestamp", nullable: true, metadata: {} },
+    { name: "ok", type: "boolean", nullable: true, metadata: {} }
+  ]
+}
+
+const wideRows = (count: number): ReadonlyArray<DeltaRow> =>
+  Array.from({ length: count }, (_, i) => ({
+    id: BigInt(i),
+    name: `name-${i % 1000}`,
+    score: i / 7,
+    at: new Date(1_700_000_000_000 + i * 1000),
+    ok: i % 3 === 0
+  }))
+
+const duckdbSelect = `SELECT range AS id, 'name-' || (range % 1000) AS name, range / 7 AS score,
+  make_timestamp(1700000000000000 + range * 1000000)::TIMESTAMPTZ AS at, range % 3 = 0 AS ok`
+
+/** 1M rows: written by `append` and by DuckDB's COPY, then read back by each from the same files. */
+const millionCases = (count: number) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const rows = wideRows(count)
+      const table = Path.join(dir, "table")
+      yield* createTable(table, { schema: wideSchema })
+      const [, writeMs] = yield* timed(append(table, rows))
+      const instance = yield* Effect.acquireRelease(
+        Effect.promise(() => DuckDBInstance.create(":memory:")),
+        (db) => Effect.sync(() => db.closeSync())
+      )
+      const connection = yield* Effect.acquireRelease(
+        Effect.promise(() => instance.connect()),
+        (c) => Effect.sync(() => c.closeSync())
+      )
+      const duckFile = Path.join(dir, "duck.parquet")
+      const [, duckWriteMs] = yield* timed(
+        Effect.promise(() =>
+          connection.run(`COPY (${duckdbSelect} FROM range(${count})) TO '${duckFile}' (FORMAT parquet)`)
+        )
+      )
+      const snapshot = yield* loadSnapshot(table)
+      const files = snapshot.files.map((file) => `'${file.absolutePath}'`).join(", ")
+      const [arrow, arrowMs] = yield* timed(readArrow(snapshot))
+      const [all, rowsMs] = yield* timed(readAll(snapshot))
+      const [duckColumns, duckColumnsMs] = yield* timed(
+        Effect.promise(async () =>
+          (await connection.runAndReadAll(`SELECT * FROM read_parquet([${files}])`)).getColumns()
+        )
+      )
+      const [duckRows, duckRowsMs] = yield* timed(
+        Effect.promise(async () =>
+          (await connection.runAndReadAll(`SELECT * FROM read_parquet([${files}])`)).getRowObjects()
+        )
+      )
+      if (
+        arrow.numRows !== count ||
+        all.length !== count ||
+        duckRows.length !== count ||
+        duckColumns[0]?.length !== count
+      ) {
+        return yield* Effect.die(new Error("a reader lost rows"))
+      }
+      const million = count.toLocaleString("en-US")
+      const rate = (id: string, label: string, ms: number, baseline: string, baselineMs: number): Row => ({
+        id,
+        case: `${label}, ${million} rows x 5 columns`,
+        unit: "rows/s",
+        value: perSecond(count, ms),
+        baseline: { name: baseline, value: perSecond(count, baselineMs) },
+        higherIsBetter: true
+      })
+      return [
+        rate("delta.read1m.arrow", "readArrow", arrowMs, "DuckDB read_parquet, columns", duckColumnsMs),
+        rate("delta.read1m.rows", "readAll", rowsMs, "DuckDB read_parquet, row objects", duckRowsMs),
+        rate("delta.write1m", "one append", writeMs, "DuckDB COPY ... TO parquet", duckWriteMs)
+      ] satisfies ReadonlyArray<Row>
+    })
+  )
+
 const bench: Benchmark = (args) =>
   Effect.gen(function* () {
+    // npm run bench -- delta [commits] [rows]
     const commits = Number(args[0] ?? 10_000)
     const rows: Array<Row> = []
     rows.push(yield* appendCase("delta.append1", 1, 200))
     rows.push(yield* appendCase("delta.append100", 100, 50))
     rows.push(yield* appendCase("delta.append10k", 10_000, 3))
     rows.push(yield* snapshotCase(commits))
+    rows.push(yield* snapshotNoCheckpointCase(commits))
+    rows.push(...(yield* millionCases(Number(args[1] ?? 1_000_000))))
     yield* report("delta", rows)
   })
 

@@ -5,6 +5,7 @@ import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { build } from "./commands/build.js"
 import { cancel } from "./commands/cancel.js"
+import { compact } from "./commands/compact.js"
 import { events } from "./commands/events.js"
 import { graph } from "./commands/graph.js"
 import { invalidate } from "./commands/invalidate.js"
@@ -13,6 +14,7 @@ import { resume } from "./commands/resume.js"
 import { serve } from "./commands/serve.js"
 import { tessera } from "./commands/Root.js"
 import { status } from "./commands/status.js"
+import { vacuum } from "./commands/vacuum.js"
 import { worker } from "./commands/worker.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Output from "./render/Output.js"
@@ -21,7 +23,20 @@ import { VERSION } from "./Version.js"
 export { VERSION }
 
 export const command = tessera.pipe(
-  Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register, worker, serve])
+  Command.withSubcommands([
+    build,
+    status,
+    events,
+    graph,
+    invalidate,
+    cancel,
+    resume,
+    register,
+    worker,
+    serve,
+    compact,
+    vacuum
+  ])
 )
 
 const cli = Command.run(command, { name: "tessera", version: VERSION })

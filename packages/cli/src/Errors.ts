@@ -144,6 +144,19 @@ export class WorkerNeedsPostgres extends Schema.TaggedError<WorkerNeedsPostgres>
   }
 }
 
+/** `tessera compact` or `vacuum` on a store that is not a Delta table: SQLite and PostgreSQL need neither. */
+export class NeedsDeltaStore extends Schema.TaggedError<NeedsDeltaStore>()("NeedsDeltaStore", {
+  command: Schema.String,
+  store: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `\`tessera ${this.command}\` works on a Delta store (delta:PATH), whose log is a table of files, but the store ` +
+      `is ${this.store}; SQLite and PostgreSQL logs need no ${this.command}`
+    )
+  }
+}
+
 /** SIGINT (Ctrl-C) or SIGTERM stopped the command before it finished. */
 export class Interrupted extends Schema.TaggedError<Interrupted>()("Interrupted", {}) {
   override get message(): string {

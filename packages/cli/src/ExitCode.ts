@@ -21,7 +21,9 @@ const failedTags = new Set([
   "StoreError",
   "AppendConflict",
   "InvalidTransition",
-  "EventDecodeError"
+  "EventDecodeError",
+  "DeltaIOError",
+  "ConcurrentModification"
 ])
 
 const tagOf = (error: unknown): string | undefined =>

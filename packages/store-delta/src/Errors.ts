@@ -55,6 +55,17 @@ export class CorruptCheckpoint extends Schema.TaggedError<CorruptCheckpoint>()("
   }
 }
 
+/** A deletion vector cannot be read: a bad checksum, size, magic number or cardinality, or an unknown storage type. */
+export class CorruptDeletionVector extends Schema.TaggedError<CorruptDeletionVector>()("CorruptDeletionVector", {
+  path: Schema.String,
+  dataFile: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `The deletion vector of ${this.dataFile} in Delta table ${this.path} is corrupt: ${this.reason}`
+  }
+}
+
 /** A file system call failed (permissions, disk full, a data file the log lists but that is gone). */
 export class DeltaIOError extends Schema.TaggedError<DeltaIOError>()("DeltaIOError", {
   path: Schema.String,
@@ -106,3 +117,4 @@ export type DeltaReadError =
   | CorruptCommit
   | CorruptCheckpoint
   | DeltaIOError
+  | CorruptDeletionVector

@@ -30,6 +30,8 @@ describe("Arrow read result", () => {
       expect(bySeqArrow.map((row) => row.note)).toEqual(rows.map((row) => row.note))
       const narrow = yield* readArrow(snapshot, { columns: ["id", "day"] })
       expect(narrow.schema.fields.map((f) => f.name)).toEqual(["id", "day"])
+      const filtered = yield* readArrow(snapshot, { columns: ["seq"], where: [{ column: "seq", min: 2n, max: 4n }] })
+      expect([...filtered].map((row) => row.seq).sort()).toEqual([2n, 3n, 4n])
     })
   )
 
@@ -39,6 +41,22 @@ describe("Arrow read result", () => {
       const snapshot = yield* loadSnapshot(fixture("delta/basic-with-inserts-deletes-checkpoint"))
       const table = yield* readArrow(snapshot)
       expect(table.numRows).toBe(41)
+    })
+  )
+
+  it.effect.skipIf(!fixturesPresent)("deletion vectors and column mapping apply to Arrow reads as to rows", () =>
+    Effect.gen(function* () {
+      for (const path of ["delta/dv-partitioned-with-checkpoint", "delta/table-with-columnmapping-mode-name"]) {
+        const snapshot = yield* loadSnapshot(fixture(path))
+        const table = yield* readArrow(snapshot)
+        const rows = yield* readAll(snapshot)
+        expect(table.numRows).toBe(rows.length)
+        const first = snapshot.schema.fields[1]!.name
+        const column = [...(table.getChild(first) ?? [])].map((value) => value ?? null)
+        expect(column.sort()).toEqual(
+          rows.map((row) => (row[first] instanceof Uint8Array ? row[first] : (row[first] ?? null))).sort()
+        )
+      }
     })
   )
 })

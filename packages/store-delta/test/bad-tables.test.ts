@@ -4,12 +4,12 @@
  * log cannot make a reader open files outside the table.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { BuildEvent, EventFilter, EventId, PartitionRef } from "@tessera/core"
+import { EventFilter } from "@tessera/core"
 import { Effect, Option, Stream } from "effect"
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { append, createTable, DeltaEventLog, loadSnapshot, writeCheckpoint } from "../src/index.js"
-import { sampleRows, sampleSchema, tempDir } from "./helpers.js"
+import { delegatedEvent, sampleRows, sampleSchema, tempDir } from "./helpers.js"
 
 const listing = (dir: string) => NodeFs.readdir(Path.join(dir, "_delta_log")).then((names) => names.sort())
 
@@ -19,16 +19,7 @@ const eventTable = (dir: string) =>
     Effect.gen(function* () {
       const log = yield* DeltaEventLog.make({ path: dir })
       for (let i = 0; i < 3; i++) {
-        yield* log.append([
-          new BuildEvent.Delegated({
-            eventId: EventId.unsafeMake(Date.now()),
-            timestamp: Date.now(),
-            buildRequestId: "b1",
-            partitionRef: PartitionRef.unsafeMake(`sales/date=${i}`),
-            toBuildRequestId: "b0",
-            mode: "historical"
-          })
-        ])
+        yield* log.append([delegatedEvent(i)])
       }
     })
   )

@@ -2,12 +2,23 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import { describe, expect, it } from "@effect/vitest"
 import { EventLog } from "@tessera/core"
 import { Effect } from "effect"
-import { append, compact, createTable, DeltaEventLog, loadSnapshot, readAll, type Snapshot } from "../src/index.js"
+import {
+  append,
+  compact,
+  createTable,
+  DeltaEventLog,
+  loadSnapshot,
+  readAll,
+  type Snapshot,
+  type StructField,
+  type StructType,
+  writeCheckpoint
+} from "../src/index.js"
 import { bySeq, sampleRows, sampleSchema, tempDir } from "./helpers.js"
 import { checkLog } from "./logChecker.js"
 
 /** DuckDB reading the active files the log lists, as an engine without Delta support would. */
-const duckdb = (snapshot: Snapshot, select: string) =>
+const duckdb = (snapshot: Snapshot, select: string, orderBy = "seq") =>
   Effect.acquireUseRelease(
     Effect.promise(() => DuckDBInstance.create(":memory:")),
     (instance) =>
@@ -17,7 +28,7 @@ const duckdb = (snapshot: Snapshot, select: string) =>
           const files = snapshot.files.map((file) => `'${file.absolutePath.replaceAll("'", "''")}'`).join(", ")
           const source = `read_parquet([${files}], hive_partitioning = false)`
           const types = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)
-          const rows = await connection.runAndReadAll(`SELECT ${select} FROM ${source} ORDER BY seq`)
+          const rows = await connection.runAndReadAll(`SELECT ${select} FROM ${source} ORDER BY ${orderBy}`)
           return {
             types: Object.fromEntries(types.getRowObjectsJS().map((row) => [row.column_name, row.column_type])),
             rows: rows.getRowObjectsJS()
@@ -28,6 +39,8 @@ const duckdb = (snapshot: Snapshot, select: string) =>
       }),
     (instance) => Effect.sync(() => instance.closeSync())
   )
+
+const column = (name: string, type: StructField["type"]): StructField => ({ name, type, nullable: true, metadata: {} })
 
 describe("interop with DuckDB", () => {
   it.scoped("DuckDB reads the writer's files identically: rows, types, timestamps", () =>
@@ -112,6 +125,148 @@ describe("interop with DuckDB", () => {
         "2026-11-05"
       ])
       yield* checkLog(path)
+    })
+  )
+
+  it.scoped(
+    "every type the writer takes reads back exactly in DuckDB: decimal(38) from bigint, string and number, binary, timestamp_ntz, nested",
+    () =>
+      Effect.gen(function* () {
+        const path = yield* tempDir
+        const schema: StructType = {
+          type: "struct",
+          fields: [
+            column("k", "long"),
+            column("b", "byte"),
+            column("s", "short"),
+            column("i", "integer"),
+            column("f", "float"),
+            column("d", "double"),
+            column("ok", "boolean"),
+            column("str", "string"),
+            column("bin", "binary"),
+            column("day", "date"),
+            column("ts", "timestamp"),
+            column("ntz", "timestamp_ntz"),
+            column("dec10", "decimal(10,2)"),
+            column("dec38", "decimal(38,10)"),
+            column("arr", { type: "array", elementType: "integer", containsNull: true }),
+            column("st", { type: "struct", fields: [column("x", "string")] })
+          ]
+        }
+        // Values DuckDB returns as they were given.
+        const primitives = { k: 0n, b: -128, s: 32767, i: -2147483648, f: 1.5, d: Math.PI, ok: true, str: "é ✓" }
+        yield* createTable(path, { schema })
+        yield* append(path, [
+          {
+            ...primitives,
+            bin: Uint8Array.of(0xff, 0x00, 0x80),
+            day: new Date("2026-11-01T00:00:00Z"),
+            ts: new Date("2026-11-01T12:34:56.789Z"),
+            ntz: new Date("2026-11-01T12:34:56.789Z"),
+            dec10: "12345678.91",
+            dec38: 1234567890123456789012345678n,
+            arr: [1, null, 3],
+            st: { x: "inner" }
+          },
+          { k: 1n, dec10: -0.5, dec38: "-1234567890123456789012345678.0123456789", bin: new Uint8Array(0) },
+          { k: 2n, dec10: 7n, dec38: 1.25 }
+        ])
+        const snapshot = yield* loadSnapshot(path)
+        // timestamp_ntz needs the feature (reader 3 / writer 7), and the checkpoint carries the feature columns.
+        expect(snapshot.protocol).toEqual({
+          minReaderVersion: 3,
+          minWriterVersion: 7,
+          readerFeatures: ["timestampNtz"],
+          writerFeatures: ["timestampNtz"]
+        })
+        yield* writeCheckpoint(snapshot)
+        expect((yield* loadSnapshot(path)).protocol).toEqual(snapshot.protocol)
+        const select = [
+          "k",
+          "b",
+          "s",
+          "i",
+          "f",
+          "d",
+          "ok",
+          "str",
+          "hex(bin) AS bin",
+          "CAST(day AS VARCHAR) AS day",
+          "epoch_ms(ts) AS ts",
+          "CAST(ntz AS VARCHAR) AS ntz",
+          "CAST(dec10 AS VARCHAR) AS dec10",
+          "CAST(dec38 AS VARCHAR) AS dec38",
+          "arr",
+          "st"
+        ].join(", ")
+        const { types, rows } = yield* duckdb(snapshot, select, "k")
+        expect(types).toEqual({
+          k: "BIGINT",
+          b: "TINYINT",
+          s: "SMALLINT",
+          i: "INTEGER",
+          f: "FLOAT",
+          d: "DOUBLE",
+          ok: "BOOLEAN",
+          str: "VARCHAR",
+          bin: "BLOB",
+          day: "DATE",
+          ts: "TIMESTAMP WITH TIME ZONE",
+          ntz: "TIMESTAMP",
+          dec10: "DECIMAL(10,2)",
+          dec38: "DECIMAL(38,10)",
+          arr: "INTEGER[]",
+          st: "STRUCT(x VARCHAR)"
+        })
+        expect(rows[0]).toEqual({
+          ...primitives,
+          bin: "FF0080",
+          day: "2026-11-01",
+          ts: 1793536496789n,
+          ntz: "2026-11-01 12:34:56.789",
+          dec10: "12345678.91",
+          dec38: "1234567890123456789012345678.0000000000",
+          arr: [1, null, 3],
+          st: { x: "inner" }
+        })
+        expect(rows.slice(1).map((row) => [row.bin, row.dec10, row.dec38])).toEqual([
+          ["", "-0.50", "-1234567890123456789012345678.0123456789"],
+          [null, "7.00", "1.2500000000"]
+        ])
+        const ours = [...(yield* readAll(snapshot))].sort((a, b) => Number(a.k) - Number(b.k))
+        expect(ours[0]).toMatchObject({
+          bin: Uint8Array.of(0xff, 0x00, 0x80),
+          ntz: new Date("2026-11-01T12:34:56.789Z")
+        })
+        expect(ours[1]!.bin).toEqual(new Uint8Array(0))
+      })
+  )
+
+  it.scoped("rows that do not fit are InvalidRows naming the row, and nothing is written", () =>
+    Effect.gen(function* () {
+      const path = yield* tempDir
+      yield* createTable(path, {
+        schema: {
+          type: "struct",
+          fields: [column("dec", "decimal(5,2)"), column("st", { type: "struct", fields: [column("x", "long")] })]
+        }
+      })
+      for (const row of [
+        { dec: "1234.5" },
+        { dec: 1.234 },
+        { dec: "abc" },
+        { dec: 10n ** 4n },
+        { st: { x: "not a long" } }
+      ]) {
+        const error = yield* Effect.flip(append(path, [row]))
+        expect(error._tag).toBe("InvalidRows")
+      }
+      expect((yield* loadSnapshot(path)).files).toEqual([])
+      const wide = yield* Effect.flip(
+        createTable(`${path}-wide`, { schema: { type: "struct", fields: [column("d", "decimal(39,0)")] } })
+      )
+      expect(wide.message).toContain("decimal(39,0)")
     })
   )
 })

@@ -1,3 +1,4 @@
+import { BuildEvent, EventId, PartitionRef } from "@tessera/core"
 import { Effect } from "effect"
 import * as NodeFs from "node:fs/promises"
 import * as Os from "node:os"
@@ -47,3 +48,16 @@ export const sampleRows = (from: number, count: number, day?: string): ReadonlyA
 
 export const bySeq = (rows: ReadonlyArray<Record<string, unknown>>) =>
   [...rows].sort((a, b) => Number(a.seq as bigint) - Number(b.seq as bigint))
+
+/** Event `i` of a test log: its own build, on one of two days, so the log has two date partitions. */
+export const delegatedEvent = (i: number) => {
+  const timestamp = Date.UTC(2026, 10, 1 + (i % 2), 8) + i
+  return new BuildEvent.Delegated({
+    eventId: EventId.unsafeMake(timestamp),
+    timestamp,
+    buildRequestId: `b${i}`,
+    partitionRef: PartitionRef.unsafeMake(`sales/date=${i}`),
+    toBuildRequestId: "b0",
+    mode: "historical"
+  })
+}

@@ -19,7 +19,7 @@ import { logDir } from "../reader/Listing.js"
 import { readParquetRows } from "../reader/Parquet.js"
 import { readCommit } from "../reader/Snapshot.js"
 import { putIfAbsent, serializeActions } from "../writer/Commit.js"
-import { maybeCheckpoint, openOrCreateTable, writeDataFiles } from "../writer/Table.js"
+import { compact, maybeCheckpoint, openOrCreateTable, writeDataFiles } from "../writer/Table.js"
 import {
   eventPartitionColumns,
   eventSchema,
@@ -36,6 +36,34 @@ export interface DeltaEventLogOptions {
   readonly checkpointInterval?: number
   /** How often a tail looks for commits when no file-system event woke it. Default 1 second. */
   readonly pollInterval?: Duration.DurationInput
+  /**
+   * Every this many commits the appending process compacts the table: each day's small files are
+   * rewritten into one (`dataChange: false`), so a long-running log keeps a bounded number of active
+   * files. Default 50; 0 turns it off.
+   */
+  readonly compactEvery?: number
+  /** A day is compacted only once it has at least this many small files. Default 10. */
+  readonly compactMinFiles?: number
+}
+
+/**
+ * Rewrites each day's small files of an event log table into one, sorted by `seq` and committed with
+ * `dataChange: false`; what auto-compaction and `tessera compact` run.
+ */
+export const compactLog = (tablePath: string, options: { readonly minFiles?: number | undefined } = {}) =>
+  compact(tablePath, { minFiles: options.minFiles ?? 10, sortBy: "seq", statsColumns: eventStatsColumns })
+
+/** Auto-compaction after a commit, when the interval says so. A failure is logged: the append stands. */
+const maybeCompact = (tablePath: string, version: number, options: DeltaEventLogOptions) => {
+  const every = options.compactEvery ?? 50
+  return every > 0 && version > 0 && version % every === 0
+    ? compactLog(tablePath, { minFiles: options.compactMinFiles }).pipe(
+        Effect.asVoid,
+        Effect.catchAll((error) =>
+          Effect.logWarning(`Compacting ${tablePath} after version ${version} failed: ${error.message}`)
+        )
+      )
+    : Effect.void
 }
 
 const STORE = "delta"
@@ -249,6 +277,7 @@ export const make = (options: DeltaEventLogOptions) =>
             for (const [key, row] of overlay.buildRequests) state.buildRequests.set(key, row)
             yield* wakeup.signal
             yield* maybeCheckpoint(tablePath, version, metadata, options.checkpointInterval ?? 100)
+            yield* maybeCompact(tablePath, version, options)
           }
           const head = events.length
           for (let i = 0; i < group.length; i++) {

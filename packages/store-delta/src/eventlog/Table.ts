@@ -36,7 +36,7 @@ export const eventSchemaWithoutAppendedAt: StructType = {
 const eventSchemaString = JSON.stringify(eventSchema)
 
 /** The schema a table with this `schemaString` is appended with: the current one, or 0.1's. */
-export const schemaOf = (schemaString: string): StructType =>
+export const schemaOf = (schemaString: string | undefined): StructType =>
   schemaString === eventSchemaString ? eventSchema : eventSchemaWithoutAppendedAt
 
 export const eventPartitionColumns = ["date"]

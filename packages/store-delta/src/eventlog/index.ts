@@ -1,2 +1,2 @@
-export { layer, make, type DeltaEventLogOptions } from "./Store.js"
+export { compactLog, layer, make, type DeltaEventLogOptions } from "./Store.js"
 export { eventPartitionColumns, eventSchema, eventStatsColumns } from "./Table.js"

@@ -28,7 +28,8 @@ export const Metadata = Schema.Struct({
   name: opt(Schema.String),
   description: opt(Schema.String),
   format: Schema.Struct({ provider: Schema.String, options: opt(StringMap) }),
-  schemaString: Schema.String,
+  // Delta Live Tables writes a first metaData without one; a snapshot needs it only in the metaData in force.
+  schemaString: opt(Schema.String),
   partitionColumns: Schema.Array(Schema.String),
   configuration: opt(StringMap),
   createdTime: opt(Schema.Number)

@@ -1,5 +1,13 @@
 import type { Effect } from "effect"
-import { asyncBufferFromFile, type FileMetaData, parquetMetadataAsync, parquetReadObjects } from "hyparquet"
+import {
+  asyncBufferFromFile,
+  type FileMetaData,
+  parquetMetadataAsync,
+  parquetRead,
+  parquetReadObjects,
+  parquetSchema,
+  type SchemaTree
+} from "hyparquet"
 import { compressors } from "hyparquet-compressors"
 import type { DeltaIOError } from "../Errors.js"
 import { io } from "../Fs.js"
@@ -24,4 +32,51 @@ export const readParquetRows = (
       compressors,
       ...(columns !== undefined ? { columns } : {})
     }) as Promise<Array<Record<string, unknown>>>
+  })
+
+/**
+ * Reads the top-level columns `choose` picks from the file's Parquet schema, with byte arrays left as
+ * bytes (the table's schema, not the file, says which are strings). With no column chosen the rows are
+ * still there: one empty object per row, for projections of partition columns only.
+ */
+export const readParquetColumns = (path: string, choose: (schema: SchemaTree) => ReadonlyArray<string>) =>
+  io("read parquet", path, async () => {
+    const file = await asyncBufferFromFile(path)
+    const metadata = await parquetMetadataAsync(file)
+    const schema = parquetSchema(metadata)
+    const columns = [...choose(schema)]
+    const rows: Array<Record<string, unknown>> =
+      columns.length === 0
+        ? Array.from({ length: Number(metadata.num_rows) }, () => ({}))
+        : await parquetReadObjects({ file, metadata, compressors, columns, utf8: false })
+    return { schema, rows }
+  })
+
+/**
+ * Reads the chosen top-level columns as whole columns (no row objects): each column's chunks, as the
+ * row groups decode, copied into one array per column in row order.
+ */
+export const readParquetColumnData = (path: string, choose: (schema: SchemaTree) => ReadonlyArray<string>) =>
+  io("read parquet", path, async () => {
+    const file = await asyncBufferFromFile(path)
+    const metadata = await parquetMetadataAsync(file)
+    const schema = parquetSchema(metadata)
+    const numRows = Number(metadata.num_rows)
+    const columns = [...choose(schema)]
+    const data = new Map(columns.map((column) => [column, new Array<unknown>(numRows)]))
+    if (columns.length > 0) {
+      await parquetRead({
+        file,
+        metadata,
+        compressors,
+        columns,
+        utf8: false,
+        onChunk: ({ columnName, columnData, rowStart }) => {
+          const target = data.get(columnName)
+          if (target === undefined) return
+          for (let i = 0; i < columnData.length; i++) target[rowStart + i] = columnData[i]
+        }
+      })
+    }
+    return { schema, numRows, data }
   })

@@ -1,8 +1,11 @@
 import { Chunk, Effect, Option, Stream } from "effect"
-import type { DeltaIOError } from "../Errors.js"
-import { readParquetMetadata, readParquetRows } from "./Parquet.js"
+import type { CorruptDeletionVector, DeltaIOError } from "../Errors.js"
+import { findChild, physicalName } from "./ColumnMapping.js"
+import { readDeletionVector } from "./DeletionVectors.js"
+import { readParquetColumns, readParquetMetadata } from "./Parquet.js"
 import { parseStatsValue, type DataType, type Value } from "./Schema.js"
 import type { ActiveFile, Snapshot } from "./Snapshot.js"
+import { toDeltaValue } from "./Values.js"
 
 /** Keeps rows whose `column` lies within `[min, max]` (either bound optional). Nulls never match. */
 export interface ColumnRange {
@@ -37,7 +40,8 @@ const compare = (a: Comparable, b: Comparable): number => {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-const inRange = (value: Value | undefined, range: ColumnRange): boolean => {
+/** Whether a value lies within the range; null never does. */
+export const inRange = (value: Value | undefined, range: ColumnRange): boolean => {
   const v = comparable(value)
   if (v === undefined) return false
   const min = comparable(range.min)
@@ -45,8 +49,13 @@ const inRange = (value: Value | undefined, range: ColumnRange): boolean => {
   return (min === undefined || compare(v, min) >= 0) && (max === undefined || compare(v, max) <= 0)
 }
 
-const typeOf = (snapshot: Snapshot, column: string): DataType =>
-  snapshot.schema.fields.find((field) => field.name === column)?.type ?? "string"
+/** A column's type, and the name its stats are kept under. */
+const statsColumn = (snapshot: Snapshot, column: string): { readonly type: DataType; readonly key: string } => {
+  const field = snapshot.schema.fields.find((candidate) => candidate.name === column)
+  return field === undefined
+    ? { type: "string", key: column }
+    : { type: field.type, key: physicalName(field, snapshot.columnMapping) }
+}
 
 /**
  * Whether a file may hold rows matching every range. Only proof from stats or partition values skips a
@@ -60,12 +69,12 @@ export const mayMatch = (snapshot: Snapshot, file: ActiveFile, where: ReadonlyAr
     }
     if (Option.isNone(file.stats)) continue
     const stats = file.stats.value
-    const type = typeOf(snapshot, range.column)
-    const fileMin = comparable(parseStatsValue(stats.minValues[range.column], type))
-    const fileMax = comparable(parseStatsValue(stats.maxValues[range.column], type))
+    const { type, key } = statsColumn(snapshot, range.column)
+    const fileMin = comparable(parseStatsValue(stats.minValues[key], type))
+    const fileMax = comparable(parseStatsValue(stats.maxValues[key], type))
     const wantMin = comparable(range.min)
     const wantMax = comparable(range.max)
-    if (stats.nullCount[range.column] === stats.numRecords && stats.numRecords > 0) return false
+    if (stats.nullCount[key] === stats.numRecords && stats.numRecords > 0) return false
     if (fileMax !== undefined && wantMin !== undefined && compare(fileMax, wantMin) < 0) return false
     if (fileMin !== undefined && wantMax !== undefined && compare(fileMin, wantMax) > 0) return false
   }
@@ -76,38 +85,60 @@ export const mayMatch = (snapshot: Snapshot, file: ActiveFile, where: ReadonlyAr
 export const pruneFiles = (snapshot: Snapshot, where: ReadonlyArray<ColumnRange> = []): ReadonlyArray<ActiveFile> =>
   snapshot.files.filter((file) => mayMatch(snapshot, file, where))
 
-/** Rows of one data file, with partition columns filled in from the log. */
+/** Rows of one data file, less those its deletion vector removes, with partition columns filled in from the log. */
 export const readFileRows = (
   snapshot: Snapshot,
   file: ActiveFile,
   options: ScanOptions = {}
-): Effect.Effect<ReadonlyArray<Record<string, unknown>>, DeltaIOError> => {
-  const wanted = options.columns ?? snapshot.schema.fields.map((field) => field.name)
-  const partitionColumns = wanted.filter((column) => snapshot.partitionColumns.includes(column))
-  const filterColumns = (options.where ?? []).map((range) => range.column)
-  const dataColumns = [...new Set([...wanted, ...filterColumns])].filter((c) => !snapshot.partitionColumns.includes(c))
-  return readParquetRows(file.absolutePath, { columns: dataColumns }).pipe(
-    Effect.map((rows) => {
-      const out: Array<Record<string, unknown>> = []
-      for (const row of rows) {
-        const full: Record<string, unknown> = { ...row }
-        for (const column of partitionColumns) full[column] = file.partitionValues[column]
-        if ((options.where ?? []).every((range) => inRange((full[range.column] ?? null) as Value, range))) {
-          const projected: Record<string, unknown> = {}
-          for (const column of wanted) projected[column] = full[column] ?? null
-          out.push(projected)
-        }
+): Effect.Effect<ReadonlyArray<Record<string, unknown>>, DeltaIOError | CorruptDeletionVector> =>
+  Effect.gen(function* () {
+    const mode = snapshot.columnMapping
+    const wanted = options.columns ?? snapshot.schema.fields.map((field) => field.name)
+    const partitionColumns = wanted.filter((column) => snapshot.partitionColumns.includes(column))
+    const where = options.where ?? []
+    const dataFields = snapshot.schema.fields.filter(
+      (field) =>
+        !snapshot.partitionColumns.includes(field.name) &&
+        (wanted.includes(field.name) || where.some((range) => range.column === field.name))
+    )
+    const dv = file.add.deletionVector
+    const [{ schema, rows }, deleted] = yield* Effect.all(
+      [
+        readParquetColumns(file.absolutePath, (schema) =>
+          dataFields.flatMap((field) => findChild(schema, field, mode)?.element.name ?? [])
+        ),
+        dv === undefined ? Effect.succeed(new Float64Array(0)) : readDeletionVector(snapshot.tablePath, file.path, dv)
+      ],
+      { concurrency: 2 }
+    )
+    const columns = dataFields.map((field) => ({ field, node: findChild(schema, field, mode) }))
+    const out: Array<Record<string, unknown>> = []
+    let nextDeleted = 0
+    for (let index = 0; index < rows.length; index++) {
+      if (nextDeleted < deleted.length && deleted[nextDeleted] === index) {
+        nextDeleted++
+        continue
       }
-      return out
-    })
-  )
-}
+      const row = rows[index]!
+      const full: Record<string, unknown> = {}
+      for (const { field, node } of columns) {
+        full[field.name] = node === undefined ? null : toDeltaValue(row[node.element.name], field.type, node, mode)
+      }
+      for (const column of partitionColumns) full[column] = file.partitionValues[column]
+      if (where.every((range) => inRange((full[range.column] ?? null) as Value, range))) {
+        const projected: Record<string, unknown> = {}
+        for (const column of wanted) projected[column] = full[column] ?? null
+        out.push(projected)
+      }
+    }
+    return out
+  })
 
 /** Streams the table's rows, file by file, skipping files the filter excludes. */
 export const scan = (
   snapshot: Snapshot,
   options: ScanOptions = {}
-): Stream.Stream<Record<string, unknown>, DeltaIOError> =>
+): Stream.Stream<Record<string, unknown>, DeltaIOError | CorruptDeletionVector> =>
   Stream.fromIterable(pruneFiles(snapshot, options.where)).pipe(
     Stream.mapEffect((file) => readFileRows(snapshot, file, options), { concurrency: 4 }),
     Stream.mapConcat((rows) => Chunk.unsafeFromArray(rows.slice()))

@@ -12,3 +12,11 @@ export {
 export { supportedReaderFeatures } from "./Features.js"
 export * from "./Scan.js"
 export { arrowTypeOf, readArrow } from "./Arrow.js"
+export { decodeRoaringBitmapArray, decodeZ85, deletionVectorFileName, readDeletionVector } from "./DeletionVectors.js"
+export { type ColumnMappingMode, physicalName } from "./ColumnMapping.js"
+export {
+  isSupportedWidening,
+  protocolForSchema,
+  supportedWriterFeatures,
+  writerOnlyFeatures
+} from "./Features.js"

@@ -7,6 +7,7 @@ import { io, removeFile, writeDurable } from "../Fs.js"
 import { checkpointFileName, logDir } from "../reader/Listing.js"
 import type { DataType, StructField, StructType } from "../reader/Schema.js"
 import type { Snapshot } from "../reader/Snapshot.js"
+import type { Protocol } from "../reader/Actions.js"
 import { deletedFileRetentionMs } from "./Config.js"
 import { parquetSchemaOf } from "./ParquetSchema.js"
 
@@ -14,6 +15,19 @@ const field = (name: string, type: DataType): StructField => ({ name, type, null
 const struct = (...fields: ReadonlyArray<StructField>): StructType => ({ type: "struct", fields })
 const stringMap: DataType = { type: "map", keyType: "string", valueType: "string", valueContainsNull: true }
 const stringArray: DataType = { type: "array", elementType: "string", containsNull: true }
+
+const protocolColumn = (features: boolean): StructField =>
+  field(
+    "protocol",
+    features
+      ? struct(
+          field("minReaderVersion", "integer"),
+          field("minWriterVersion", "integer"),
+          field("readerFeatures", stringArray),
+          field("writerFeatures", stringArray)
+        )
+      : struct(field("minReaderVersion", "integer"), field("minWriterVersion", "integer"))
+  )
 
 /** The checkpoint schema of the protocol for a reader 1 / writer 2 table. */
 export const checkpointSchema: StructType = struct(
@@ -54,8 +68,14 @@ export const checkpointSchema: StructType = struct(
       field("createdTime", "long")
     )
   ),
-  field("protocol", struct(field("minReaderVersion", "integer"), field("minWriterVersion", "integer")))
+  protocolColumn(false)
 )
+
+/** The checkpoint schema for a protocol: with `readerFeatures`/`writerFeatures` columns when it lists features. */
+export const checkpointSchemaFor = (protocol: Protocol): StructType =>
+  protocol.readerFeatures === undefined && protocol.writerFeatures === undefined
+    ? checkpointSchema
+    : struct(...checkpointSchema.fields.slice(0, -1), protocolColumn(true))
 
 /** Shapes a JSON action body for hyparquet-writer: longs as bigint, absent fields as null. */
 const toParquet = (value: unknown, type: DataType): unknown => {
@@ -99,7 +119,8 @@ export const writeCheckpoint = Effect.fn("Delta.checkpoint")(function* (snapshot
       .filter((remove) => (remove.deletionTimestamp ?? 0) > minTombstone)
       .map((remove) => ({ remove: { ...remove, dataChange: false } }))
   ]
-  const columnData = checkpointSchema.fields.map((column) => ({
+  const schema = checkpointSchemaFor(snapshot.protocol)
+  const columnData = schema.fields.map((column) => ({
     name: column.name,
     data: rows.map((row) => toParquet(row[column.name], column.type))
   }))
@@ -107,7 +128,7 @@ export const writeCheckpoint = Effect.fn("Delta.checkpoint")(function* (snapshot
   parquetWrite({
     writer,
     columnData,
-    schema: parquetSchemaOf(checkpointSchema.fields),
+    schema: parquetSchemaOf(schema.fields),
     codec: "SNAPPY",
     createdBy: "tessera store-delta"
   })

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Either } from "effect"
 import { ByteWriter, parquetWrite } from "hyparquet-writer"
-import type { DataType, StructField, StructType } from "../reader/Schema.js"
+import { type DataType, decimalPattern, type StructField, type StructType } from "../reader/Schema.js"
 import { parquetSchemaOf } from "./ParquetSchema.js"
 
 export type Row = { readonly [column: string]: unknown }
@@ -20,6 +20,38 @@ const toDate = (value: unknown): Date | undefined => {
     return Number.isNaN(date.getTime()) ? undefined : date
   }
   return undefined
+}
+
+const decimalText = /^([+-]?)(\d+)(?:\.(\d*))?$/
+
+/**
+ * A decimal(precision, scale) value as its unscaled integer, exactly: a `bigint` is the whole number it
+ * says, a string is read digit by digit, a number by its shortest decimal text. `undefined` when the
+ * value has more fractional digits than the scale or more digits than the precision.
+ */
+export const unscaledDecimal = (value: unknown, precision: number, scale: number): bigint | undefined => {
+  let text: string
+  if (typeof value === "bigint") text = value.toString()
+  else if (typeof value === "string") text = value.trim()
+  else if (typeof value === "number" && Number.isFinite(value)) {
+    text = Math.abs(value) < 1e21 ? value.toFixed(Math.min(100, Math.max(scale, fractionDigits(value)))) : ""
+  } else return undefined
+  const match = decimalText.exec(text)
+  if (match === null) return undefined
+  const [, sign, whole, fraction = ""] = match
+  const trimmed = fraction.replace(/0+$/, "")
+  if (trimmed.length > scale) return undefined
+  const digits = `${whole}${trimmed.padEnd(scale, "0")}`.replace(/^0+(?=\d)/, "")
+  if (digits.length > precision) return undefined
+  const unscaled = BigInt(digits)
+  return sign === "-" ? -unscaled : unscaled
+}
+
+/** How many fractional digits a number's shortest text has (`1.25` → 2, `1e-7` → 7). */
+const fractionDigits = (value: number): number => {
+  const [mantissa = "", exponent = "0"] = String(value).split("e")
+  const fraction = mantissa.split(".")[1]?.length ?? 0
+  return Math.max(0, fraction - Number(exponent))
 }
 
 /** Checks and converts one value to what hyparquet-writer expects; `undefined` means the value does not fit. */
@@ -46,8 +78,10 @@ const convertValue = (value: unknown, type: DataType): unknown => {
     case "timestamp":
     case "timestamp_ntz":
       return toDate(value)
-    default:
-      return typeof value === "number" || typeof value === "bigint" ? value : undefined
+    default: {
+      const decimal = decimalPattern.exec(type)
+      return decimal === null ? undefined : unscaledDecimal(value, Number(decimal[1]), Number(decimal[2]))
+    }
   }
 }
 
@@ -88,6 +122,12 @@ export const logPathOf = (relativePath: string): string => encodeURI(relativePat
 
 const statsValue = (value: unknown, type: DataType): unknown => {
   if (type === "long") return Number(value)
+  if (typeof value === "bigint" && typeof type === "string") {
+    // An unscaled decimal of at most 15 digits over an exact power of ten: the division rounds correctly,
+    // so the double prints as the decimal it is.
+    const scale = Number(decimalPattern.exec(type)?.[2] ?? 0)
+    return Number(value) / 10 ** scale
+  }
   if (type === "date") return isoDate(value as Date)
   if (type === "timestamp" || type === "timestamp_ntz") return (value as Date).toISOString()
   return value
@@ -119,7 +159,12 @@ const statsFor = (values: ReadonlyArray<unknown>): ColumnStats => {
   return { min, max, nullCount }
 }
 
-const statsEligible = (type: DataType) => typeof type === "string" && type !== "binary" && type !== "boolean"
+/** Decimal bounds are JSON numbers in stats; past 15 digits a double would not hold them exactly, so none are kept. */
+const statsEligible = (type: DataType) => {
+  if (typeof type !== "string" || type === "binary" || type === "boolean") return false
+  const decimal = decimalPattern.exec(type)
+  return decimal === null || Number(decimal[1]) <= 15
+}
 
 export interface EncodedFile {
   readonly bytes: Uint8Array
@@ -174,15 +219,20 @@ export const encodeDataFile = (
     columnData.push({ name: field.name, data })
   }
   const writer = new ByteWriter()
-  parquetWrite({
-    writer,
-    columnData,
-    schema: parquetSchemaOf(dataFields),
-    codec: "SNAPPY",
-    statistics: true,
-    rowGroupSize: 100_000,
-    createdBy: "tessera store-delta"
-  })
+  try {
+    parquetWrite({
+      writer,
+      columnData,
+      schema: parquetSchemaOf(dataFields),
+      codec: "SNAPPY",
+      statistics: true,
+      rowGroupSize: 100_000,
+      createdBy: "tessera store-delta"
+    })
+  } catch (cause) {
+    // Values inside nested columns are checked only by the Parquet encoder: its refusal is the rows' fault.
+    return Either.left(`the rows do not encode as Parquet: ${cause instanceof Error ? cause.message : String(cause)}`)
+  }
   const stats = JSON.stringify({ numRecords: rows.length, minValues, maxValues, nullCount })
   return Either.right({ bytes: writer.getBytes(), stats, numRecords: rows.length })
 }

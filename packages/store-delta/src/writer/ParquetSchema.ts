@@ -3,6 +3,13 @@ import { type DataType, decimalPattern, type StructField } from "../reader/Schem
 
 type Repetition = "REQUIRED" | "OPTIONAL" | "REPEATED"
 
+/** Bytes of a two's-complement integer that holds every `precision`-digit value. */
+const decimalBytes = (precision: number): number => {
+  let bytes = 1
+  while (2n ** BigInt(8 * bytes - 1) < 10n ** BigInt(precision)) bytes++
+  return bytes
+}
+
 const primitive = (name: string, type: string, repetition: Repetition): SchemaElement => {
   const base = { name, repetition_type: repetition }
   switch (type) {
@@ -41,11 +48,17 @@ const primitive = (name: string, type: string, repetition: Repetition): SchemaEl
       if (decimal === null) throw new Error(`no parquet mapping for Delta type "${type}"`)
       const precision = Number(decimal[1])
       const scale = Number(decimal[2])
-      // INT64 holds up to 18 digits; wider decimals would need FIXED_LEN_BYTE_ARRAY, which this writer omits.
-      if (precision > 18) throw new Error(`decimal(${precision},${scale}) is wider than 18 digits`)
+      if (precision > 38) throw new Error(`decimal(${precision},${scale}) is wider than Delta's 38 digits`)
+      // As Spark writes them: INT32 to 9 digits, INT64 to 18, then the fewest bytes that hold the precision.
+      const physical =
+        precision <= 9
+          ? { type: "INT32" as const }
+          : precision <= 18
+            ? { type: "INT64" as const }
+            : { type: "FIXED_LEN_BYTE_ARRAY" as const, type_length: decimalBytes(precision) }
       return {
         ...base,
-        type: precision <= 9 ? "INT32" : "INT64",
+        ...physical,
         converted_type: "DECIMAL",
         precision,
         scale,

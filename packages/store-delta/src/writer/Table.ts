@@ -10,8 +10,8 @@ import {
   UnsupportedFeature
 } from "../Errors.js"
 import { io, makeDir, removeFile, writeDurable } from "../Fs.js"
-import type { Action, AddFile, Metadata, Protocol, RemoveFile } from "../reader/Actions.js"
-import { missingWriterFeature } from "../reader/Features.js"
+import type { Action, AddFile, Metadata, RemoveFile } from "../reader/Actions.js"
+import { missingWriterFeature, protocolForSchema, unwritableType } from "../reader/Features.js"
 import { logDir } from "../reader/Listing.js"
 import { decodeLogPath } from "../reader/Replay.js"
 import { readFileRows } from "../reader/Scan.js"
@@ -29,8 +29,6 @@ import {
   type Row,
   serializePartitionValue
 } from "./DataFile.js"
-
-export const writerProtocol: Protocol = { minReaderVersion: 1, minWriterVersion: 2 }
 
 export interface CreateTableOptions {
   readonly schema: StructType
@@ -85,6 +83,13 @@ export const createTable = Effect.fn("Delta.createTable")(function* (tablePath: 
       })
     }
   }
+  const unwritable = unwritableType(options.schema)
+  if (Option.isSome(unwritable)) {
+    return yield* new DeltaProtocolError({
+      path: tablePath,
+      reason: `type "${unwritable.value}" in the schema is not one this writer writes (Delta primitives, decimals to 38 digits)`
+    })
+  }
   yield* makeDir(logDir(tablePath))
   const metadata: Metadata = {
     id: randomUUID(),
@@ -103,7 +108,7 @@ export const createTable = Effect.fn("Delta.createTable")(function* (tablePath: 
         version === 0
           ? Option.some({
               actions: [
-                { _tag: "protocol", protocol: writerProtocol },
+                { _tag: "protocol", protocol: protocolForSchema(options.schema) },
                 { _tag: "metaData", metaData: metadata }
               ] satisfies ReadonlyArray<Action>,
               result: undefined

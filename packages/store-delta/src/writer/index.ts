@@ -1,4 +1,4 @@
-export { writeCheckpoint, checkpointSchema, type CheckpointResult } from "./Checkpoint.js"
+export { writeCheckpoint, checkpointSchema, checkpointSchemaFor, type CheckpointResult } from "./Checkpoint.js"
 export { commitLoop, putIfAbsent, serializeActions, type CommitOutcome, type CommitPlan } from "./Commit.js"
 export {
   append,
@@ -7,7 +7,6 @@ export {
   maybeCheckpoint,
   vacuum,
   writeDataFiles,
-  writerProtocol,
   type AppendOptions,
   type AppendResult,
   type CompactOptions,
