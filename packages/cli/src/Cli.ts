@@ -7,6 +7,7 @@ import { build } from "./commands/build.js"
 import { cancel } from "./commands/cancel.js"
 import { events } from "./commands/events.js"
 import { graph } from "./commands/graph.js"
+import { init } from "./commands/init.js"
 import { invalidate } from "./commands/invalidate.js"
 import { register } from "./commands/register.js"
 import { resume } from "./commands/resume.js"
@@ -20,7 +21,7 @@ import { VERSION } from "./Version.js"
 export { VERSION }
 
 export const command = tessera.pipe(
-  Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register, worker])
+  Command.withSubcommands([build, status, events, graph, invalidate, cancel, resume, register, worker, init])
 )
 
 const cli = Command.run(command, { name: "tessera", version: VERSION })
