@@ -183,15 +183,27 @@ export const run = (
       Effect.gen(function* () {
         const handle = yield* builds.request(chunk, { ...request, source: "cli" })
         lastBuild = handle.id
-        const result = yield* handle.await.pipe(Effect.onInterrupt(() => Effect.ignore(builds.cancel(handle.id))))
+        const requested = new Set(chunk)
+        const before = yield* Ref.get(done)
+        // A line each time another tenth of the chunk is built, read from the build's own events.
+        const step = Math.max(1, Math.ceil(chunk.length / 10))
+        let settled = 0
+        const live = Stream.runForEach(handle.events, ({ event }) => {
+          if (event._tag !== "PartitionStatusChanged" || !requested.has(event.partitionRef)) return Effect.void
+          if (event.status !== "AVAILABLE" && event.status !== "FAILED") return Effect.void
+          settled++
+          return settled % step === 0 && settled < chunk.length
+            ? Effect.zipRight(Ref.set(done, before + settled), report(chunk.length - settled))
+            : Effect.void
+        })
+        const [, result] = yield* Effect.all([live, handle.await], { concurrency: "unbounded" }).pipe(
+          Effect.onInterrupt(() => Effect.ignore(builds.cancel(handle.id)))
+        )
         builtRuns += result.built
         for (const p of result.partitions) if (p.status !== "AVAILABLE") failed.push(p.ref)
-      }).pipe(
-        // Between chunk reports, a line a second while the chunk's build runs.
-        Effect.raceFirst(Effect.forever(Effect.zipRight(Effect.sleep("1 second"), report(chunk.length)))),
-        Effect.zipRight(Ref.update(done, (n) => n + chunk.length)),
-        Effect.zipRight(report(0))
-      )
+        yield* Ref.set(done, before + chunk.length)
+        yield* report(0)
+      })
     )
     const took = (yield* Clock.currentTimeMillis) - started
     if (options.json) {
