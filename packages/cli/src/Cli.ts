@@ -8,6 +8,7 @@ import { cancel } from "./commands/cancel.js"
 import { compact } from "./commands/compact.js"
 import { events } from "./commands/events.js"
 import { graph } from "./commands/graph.js"
+import { init } from "./commands/init.js"
 import { invalidate } from "./commands/invalidate.js"
 import { register } from "./commands/register.js"
 import { resume } from "./commands/resume.js"
@@ -35,7 +36,8 @@ export const command = tessera.pipe(
     worker,
     serve,
     compact,
-    vacuum
+    vacuum,
+    init
   ])
 )
 

@@ -8,13 +8,14 @@ import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Effect, Layer } from "effect"
 import { run } from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
+import * as Telemetry from "./telemetry/Telemetry.js"
 
 // What @effect/cli needs, each module imported on its own: the `@effect/platform-node` index also loads
 // its HTTP, socket and cluster modules (undici, ws, @effect/cluster), about 400 ms of startup.
 const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
 
 run(process.argv).pipe(
-  Effect.provide(platform),
+  Effect.provide(Layer.merge(platform, Telemetry.layer)),
   NodeRuntime.runMain({
     disableErrorReporting: true,
     teardown: (exit, onExit) => {

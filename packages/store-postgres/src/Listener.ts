@@ -9,7 +9,6 @@ import { QUEUE_PAYLOAD } from "./PgJobQueue.js"
 
 const PING = "ping:"
 
-
 /**
  * Turns notifications into wake-ups, for as long as a tail needs them. A LISTEN connection can die
  * without a word (`pg_terminate_backend`, a network cut), so the loop pings itself through the

@@ -1,8 +1,9 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Builds, type DryRun } from "@tessera/core"
-import { Console, Effect, Option, Schema } from "effect"
+import { Console, Effect, HashMap, Option, Schema } from "effect"
 import { SourcesMissing } from "../Errors.js"
 import { table } from "../render/Table.js"
+import * as Backfill from "./Backfill.js"
 import * as Positional from "./Positional.js"
 import { shared, withBuilds } from "./Root.js"
 
@@ -34,6 +35,27 @@ export const executionOptions = {
  */
 export const loadFollow = Effect.promise(() => import("./Follow.js"))
 
+/** The options of the builds a command line asks for, from its flags. */
+const requestOptions = (options: {
+  readonly concurrency: Option.Option<number>
+  readonly lease: Option.Option<number>
+  readonly executor: Option.Option<"local" | "workers">
+  readonly retries: Option.Option<number>
+  readonly retryDelay: Option.Option<number>
+}): Omit<Builds.RequestOptions, "id"> => {
+  const retries = Option.getOrUndefined(options.retries)
+  const retryDelay = Option.getOrUndefined(options.retryDelay)
+  return {
+    concurrency: Option.getOrUndefined(options.concurrency),
+    leaseMs: Option.getOrUndefined(options.lease),
+    executor: Option.getOrUndefined(options.executor),
+    retry:
+      retries === undefined && retryDelay === undefined
+        ? undefined
+        : { attempts: (retries ?? 0) + 1, ...(retryDelay === undefined ? {} : { initialDelayMs: retryDelay }) }
+  }
+}
+
 const dryRunReport = (plan: DryRun.DryRun) => [
   ...table(
     ["PARTITION", "JOB", "DECISION", "WHY"],
@@ -56,7 +78,10 @@ export const build = Command.make(
   "build",
   {
     refs: Positional.ref().pipe(
-      Args.withDescription("Partitions to build, e.g. sales/date=2026-11-01"),
+      Args.withDescription(
+        "Partitions to build, e.g. sales/date=2026-11-01; a value a..b is a range and * every value of a " +
+          "dimension (a backfill), e.g. sales/date=2026-01-01..2026-03-31"
+      ),
       Args.atLeast(1)
     ),
     dryRun: Options.boolean("dry-run").pipe(
@@ -88,15 +113,35 @@ export const build = Command.make(
       ),
       Options.optional
     ),
+    range: Options.keyValueMap("range").pipe(
+      Options.withDescription(
+        "A parameter's values for the refs: --range date=2026-01-01..2026-03-31 fills {date} (or replaces " +
+          "date=...) in each ref; a backfill of the cross product, in builds of 1000 partitions"
+      ),
+      Options.optional
+    ),
     ...executionOptions,
     ...shared
   },
   (options) =>
-    withBuilds("build", options, { needsGraph: true }, () =>
+    withBuilds("build", options, { needsGraph: true }, (_, graph) =>
       Effect.gen(function* () {
         const builds = yield* Builds.Builds
+        const ranges = new Map(Option.match(options.range, { onNone: () => [], onSome: HashMap.toEntries }))
+        const selections = yield* Backfill.select(graph, options.refs, ranges)
+        if (selections.some((selection) => selection.many)) {
+          if (options.dryRun) return yield* Backfill.dryRun(selections, options)
+          if (Option.isSome(options.id)) {
+            return yield* new Backfill.InvalidSelection({
+              selection: options.refs.join(" "),
+              reason: `--id names one build, and a backfill is a build per ${Backfill.CHUNK} partitions`
+            })
+          }
+          return yield* Backfill.run(selections, requestOptions(options), options)
+        }
+        const refs = selections.map((selection) => selection.selection)
         if (options.dryRun) {
-          const plan = yield* builds.plan(options.refs)
+          const plan = yield* builds.plan(refs)
           yield* Console.log(options.json ? JSON.stringify(plan, null, 2) : dryRunReport(plan).join("\n"))
           const missing = plan.sources.filter((source) => !source.available).map((source) => source.ref)
           if (missing.length > 0) return yield* new SourcesMissing({ refs: missing })
@@ -104,21 +149,10 @@ export const build = Command.make(
         }
         const { follow } = yield* loadFollow
         const executor = Option.getOrUndefined(options.executor)
-        const retries = Option.getOrUndefined(options.retries)
-        const retryDelay = Option.getOrUndefined(options.retryDelay)
-        const handle = yield* builds.request(options.refs, {
+        const handle = yield* builds.request(refs, {
+          ...requestOptions(options),
           id: Option.getOrUndefined(options.id),
-          source: "cli",
-          concurrency: Option.getOrUndefined(options.concurrency),
-          leaseMs: Option.getOrUndefined(options.lease),
-          executor,
-          retry:
-            retries === undefined && retryDelay === undefined
-              ? undefined
-              : {
-                  attempts: (retries ?? 0) + 1,
-                  ...(retryDelay === undefined ? {} : { initialDelayMs: retryDelay })
-                }
+          source: "cli"
         })
         if (executor === "workers" && !options.json) {
           yield* Console.log(

@@ -38,6 +38,7 @@ import * as DryRun from "./DryRun.js"
 import { BuildFinished, UnknownBuild, UnknownPartition, WorkersUnavailable } from "./Errors.js"
 import { describeCause, execute } from "./Execution.js"
 import { JobQueue } from "./JobQueue.js"
+import * as Sources from "../source/Sources.js"
 import { catalogRows } from "./Settle.js"
 
 export interface RequestOptions {
@@ -487,18 +488,12 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
     return targets
   })
 
-  const registerSource: BuildsShape["registerSource"] = Effect.fn("Builds.registerSource")(function* (input, manifest) {
-    const ref = yield* PartitionRefs.parse(input)
-    const row = (yield* catalogRows(log, [ref])).get(ref)
-    const checksum = manifest.checksum
-    if (row?.status === "AVAILABLE" && checksum !== undefined && row.manifest?.checksum === checksum) {
-      return { registered: false }
-    }
-    const id = `source-${yield* EventId.make}`
-    yield* log.append([
-      new BuildEvent.SourcePartitionRegistered({ ...(yield* stampFor(id)), partitionRef: ref, manifest })
-    ])
-    return { registered: true }
+  const registerSource: BuildsShape["registerSource"] = Effect.fn("Builds.registerSource")(function* (ref, manifest) {
+    // One source cannot be given twice.
+    const { outcomes } = yield* Sources.register(log, [{ ref, manifest }]).pipe(
+      Effect.catchTag("DuplicateSource", Effect.die)
+    )
+    return { registered: outcomes[0]!.outcome !== "unchanged" }
   })
 
   return { request, plan, resume, cancel, invalidate, registerSource }
