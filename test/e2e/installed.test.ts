@@ -48,6 +48,7 @@ export default Graph.make([count, write])
 const library = `import { Cli, Store } from "@tessera/cli"
 import { Builds, Graph, InMemoryEventLog } from "@tessera/core"
 import { DeltaEventLog } from "@tessera/store-delta"
+import { Client } from "@tessera/server"
 import { PgStore } from "@tessera/store-postgres"
 import { SqliteEventLog } from "@tessera/store-sqlite"
 import { Effect, Layer } from "effect"
@@ -56,6 +57,7 @@ export const layers = [SqliteEventLog.layer({ filename: "x.db" }), DeltaEventLog
 export const parsed = Store.parse("sqlite:x.db", ".")
 export const program = Effect.provide(Builds.Builds, Layer.provideMerge(Builds.layer(Graph.make([])), InMemoryEventLog.layer))
 export const run = Cli.run
+export const client = Client.make("http://127.0.0.1:4000")
 `
 
 /**
