@@ -31,6 +31,52 @@ export const schedulerScenarios = (name: string, store: Layer.Layer<EventLog.Eve
     const withBuilds = <A, E>(graph: Graph.Graph, body: Effect.Effect<A, E, Builds.Builds | EventLog.EventLog>) =>
       body.pipe(Effect.zipLeft(checkLog), Effect.provide(Layer.provideMerge(Builds.layer(graph), store)))
 
+    it.live(
+      "a slow job keeps its lease and ends on time while fast jobs keep the scheduler busy",
+      () => {
+        // A store that answers synchronously turns a build of fast jobs into one long run of
+        // microtasks; the slow job's heartbeats and its own sleep are timers, which must still fire.
+        const fast = Job.make({ name: "fast", outputs: [pattern("fast/n={n}")], run: () => Effect.succeed({}) })
+        const slow = Job.make({
+          name: "a-slow",
+          outputs: [pattern("a-slow/x={x}")],
+          run: () => Effect.as(Effect.sleep("1500 millis"), {})
+        })
+        return withBuilds(
+          Graph.make([slow, fast]),
+          Effect.gen(function* () {
+            const builds = yield* Builds.Builds
+            const refs = ["a-slow/x=1", ...Array.from({ length: 5000 }, (_, n) => `fast/n=${n}`)]
+            const result = yield* Effect.flatMap(
+              builds.request(refs, { concurrency: 16, leaseMs: 3000 }),
+              (h) => h.await
+            )
+            expect(result.status).toBe("COMPLETED")
+            const events = yield* allEvents
+            const completed = (job: string) =>
+              events.flatMap((e) =>
+                e.event._tag === "JobRunStatusChanged" && e.event.jobName === job && e.event.status === "COMPLETED"
+                  ? [e.seq]
+                  : []
+              )
+            const [slowDone] = completed("a-slow")
+            const slowRun = events.find((e) => e.event._tag === "JobRunStatusChanged" && e.event.jobName === "a-slow")
+            const beats = events.filter(
+              (e) =>
+                e.event._tag === "JobRunHeartbeat" &&
+                slowRun?.event._tag === "JobRunStatusChanged" &&
+                e.event.jobRunId === slowRun.event.jobRunId &&
+                e.seq < slowDone!
+            )
+            expect(completed("a-slow")).toHaveLength(1)
+            expect(beats.length).toBeGreaterThan(0)
+            expect(slowDone!).toBeLessThan(Math.max(...completed("fast")))
+          })
+        )
+      },
+      120_000
+    )
+
     it.live("builds a request in dependency order, and a second request builds nothing", () => {
       const k = Graphs.knobs()
       return withBuilds(
@@ -337,7 +383,8 @@ export const schedulerScenarios = (name: string, store: Layer.Layer<EventLog.Eve
                 e.event.partitionRef.startsWith("daily/") &&
                 e.event.status === "BUILDING"
             ),
-            Stream.take(1),
+            // All three daily runs hold their partitions (so every clean run has completed) when the process dies.
+            Stream.take(3),
             Stream.runDrain
           )
           return handle.id

@@ -5,6 +5,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { EventLoop } from "@tessera/core"
 import { Effect, Layer } from "effect"
 import { run } from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
@@ -16,6 +17,8 @@ const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTermin
 
 run(process.argv).pipe(
   Effect.provide(Layer.merge(platform, Telemetry.layer)),
+  // Timers, signals (Ctrl-C) and the progress view keep their turns while a build runs.
+  Effect.withScheduler(EventLoop.fair),
   NodeRuntime.runMain({
     disableErrorReporting: true,
     teardown: (exit, onExit) => {

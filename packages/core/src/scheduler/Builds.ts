@@ -36,6 +36,7 @@ import { DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS } from "./Defaults.js"
 import * as BuildEnd from "./BuildEnd.js"
 import * as DryRun from "./DryRun.js"
 import { BuildFinished, UnknownBuild, UnknownPartition, WorkersUnavailable } from "./Errors.js"
+import * as EventLoop from "../runtime/EventLoop.js"
 import { describeCause, execute } from "./Execution.js"
 import { JobQueue } from "./JobQueue.js"
 import * as Sources from "../source/Sources.js"
@@ -365,6 +366,8 @@ export const make: Effect.Effect<BuildsShape, never, EventLog | PipelineGraph | 
         ),
         Effect.ensuring(Effect.sync(() => local.delete(id))),
         Effect.withSpan("Builds.execute", { attributes: { buildRequestId: id } }),
+        // Heartbeats and lease timers fire while the build's fibers keep a synchronous store busy.
+        Effect.withScheduler(EventLoop.fair),
         Effect.forkIn(scope)
       )
       local.set(id, fiber)

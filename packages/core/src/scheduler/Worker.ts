@@ -10,6 +10,7 @@ import { EventLog, type ReadError, type StoreError } from "../log/EventLog.js"
 import * as Queries from "../log/Queries.js"
 import * as Wakeup from "../log/Wakeup.js"
 import type { BuildRequestRow, JobRunRow } from "../projection/Views.js"
+import * as EventLoop from "../runtime/EventLoop.js"
 import { DEFAULT_LEASE_MS } from "./Defaults.js"
 import { execute, planMissing } from "./Execution.js"
 import { type ClaimedRun, type Claimer, JobQueue, type RunResult, runsAsPlanned } from "./JobQueue.js"
@@ -279,4 +280,4 @@ export const run = (
         yield* Effect.timeout(woken, pollInterval).pipe(Effect.ignore)
       }
     }
-  }).pipe(Effect.scoped)
+  }).pipe(Effect.scoped, Effect.withScheduler(EventLoop.fair))
