@@ -25,10 +25,16 @@ interface Export {
   }>
 }
 
-/** An OTLP/HTTP JSON receiver on a free port, keeping what is posted to /v1/traces; closed with the scope. */
+/** An OTLP/HTTP JSON receiver on a free port, keeping what is posted to /v1/traces and /v1/metrics; closed with the scope. */
 const receiver = Effect.acquireRelease(
-  Effect.async<{ readonly url: string; readonly traces: Array<Export>; readonly server: http.Server }>((resume) => {
+  Effect.async<{
+    readonly url: string
+    readonly traces: Array<Export>
+    readonly metrics: Array<string>
+    readonly server: http.Server
+  }>((resume) => {
     const traces: Array<Export> = []
+    const metrics: Array<string> = []
     const server = http.createServer((request, response) => {
       let body = ""
       request.on("data", (chunk: Buffer) => {
@@ -36,11 +42,13 @@ const receiver = Effect.acquireRelease(
       })
       request.on("end", () => {
         if (request.url === "/v1/traces") traces.push(JSON.parse(body) as Export)
+        if (request.url === "/v1/metrics") metrics.push(body)
         response.writeHead(200, { "content-type": "application/json" }).end("{}")
       })
     })
     server.listen(0, "127.0.0.1", () => {
-      resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, traces, server }))
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      resume(Effect.succeed({ url, traces, metrics, server }))
     })
   }),
   ({ server }) =>
@@ -53,7 +61,7 @@ const attribute = (span: Span, key: string) => span.attributes.find((a) => a.key
 
 describe("OpenTelemetry", () => {
   it.scopedLive(
-    "a build is one trace: the command's span, Builds.request, Builds.execute and the store's appends under it",
+    "a build is one trace: the command's span, Builds.request, Builds.execute, the store's appends and each job execution under it; metrics beside",
     () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -88,6 +96,20 @@ describe("OpenTelemetry", () => {
           (span) => span.name === "SqliteEventLog.append" && ancestors(span).includes("Builds.execute")
         )
         expect(appends.length).toBeGreaterThan(0)
+        // Each job execution is a span under the build, saying which run, job, version, attempt and store.
+        const jobs = spans.filter((span) => span.name === "tessera.job")
+        expect(jobs.length).toBeGreaterThan(0)
+        for (const job of jobs) {
+          expect(ancestors(job)).toContain("Builds.execute")
+          expect(attribute(job, "buildRequestId")).toBe(buildRequestId)
+          expect(attribute(job, "store")).toBe("sqlite")
+          expect(attribute(job, "job")).toBeDefined()
+          expect(attribute(job, "version")).toBeDefined()
+          expect(attribute(job, "refs")).toBeDefined()
+          expect(job.attributes.some((a) => a.key === "attempt")).toBe(true)
+        }
+        // The scheduler's metrics go out beside the traces.
+        expect(otlp.metrics.join("\n")).toContain("tessera_job_executions")
       })
   )
 })

@@ -27,6 +27,7 @@ import type { JobRunRow, PartitionRow } from "../projection/Views.js"
 import { isLiveClaim } from "../projection/Views.js"
 import { judge, type Verdict } from "./Freshness.js"
 import type { Permits } from "./Permits.js"
+import * as Metrics from "./Metrics.js"
 import * as Retry from "./Retry.js"
 
 export interface SettleContext {
@@ -566,7 +567,19 @@ export const make = (ctx: SettleContext): Settler => {
     }).pipe(
       Effect.catchAll((error) =>
         Effect.succeed({ _tag: "Failure" as const, reason: `reading inputs: ${error.message}` })
-      )
+      ),
+      Metrics.timedJob(node.run.job.name),
+      Effect.withSpan("tessera.job", {
+        attributes: {
+          jobRunId: jobRunIdOf(node),
+          job: node.run.job.name,
+          version: node.run.job.version,
+          attempt,
+          refs: node.run.outputs.join(" "),
+          buildRequestId,
+          store: log.store
+        }
+      })
     )
 
   const finalFailure = (node: RunNode, attempt: number, reason: string) =>
