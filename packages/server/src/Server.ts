@@ -138,7 +138,7 @@ export const routes = (options: Options) => {
   )
 }
 
-/** The server listening on `host:port` (port 0: any free port), over the store in context. */
+/** The server listening on `host:port` (port 0 picks a free port), over the store in context. */
 export const layer = (
   options: Options
 ): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, EventLog.EventLog> =>

@@ -138,19 +138,23 @@ interface Found {
   readonly tables: ReadonlyArray<string>
 }
 
-const inspect = (sql: SqlClient.SqlClient) =>
-  Effect.all({
-    applicationId: Effect.map(
-      sql.unsafe<{ application_id: number }>("PRAGMA application_id"),
-      (rows) => rows[0]?.application_id ?? 0
+/**
+ * The application id and the tables, in one statement so that both come from one snapshot: read
+ * apart, a process opening a new file while another migrates it could see the tables without the
+ * id that the same transaction wrote, and refuse the file as another program's.
+ */
+const inspect = (sql: SqlClient.SqlClient): Effect.Effect<Found, SqlError> =>
+  Effect.map(
+    sql.unsafe<{ application_id: number | null; tables: string }>(
+      `SELECT (SELECT application_id FROM pragma_application_id) AS application_id,
+        (SELECT json_group_array(name) FROM (SELECT name FROM sqlite_master
+          WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name)) AS tables`
     ),
-    tables: Effect.map(
-      sql.unsafe<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
-      ),
-      (rows) => rows.map((row) => row.name)
-    )
-  })
+    ([row]) => ({
+      applicationId: row?.application_id ?? 0,
+      tables: JSON.parse(row?.tables ?? "[]") as ReadonlyArray<string>
+    })
+  )
 
 /** A file is Tessera's when it carries the application id; an empty file becomes Tessera's. */
 const refuseForeign = (filename: string, found: Found) => {

@@ -9,7 +9,7 @@ import { settings, shared } from "./Root.js"
 
 const port = Schema.Number.pipe(
   Schema.int(),
-  Schema.between(0, 65535, { message: () => "--port must be a whole number from 0 to 65535 (0: any free port)" })
+  Schema.between(0, 65535, { message: () => "--port must be a whole number from 0 to 65535 (0 picks a free port)" })
 )
 
 /**
