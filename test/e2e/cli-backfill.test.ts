@@ -76,7 +76,7 @@ describe("tessera build over a range", () => {
         expect(colour.stderr).toContain("not one of red, blue")
         const open = yield* tessera(dir, ["build", "weekly/date={date}"])
         expect(open.code).toBe(2)
-        expect(open.stderr).toContain("give {date} a value with --range date=a..b")
+        expect(open.stderr).toContain("give {date} a value (--range date=a..b on the CLI)")
         expect(yield* events(dir)).toEqual([])
         // A job's lookback that reaches before the calendar fails the build's analysis, naming why.
         const window = yield* tessera(dir, ["build", "weekly/date=2026-01-03"])

@@ -101,6 +101,41 @@ export const scenarios = (name: string, open: Effect.Effect<Store, never, import
       })
     )
 
+    it.scopedLive("a range is expanded into the build's refs; the same range and id again is the same build", () =>
+      Effect.gen(function* () {
+        const store = yield* open
+        yield* registerRaw(store, ["2026-11-01", "2026-11-02", "2026-11-03"])
+        const { url } = yield* serve(store)
+        const range = "report/date=2026-11-01..2026-11-03"
+        const days = ["2026-11-01", "2026-11-02", "2026-11-03"].map((d) => `report/date=${d}`)
+        const plan = yield* call(url, "POST", "/api/v1/builds", { refs: [range], dryRun: true })
+        expect(plan.status).toBe(202)
+        expect((plan.body as { runs: number }).runs).toBe(6)
+        const first = yield* call(url, "POST", "/api/v1/builds", { refs: [range], id: "backfill-nov" })
+        expect(first.status).toBe(202)
+        expect(build(first).build.requestedRefs).toEqual(days)
+        const done = yield* until(url, "backfill-nov", terminal)
+        expect(done.build.status).toBe("COMPLETED")
+        expect(done.partitions.filter((p) => p.requested).map((p) => [p.ref, p.status])).toEqual(
+          days.map((ref) => [ref, "AVAILABLE"])
+        )
+        const again = yield* call(url, "POST", "/api/v1/builds", { refs: [range], id: "backfill-nov" })
+        expect(again.status).toBe(200)
+
+        const huge = yield* call(url, "POST", "/api/v1/builds", { refs: ["report/date=2000-01-01..2099-12-31"] })
+        expect(huge.status).toBe(400)
+        expect(huge.body).toEqual({
+          _tag: "InvalidRequest",
+          message: expect.stringContaining("names 36525 partitions, more than one build holds (10000)")
+        })
+        const nobody = yield* call(url, "POST", "/api/v1/builds", { refs: ["nobody/date=2026-11-01..2026-11-03"] })
+        expect(nobody.status).toBe(400)
+        expect(nobody.body).toEqual({ _tag: "InvalidRequest", message: expect.stringContaining("no job produces it") })
+        const backwards = yield* call(url, "POST", "/api/v1/builds", { refs: ["report/date=2026-11-03..2026-11-01"] })
+        expect(backwards.status).toBe(400)
+      })
+    )
+
     it.scopedLive("errors are { _tag, message } with 400, 401, 403, 404 and 413, never a stack trace", () =>
       Effect.gen(function* () {
         const store = yield* open

@@ -4,115 +4,23 @@
  * consecutive builds of `CHUNK` partitions, so memory stays bounded however many partitions it names,
  * printing done / running / left and a rate as it goes.
  */
-import { Builds, type Graph, Partitions, type PartitionRef } from "@tessera/core"
-import { Clock, Console, Effect, Either, Option, Ref, Schema, Stream } from "effect"
+import { Builds, Selection } from "@tessera/core"
+import { Clock, Console, Effect, Ref, Stream } from "effect"
 import { BuildNotCompleted, type CommandError, SourcesMissing } from "../Errors.js"
 
 /** Partitions per build of a backfill: one build's request, plan and catalog reads hold this many. */
 export const CHUNK = 1000
 
-/** A selection (a range, `*`, a `{param}`) that names no partitions Tessera can list. */
-export class InvalidSelection extends Schema.TaggedError<InvalidSelection>()("InvalidSelection", {
-  selection: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `cannot expand ${JSON.stringify(this.selection)}: ${this.reason}`
-  }
-}
-
-export interface Selection {
-  readonly selection: string
-  /** Whether it names many partitions (a range, `*`) rather than one ref. */
-  readonly many: boolean
-  readonly expansion: Partitions.Expansion
-}
-
-const one = (selection: string): Selection => ({
-  selection,
-  many: false,
-  expansion: { size: 1, refs: () => [selection as PartitionRef.PartitionRef] }
-})
-
-/** `ref` with `--range` values put in: into its `{param}` placeholders, or over its `param=` values. */
-const withRanges = (ref: string, ranges: ReadonlyMap<string, string>): string =>
-  ref
-    .split("/")
-    .map((segment) => {
-      const placeholder = /^([^=]*)=\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(segment)
-      if (placeholder !== null && ranges.has(placeholder[2]!)) return `${placeholder[1]}=${ranges.get(placeholder[2]!)}`
-      const eq = segment.indexOf("=")
-      return eq > 0 && ranges.has(segment.slice(0, eq))
-        ? `${segment.slice(0, eq + 1)}${ranges.get(segment.slice(0, eq))}`
-        : segment
-    })
-    .join("/")
-
-/**
- * The selections among `refs` (after `--range`), each expanded over the output pattern of the job
- * producing it.
- */
-export const select = (graph: Graph.Graph, refs: ReadonlyArray<string>, ranges: ReadonlyMap<string, string>) =>
-  Effect.gen(function* () {
-    const given = refs.map((ref) => withRanges(ref, ranges))
-    for (const ref of given) {
-      const open = /\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(ref)
-      if (open !== null) {
-        return yield* new InvalidSelection({
-          selection: ref,
-          reason: `give {${open[1]}} a value with --range ${open[1]}=a..b`
-        })
-      }
-    }
-    const selections: Array<Selection> = []
-    for (const selection of given) {
-      const job = yield* Either.mapLeft(
-        graph.lookup(selection),
-        (e) => new InvalidSelection({ selection, reason: e.message })
-      )
-      if (Option.isNone(job)) {
-        if (!Partitions.isSelection(selection)) {
-          selections.push(one(selection))
-          continue
-        }
-        return yield* new InvalidSelection({
-          selection,
-          reason: "no job produces it, and a range expands over a job's output pattern"
-        })
-      }
-      const output = job.value.outputs.find((p) => p.matches(selection))!
-      const typed = Partitions.isPartitions(output) ? output : Partitions.partitions(output.template, {})
-      if (!Partitions.isSelection(selection)) {
-        // One partition: still refused when it is outside its dimensions.
-        yield* Either.mapLeft(typed.decode(selection), (e) => new InvalidSelection({ selection, reason: e.message }))
-        selections.push(one(selection))
-        continue
-      }
-      const expansion = yield* Either.mapLeft(
-        typed.expand(selection),
-        (e) => new InvalidSelection({ selection, reason: e.message })
-      )
-      selections.push({ selection, many: true, expansion })
-    }
-    return selections
-  })
-
 /** Every ref of the selections in chunks of `CHUNK`, each ref once: only one chunk is in memory. */
-const chunks = (selections: ReadonlyArray<Selection>): Stream.Stream<ReadonlyArray<string>> =>
-  Stream.fromIterable({
-    *[Symbol.iterator]() {
-      for (const { expansion } of selections) yield* expansion.refs()
-    }
-  }).pipe(
+const chunks = (selections: ReadonlyArray<Selection.Selection>): Stream.Stream<ReadonlyArray<string>> =>
+  Stream.fromIterable({ [Symbol.iterator]: () => Selection.refsOf(selections) }).pipe(
     Stream.grouped(CHUNK),
     Stream.map((chunk) => [...new Set(chunk)])
   )
 
-const total = (selections: ReadonlyArray<Selection>) => selections.reduce((sum, s) => sum + s.expansion.size, 0)
-
 /** What building the selections would do, counted per decision, a chunk at a time. */
 export const dryRun = (
-  selections: ReadonlyArray<Selection>,
+  selections: ReadonlyArray<Selection.Selection>,
   options: { readonly json: boolean }
 ): Effect.Effect<void, CommandError, Builds.Builds> =>
   Effect.gen(function* () {
@@ -135,7 +43,7 @@ export const dryRun = (
         }
       })
     )
-    const partitions = total(selections)
+    const partitions = Selection.total(selections)
     if (options.json) {
       yield* Console.log(JSON.stringify({ partitions, decisions, runs, missingSources: missing }, null, 2))
     } else {
@@ -156,13 +64,13 @@ const rate = (done: number, ms: number) => (ms <= 0 ? "0.0" : ((done * 1000) / m
  * stop the backfill, and the failures are the error at the end.
  */
 export const run = (
-  selections: ReadonlyArray<Selection>,
+  selections: ReadonlyArray<Selection.Selection>,
   request: Omit<Builds.RequestOptions, "id">,
   options: { readonly json: boolean }
 ): Effect.Effect<void, CommandError, Builds.Builds> =>
   Effect.gen(function* () {
     const builds = yield* Builds.Builds
-    const partitions = total(selections)
+    const partitions = Selection.total(selections)
     const started = yield* Clock.currentTimeMillis
     const done = yield* Ref.make(0)
     const failed: Array<string> = []

@@ -1,5 +1,5 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Builds, type DryRun } from "@tessera/core"
+import { Builds, type DryRun, Selection } from "@tessera/core"
 import { Console, Effect, HashMap, Option, Schema } from "effect"
 import { SourcesMissing } from "../Errors.js"
 import { table } from "../render/Table.js"
@@ -128,11 +128,11 @@ export const build = Command.make(
       Effect.gen(function* () {
         const builds = yield* Builds.Builds
         const ranges = new Map(Option.match(options.range, { onNone: () => [], onSome: HashMap.toEntries }))
-        const selections = yield* Backfill.select(graph, options.refs, ranges)
+        const selections = yield* Selection.select(graph, options.refs, ranges)
         if (selections.some((selection) => selection.many)) {
           if (options.dryRun) return yield* Backfill.dryRun(selections, options)
           if (Option.isSome(options.id)) {
-            return yield* new Backfill.InvalidSelection({
+            return yield* new Selection.InvalidSelection({
               selection: options.refs.join(" "),
               reason: `--id names one build, and a backfill is a build per ${Backfill.CHUNK} partitions`
             })

@@ -13,7 +13,11 @@ const Whole = (what: string, minimum: number) =>
   )
 
 export const CreateBuild = Schema.Struct({
-  /** Partitions to build; each is checked against the ref rules, and a bad one is named with its rule. */
+  /**
+   * Partitions to build; each is checked against the ref rules, and a bad one is named with its rule. A
+   * selection (`daily/date=2026-01-01..2026-03-31`, `color=*`) is expanded over its job's dimensions, up to
+   * 10,000 partitions per build.
+   */
   refs: Schema.NonEmptyArray(Schema.String),
   /** The build's id: the same id again is the same build. */
   id: Schema.optional(Schema.String),

@@ -3,7 +3,7 @@
  * core's `Builds` like `tessera build|cancel|resume` do.
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Builds, EventLog, Status } from "@tessera/core"
+import { Builds, EventLog, Selection, Status } from "@tessera/core"
 import { Effect, Metric, Option, Schema } from "effect"
 import { TesseraApi } from "../api/Api.js"
 import * as Bodies from "../api/Bodies.js"
@@ -49,8 +49,10 @@ export const BuildsLive = HttpApiBuilder.group(TesseraApi, "builds", (handlers) 
         const config = yield* ServerConfig
         const builds = yield* Builds.Builds
         if (Option.isNone(config.graph)) return yield* needsGraph
+        // Selections become the refs they name here, so the same request with the same id compares equal.
+        const refs = yield* http(Selection.expandAll(config.graph.value, payload.refs))
         if (payload.dryRun === true) {
-          const plan = yield* http(builds.plan(payload.refs))
+          const plan = yield* http(builds.plan(refs))
           return { dryRun: true as const, ...plan }
         }
         const webhooks = yield* Webhooks
@@ -58,7 +60,7 @@ export const BuildsLive = HttpApiBuilder.group(TesseraApi, "builds", (handlers) 
           const before = yield* Effect.either(BuildView.read(payload.id))
           if (before._tag === "Right") {
             const found = before.right.build.requestedRefs
-            if (!sameRefs(found, payload.refs)) return yield* refused(payload.id, payload.refs, found)
+            if (!sameRefs(found, refs)) return yield* refused(payload.id, refs, found)
             if (payload.callbackUrl !== undefined) {
               yield* webhooks.check(payload.callbackUrl)
               yield* http(webhooks.subscribe(payload.id, payload.callbackUrl))
@@ -69,7 +71,7 @@ export const BuildsLive = HttpApiBuilder.group(TesseraApi, "builds", (handlers) 
         }
         if (payload.callbackUrl !== undefined) yield* webhooks.check(payload.callbackUrl)
         const handle = yield* http(
-          builds.request(payload.refs, {
+          builds.request(refs, {
             id: payload.id,
             source: "api",
             concurrency: payload.concurrency,
@@ -80,8 +82,8 @@ export const BuildsLive = HttpApiBuilder.group(TesseraApi, "builds", (handlers) 
         )
         const view = yield* http(BuildView.read(handle.id))
         // Another request took this id first, between the check above and ours: it is their build.
-        if (!sameRefs(view.build.requestedRefs, payload.refs)) {
-          return yield* refused(handle.id, payload.refs, view.build.requestedRefs)
+        if (!sameRefs(view.build.requestedRefs, refs)) {
+          return yield* refused(handle.id, refs, view.build.requestedRefs)
         }
         yield* Metric.increment(buildsRequested)
         if (payload.callbackUrl !== undefined) yield* http(webhooks.subscribe(handle.id, payload.callbackUrl))

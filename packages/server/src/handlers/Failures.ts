@@ -12,7 +12,9 @@ const invalid = new Set([
   "AmbiguousJob",
   "InvalidJobConfig",
   "WorkersUnavailable",
-  "NoGraph"
+  "NoGraph",
+  "InvalidSelection",
+  "TooManyPartitions"
 ])
 const missing = new Set(["UnknownBuild", "UnknownPartition"])
 const conflicting = new Set(["BuildFinished", "AppendConflict", "InvalidTransition"])
