@@ -3,8 +3,19 @@
  * requested with `executor: "workers"` are run by worker fibers that share nothing but the store.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Builds, EventFilter, EventLog, Graph, Job, JobQueue, PartitionRef, pattern, Worker } from "@tessera/core"
-import { Chunk, Effect, Fiber, Layer, type Scope, Stream } from "effect"
+import {
+  Builds,
+  EventFilter,
+  EventLog,
+  Graph,
+  Job,
+  JobQueue,
+  Metrics,
+  PartitionRef,
+  pattern,
+  Worker
+} from "@tessera/core"
+import { Chunk, Effect, Fiber, Layer, Metric, type Scope, Stream } from "effect"
 import * as Graphs from "../src/graphs.js"
 import * as Invariants from "../src/invariants.js"
 
@@ -65,6 +76,12 @@ export const workerScenarios = (name: string, store: Layer.Layer<EventLog.EventL
           )
           expect(leases.length).toBeGreaterThan(0)
           expect(leases.filter((lease) => lease < 500 || lease > 5_000)).toEqual([])
+          // Nothing is left in the queue, and the depth gauge a worker samples says so.
+          const queue = yield* JobQueue.JobQueue
+          expect(yield* queue.depth).toEqual({ ready: 0, running: 0 })
+          yield* Metrics.sampleQueue(queue)
+          const ready = yield* Metric.value(Metric.tagged(Metrics.queueDepth, "state", "ready"))
+          expect(ready.value).toBe(0)
         })
       )
     })

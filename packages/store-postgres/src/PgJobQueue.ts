@@ -306,12 +306,27 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     return { remaining: row.unfinished, failures: yield* resilient("progress", "read")(failuresOf(buildRequestId)) }
   })
 
+  // Over the claimable index only: finished rows, however many, are not counted again on each sample.
+  const depth: JobQueue.JobQueueShape["depth"] = resilient(
+    "depth",
+    "read"
+  )(
+    sql<{ readonly ready: number; readonly running: number }>`
+      SELECT count(*) FILTER (WHERE status = 'ready')::int4 AS ready,
+        count(*) FILTER (WHERE status = 'running')::int4 AS running
+      FROM ${queue} WHERE status IN ('ready', 'running')`
+  ).pipe(
+    Effect.map(([row]) => ({ ready: row?.ready ?? 0, running: row?.running ?? 0 })),
+    Effect.withSpan("PgJobQueue.depth")
+  )
+
   const shape: JobQueue.JobQueueShape = {
     enqueue,
     claim,
     extend,
     finish,
     progress,
+    depth,
     release,
     wakeups: context.wakeups
   }

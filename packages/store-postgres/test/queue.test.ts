@@ -125,28 +125,30 @@ const apply = (queue: JobQueue.JobQueueShape, op: Op): Effect.Effect<unknown, un
 }
 
 describe("PgJobQueue", () => {
-  it.scopedLive("random enqueue/claim/finish/release/extend sequences observe what the in-memory reference does", () =>
-    Effect.gen(function* () {
-      const { queue, truncate } = yield* pgQueue
-      yield* Effect.promise(() =>
-        fc.assert(
-          fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) =>
-            Effect.runPromise(
-              Effect.gen(function* () {
-                yield* truncate
-                const reference = yield* InMemoryJobQueue.make
-                for (const [i, op] of ops.entries()) {
-                  const expected = yield* apply(reference, op)
-                  const actual = yield* apply(queue, op)
-                  expect({ step: i, op, result: actual }).toEqual({ step: i, op, result: expected })
-                }
-              })
-            )
-          ),
-          { numRuns: 150 }
+  it.scopedLive(
+    "random enqueue/claim/finish/release/extend sequences observe what the in-memory reference does, depth too",
+    () =>
+      Effect.gen(function* () {
+        const { queue, truncate } = yield* pgQueue
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) =>
+              Effect.runPromise(
+                Effect.gen(function* () {
+                  yield* truncate
+                  const reference = yield* InMemoryJobQueue.make
+                  for (const [i, op] of ops.entries()) {
+                    const expected = { result: yield* apply(reference, op), depth: yield* reference.depth }
+                    const actual = { result: yield* apply(queue, op), depth: yield* queue.depth }
+                    expect({ step: i, op, ...actual }).toEqual({ step: i, op, ...expected })
+                  }
+                })
+              )
+            ),
+            { numRuns: 150 }
+          )
         )
-      )
-    }).pipe(Effect.provide(Admin))
+      }).pipe(Effect.provide(Admin))
   )
 
   it.scopedLive("a run whose lease ran out is claimed again, and its first worker's finish is refused", () =>

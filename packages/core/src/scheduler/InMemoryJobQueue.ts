@@ -150,7 +150,17 @@ export const make: Effect.Effect<JobQueueShape> = Effect.gen(function* () {
       return build.length === 0 ? undefined : standing(build)
     })
 
-  return { enqueue, claim, extend, finish, progress, release, wakeups: Stream.fromPubSub(signals) }
+  const depth: JobQueueShape["depth"] = Effect.sync(() => {
+    let ready = 0
+    let running = 0
+    for (const entry of entries.values()) {
+      if (entry.status === "ready") ready++
+      else if (entry.status === "running") running++
+    }
+    return { ready, running }
+  })
+
+  return { enqueue, claim, extend, finish, progress, depth, release, wakeups: Stream.fromPubSub(signals) }
 })
 
 export const layer: Layer.Layer<JobQueue> = Layer.effect(JobQueue, make)

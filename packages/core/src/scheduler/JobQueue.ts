@@ -59,6 +59,11 @@ export interface Claimer {
 export const runsAsPlanned = (jobs: ReadonlyMap<string, string>, run: QueuedRun): boolean =>
   run.jobVersion === undefined ? jobs.has(run.jobName) : jobs.get(run.jobName) === run.jobVersion
 
+export interface QueueDepth {
+  readonly ready: number
+  readonly running: number
+}
+
 export interface JobQueueShape {
   /** Adds a build's runs; runs already queued for the build are left as they are. */
   readonly enqueue: (runs: ReadonlyArray<QueuedRun>) => Effect.Effect<void, StoreError>
@@ -94,6 +99,8 @@ export interface JobQueueShape {
    * was never enqueued. Lets a resumed build record an end its last finisher did not live to record.
    */
   readonly progress: (buildRequestId: string) => Effect.Effect<Finished | undefined, StoreError>
+  /** How many runs could be claimed now (`ready`) and how many are held by a worker (`running`), over all builds. */
+  readonly depth: Effect.Effect<QueueDepth, StoreError>
   /** Gives runs back unfinished (a worker shutting down), runnable again at once. */
   readonly release: (
     worker: string,

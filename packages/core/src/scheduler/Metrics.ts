@@ -3,6 +3,7 @@
  * report them like any other.
  */
 import { Duration, Effect, Metric, MetricBoundaries } from "effect"
+import type { JobQueueShape } from "./JobQueue.js"
 
 /** Job executions by job and outcome (`Success`, `Failure`, `Missing`): one per attempt. */
 export const jobRuns = Metric.counter("tessera_job_executions", {
@@ -27,3 +28,20 @@ export const timedJob =
       yield* Metric.increment(Metric.tagged(Metric.tagged(jobRuns, "job", job), "outcome", outcome._tag))
       return outcome
     })
+
+/** Runs in the workers' queue by state (`ready`: claimable now, `running`: held by a worker), as last sampled. */
+export const queueDepth = Metric.gauge("tessera_queue_depth", {
+  description: "job runs in the workers' queue by state (ready, running), over all builds, as a worker last sampled"
+})
+
+/** How often a worker samples the queue's depth: one indexed count, whatever the queue's size. */
+export const QUEUE_SAMPLE_EVERY = Duration.seconds(10)
+
+/** Sets `tessera_queue_depth` from the queue. */
+export const sampleQueue = (queue: JobQueueShape) =>
+  Effect.flatMap(queue.depth, ({ ready, running }) =>
+    Effect.all([
+      Metric.set(Metric.tagged(queueDepth, "state", "ready"), ready),
+      Metric.set(Metric.tagged(queueDepth, "state", "running"), running)
+    ])
+  )

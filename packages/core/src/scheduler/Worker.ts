@@ -15,6 +15,7 @@ import { DEFAULT_LEASE_MS } from "./Defaults.js"
 import { execute, planMissing } from "./Execution.js"
 import { type ClaimedRun, type Claimer, JobQueue, type RunResult, runsAsPlanned } from "./JobQueue.js"
 import * as BuildEnd from "./BuildEnd.js"
+import * as Metrics from "./Metrics.js"
 import * as Permits from "./Permits.js"
 import * as Settle from "./Settle.js"
 
@@ -97,6 +98,11 @@ export const run = (
     yield* queue.wakeups.pipe(
       Stream.runForEach(() => wakeup.signal),
       Effect.catchAll((error) => Effect.logWarning(`queue wake-ups stopped: ${error.message}; polling`)),
+      Effect.forkScoped
+    )
+    yield* Metrics.sampleQueue(queue).pipe(
+      Effect.catchAll((error) => Effect.logDebug(`sampling the queue's depth: ${error.message}`)),
+      Effect.repeat(Schedule.spaced(Metrics.QUEUE_SAMPLE_EVERY)),
       Effect.forkScoped
     )
     // Keep the queue leases of what we settle alive; the event log's own leases are the job runs'.
