@@ -6,7 +6,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { registerRaw, tempDir, tessera } from "./cli-process.js"
+import { registerRaw, start, tempDir, tessera } from "./cli-process.js"
 
 interface Span {
   readonly traceId: string
@@ -59,6 +59,26 @@ const receiver = Effect.acquireRelease(
 
 const attribute = (span: Span, key: string) => span.attributes.find((a) => a.key === key)?.value.stringValue
 
+const spansOf = (traces: ReadonlyArray<Export>) =>
+  traces.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)))
+
+/** The names of `span`'s ancestors, nearest first, as far as the exported spans reach. */
+const ancestorsIn = (spans: ReadonlyArray<Span>) => {
+  const byId = new Map(spans.map((span) => [span.spanId, span]))
+  return (span: Span): Array<string> => {
+    const names: Array<string> = []
+    for (let at = span.parentSpanId; at !== undefined && byId.has(at); at = byId.get(at)?.parentSpanId)
+      names.push(byId.get(at)!.name)
+    return names
+  }
+}
+
+/** Retries `effect` every 100 ms until it gives a value (or the test's timeout ends it). */
+const eventually = <A>(effect: Effect.Effect<A | undefined>): Effect.Effect<A> =>
+  Effect.flatMap(effect, (value) =>
+    value === undefined ? Effect.zipRight(Effect.sleep("100 millis"), eventually(effect)) : Effect.succeed(value)
+  )
+
 describe("OpenTelemetry", () => {
   it.scopedLive(
     "a build is one trace: the command's span, Builds.request, Builds.execute, the store's appends and each job execution under it; metrics beside",
@@ -74,7 +94,7 @@ describe("OpenTelemetry", () => {
         expect(built.code).toBe(0)
         const buildRequestId = JSON.parse(built.stdout).buildRequestId as string
 
-        const spans = otlp.traces.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)))
+        const spans = spansOf(otlp.traces)
         const service = otlp.traces[0]?.resourceSpans[0]?.resource.attributes.find((a) => a.key === "service.name")
         expect(service?.value.stringValue).toBe("pipeline-test")
         const byId = new Map(spans.map((span) => [span.spanId, span]))
@@ -83,12 +103,7 @@ describe("OpenTelemetry", () => {
         const root = roots[0]!
         expect(new Set(spans.map((span) => span.traceId))).toEqual(new Set([root.traceId]))
 
-        const ancestors = (span: Span): Array<string> => {
-          const names: Array<string> = []
-          for (let at = span.parentSpanId; at !== undefined; at = byId.get(at)?.parentSpanId)
-            names.push(byId.get(at)!.name)
-          return names
-        }
+        const ancestors = ancestorsIn(spans)
         const execute = spans.find((span) => span.name === "Builds.execute")!
         expect(attribute(execute, "buildRequestId")).toBe(buildRequestId)
         expect(ancestors(execute)).toEqual(["Builds.request", "tessera.run"])
@@ -111,5 +126,48 @@ describe("OpenTelemetry", () => {
         // The scheduler's metrics go out beside the traces.
         expect(otlp.metrics.join("\n")).toContain("tessera_job_executions")
       })
+  )
+
+  it.scopedLive("tessera serve exports too: a build requested over HTTP is traced from the request to its jobs", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* registerRaw(dir, [1])
+      const otlp = yield* receiver
+      const server = yield* start(dir, ["serve", "--port", "0"], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_SERVICE_NAME: "pipeline-server"
+      })
+      const url = yield* eventually(Effect.sync(() => /at (http:\/\/\S+) /.exec(server.output())?.[1]))
+      const created = yield* Effect.promise(() =>
+        fetch(`${url}/api/v1/builds`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ refs: ["daily/date=1"], id: "traced" })
+        })
+      )
+      expect(created.status).toBe(202)
+      yield* eventually(
+        Effect.promise(async () => {
+          const body = (await (await fetch(`${url}/api/v1/builds/traced`)).json()) as { build: { status: string } }
+          return body.build.status === "COMPLETED" ? body : undefined
+        })
+      )
+      server.child.kill("SIGTERM")
+      expect((yield* server.exit).code).toBe(130)
+
+      const spans = spansOf(otlp.traces)
+      const service = otlp.traces[0]?.resourceSpans[0]?.resource.attributes.find((a) => a.key === "service.name")
+      expect(service?.value.stringValue).toBe("pipeline-server")
+      const ancestors = ancestorsIn(spans)
+      const request = spans.find((span) => span.name === "Builds.request")!
+      expect(ancestors(request).some((name) => name.includes("POST"))).toBe(true)
+      const jobs = spans.filter((span) => span.name === "tessera.job")
+      expect(jobs.map((job) => attribute(job, "job")).sort()).toEqual(["clean", "daily"])
+      for (const job of jobs) {
+        expect(attribute(job, "buildRequestId")).toBe("traced")
+        expect(ancestors(job)).toContain("Builds.request")
+      }
+      expect(otlp.metrics.join("\n")).toContain("tessera_job_executions")
+    })
   )
 })
