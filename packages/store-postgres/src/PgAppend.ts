@@ -1,7 +1,8 @@
 /**
  * Appending to the log on PostgreSQL: one transaction per append, serialised by an advisory lock so
- * `seq` is gap-free and commits become visible in seq order; the head, the clock and every row the
- * batch names are read in one round trip, and the events and changed view rows written in another.
+ * `seq` is gap-free and commits become visible in seq order, in two round trips: BEGIN, the lock and
+ * a read of the head, the clock and every row the batch names in one message, then the events, the
+ * changed view rows, the NOTIFY and COMMIT in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Batch, BuildEvent, EventCodec, type EventLog, type Expectation, Wakeup } from "@tessera/core"
@@ -17,6 +18,7 @@ import {
   encodePartition
 } from "./Rows.js"
 import { STORE } from "./SqlErrors.js"
+import * as SqlText from "./SqlText.js"
 import * as Transaction from "./Transaction.js"
 
 /** Events appended to the log by this process. */
@@ -68,18 +70,36 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
     buildRequests: selectBuildRequests
   }
 
-  const prefetch = (batch: ReadonlyArray<BuildEvent.BuildEvent>, expect: ReadonlyArray<Expectation.Expectation>) =>
+  // The schema is a checked identifier, so the tables can be named in SQL text.
+  const table = (name: string) => `"${schema}".${name}`
+  const text = {
+    events: table("events"),
+    partitions: table("partitions"),
+    jobRuns: table("job_runs"),
+    buildRequests: table("build_requests")
+  }
+  const keyList = (key: string) => `ARRAY(SELECT json_array_elements_text(j->'${key}') FROM k)`
+
+  /**
+   * The log's head, the database's clock, and every id and row the batch's events and expectations
+   * name, as one statement in SQL text: it goes out in the message that begins the transaction.
+   * `Batch.decide` then reads from these; only a heartbeat's outputs, known once its run is loaded,
+   * may still need a query of their own. Leases are judged by the database's clock, the one clock
+   * every process shares.
+   */
+  const prefetchText = (keys: Batch.Keys) => `WITH k AS (SELECT ${SqlText.json(keys)} AS j)
+    SELECT 'head' AS kind, coalesce(max(seq), 0)::text AS key,
+      (extract(epoch FROM clock_timestamp()) * 1000)::int8::text AS data FROM ${text.events}
+    UNION ALL SELECT 'event', event_id, NULL FROM ${text.events} WHERE event_id = ANY(${keyList("eventIds")})
+    UNION ALL SELECT 'partition', ref::text, data FROM ${text.partitions} WHERE ref = ANY(${keyList("refs")})
+    UNION ALL SELECT 'job_run', job_run_id::text, data FROM ${text.jobRuns} WHERE job_run_id = ANY(${keyList("jobRunIds")})
+    UNION ALL SELECT 'build_request', build_request_id::text, data FROM ${text.buildRequests}
+      WHERE build_request_id = ANY(${keyList("buildRequestIds")})`
+
+  type PrefetchRow = { readonly kind: string; readonly key: string; readonly data: string | null }
+
+  const loaded = (keys: Batch.Keys, rows: ReadonlyArray<PrefetchRow>) =>
     Effect.gen(function* () {
-      const keys = Batch.keysOf(batch, expect)
-      // Leases are judged by the database's clock, the one clock every process shares.
-      const rows = yield* sql<{ readonly kind: string; readonly key: string; readonly data: string | null }>`
-      SELECT 'head' AS kind, coalesce(max(seq), 0)::text AS key,
-        (extract(epoch FROM clock_timestamp()) * 1000)::int8::text AS data FROM ${events}
-      UNION ALL SELECT 'event', event_id, NULL FROM ${events} WHERE event_id = ANY(${keys.eventIds})
-      UNION ALL SELECT 'partition', ref::text, data FROM ${partitions} WHERE ref = ANY(${keys.refs})
-      UNION ALL SELECT 'job_run', job_run_id::text, data FROM ${jobRuns} WHERE job_run_id = ANY(${keys.jobRunIds})
-      UNION ALL SELECT 'build_request', build_request_id::text, data FROM ${buildRequests}
-        WHERE build_request_id = ANY(${keys.buildRequestIds})`
       const byKind = (kind: string) => rows.flatMap((row) => (row.kind === kind ? [{ data: row.data ?? "" }] : []))
       const state = rows.find((row) => row.kind === "head")!
       const loader = Batch.prefetched(
@@ -97,101 +117,112 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
       return { head: Number(state.key), now: Number(state.data), loader }
     })
 
-  /** Every new event and changed row in one statement, with unnest over array parameters: one round trip. */
-  const write = (batch: Batch.Batch) => {
-    const n = batch.logged.length
-    const seqs = new Array<number>(n)
-    const ids = new Array<string>(n)
-    const timestamps = new Array<number>(n)
-    const builds = new Array<string>(n)
-    const kinds = new Array<string>(n)
-    const refs = new Array<string | null>(n)
-    const runs = new Array<string | null>(n)
-    const payloads = new Array<string>(n)
-    const appendedAt = new Array<number>(n)
-    for (let i = 0; i < n; i++) {
-      const { seq, event } = batch.logged[i]!
-      appendedAt[i] = batch.logged[i]!.appendedAt
-      seqs[i] = seq
-      ids[i] = event.eventId
-      timestamps[i] = event.timestamp
-      builds[i] = event.buildRequestId
-      kinds[i] = event._tag
-      refs[i] = BuildEvent.partitionRefOf(event) ?? null
-      runs[i] = BuildEvent.jobRunIdOf(event) ?? null
-      payloads[i] = EventCodec.encode(event)
+  /**
+   * Every new event and changed row in one statement, as SQL text with the rows in one `json`
+   * constant: it goes out in one message with the COMMIT.
+   */
+  const writeText = (batch: Batch.Batch) => {
+    // A payload goes in as a string of JSON: as a JSON value, the `\u0000` escapes a message may
+    // hold would be refused by json_to_recordset.
+    const rows = {
+      e: batch.logged.map(({ seq, event, appendedAt }) => ({
+        s: seq,
+        i: event.eventId,
+        t: event.timestamp,
+        b: event.buildRequestId,
+        k: event._tag,
+        r: BuildEvent.partitionRefOf(event) ?? null,
+        j: BuildEvent.jobRunIdOf(event) ?? null,
+        p: EventCodec.encode(event),
+        a: appendedAt
+      })),
+      p: batch.partitions.map((row) => ({ r: row.ref, s: row.status, d: encodePartition(row) })),
+      j: batch.jobRuns.map((row) => ({
+        i: row.jobRunId,
+        b: row.buildRequestId,
+        n: row.jobName,
+        s: row.status,
+        d: encodeJobRun(row),
+        in: row.inputs
+      })),
+      b: batch.buildRequests.map((row) => ({ i: row.buildRequestId, s: row.status, d: encodeBuildRequest(row) }))
     }
-    const p = batch.partitions
-    const j = batch.jobRuns
-    const b = batch.buildRequests
-    return sql`WITH e AS (
-      INSERT INTO ${events} (seq, event_id, "timestamp", build_request_id, kind, partition_ref, job_run_id, payload,
-        appended_at)
-      SELECT * FROM unnest(${seqs}::int8[], ${ids}::text[], ${timestamps}::int8[], ${builds}::text[],
-        ${kinds}::text[], ${refs}::text[], ${runs}::text[], ${payloads}::text[], ${appendedAt}::int8[])
+    return `WITH d AS (SELECT ${SqlText.json(rows)} AS j), e AS (
+      INSERT INTO ${text.events} (seq, event_id, "timestamp", build_request_id, kind, partition_ref, job_run_id,
+        payload, appended_at)
+      SELECT s, i, t, b, k, r, x.j, p, a FROM d, json_to_recordset(d.j->'e')
+        AS x(s int8, i text, t int8, b text, k text, r text, j text, p text, a int8)
     ), p AS (
-      INSERT INTO ${partitions} (ref, status, data)
-      SELECT * FROM unnest(${p.map((row) => row.ref)}::text[], ${p.map((row) => row.status)}::text[],
-        ${p.map((row) => encodePartition(row))}::text[])
+      INSERT INTO ${text.partitions} (ref, status, data)
+      SELECT r, s, x.d FROM d, json_to_recordset(d.j->'p') AS x(r text, s text, d text)
       ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data
-    ), j AS (
-      INSERT INTO ${jobRuns} (job_run_id, build_request_id, job_name, status, data, inputs)
-      SELECT id, build, name, status, data, ARRAY(SELECT jsonb_array_elements_text(inputs::jsonb))
-      FROM unnest(${j.map((row) => row.jobRunId)}::text[], ${j.map((row) => row.buildRequestId)}::text[],
-        ${j.map((row) => row.jobName)}::text[], ${j.map((row) => row.status)}::text[], ${j.map((row) => encodeJobRun(row))}::text[],
-        ${j.map((row) => JSON.stringify(row.inputs))}::text[]) AS run(id, build, name, status, data, inputs)
+    ), r AS (
+      INSERT INTO ${text.jobRuns} (job_run_id, build_request_id, job_name, status, data, inputs)
+      SELECT i, b, n, s, x.d, ARRAY(SELECT json_array_elements_text(x.in)) FROM d,
+        json_to_recordset(d.j->'j') AS x(i text, b text, n text, s text, d text, "in" json)
       ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
         job_name = excluded.job_name, status = excluded.status, data = excluded.data, inputs = excluded.inputs
     ), b AS (
-      INSERT INTO ${buildRequests} (build_request_id, status, data)
-      SELECT * FROM unnest(${b.map((row) => row.buildRequestId)}::text[], ${b.map((row) => row.status)}::text[],
-        ${b.map((row) => encodeBuildRequest(row))}::text[])
+      INSERT INTO ${text.buildRequests} (build_request_id, status, data)
+      SELECT i, s, x.d FROM d, json_to_recordset(d.j->'b') AS x(i text, s text, d text)
       ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data
     )
-    SELECT pg_notify(${channel}, ${Wakeup.encode(Wakeup.summarize(batch.logged))})`
+    SELECT pg_notify(${SqlText.quote(channel)}, ${SqlText.quote(Wakeup.encode(Wakeup.summarize(batch.logged)))})`
   }
 
-  // The schema name is a checked identifier, so it can sit in the SQL text: BEGIN and the lock then
-  // go out as one simple-protocol message. One appender at a time per log, until commit: seq stays
-  // gap-free, and since the lock is released only after the commit is visible, no reader ever sees
-  // seq n+1 without seq n. A COMMIT on a dead connection is an error to retry, not a defect.
+  // One appender at a time per log, until commit: seq stays gap-free, and since the lock is released
+  // only after the commit is visible, no reader ever sees seq n+1 without seq n. BEGIN, the bounds,
+  // the lock and the prefetch go out as one message, the rows and COMMIT as another: two round trips.
+  // A COMMIT on a dead connection is an error to retry, not a defect.
   const beginAndLock = Transaction.begin(
     [`SELECT pg_advisory_xact_lock(${LOCK_APPEND}, hashtext('${schema}'))`],
     operationTimeout
   )
+
+  /** The rows of the last statement of a multi-statement message. */
+  const lastResult = <A>(results: ReadonlyArray<unknown>): ReadonlyArray<A> =>
+    (results[results.length - 1] ?? []) as ReadonlyArray<A>
 
   const appendOnce = (
     batch: ReadonlyArray<BuildEvent.BuildEvent>,
     expect: ReadonlyArray<Expectation.Expectation>,
     pending: Ref.Ref<Pending | undefined>
   ) =>
-    Transaction.run(
-      sql,
-      beginAndLock,
+    Transaction.packed(sql, (connection) =>
       Effect.gen(function* () {
+        const keys = Batch.keysOf(batch, expect)
+        const opened = yield* connection.executeUnprepared(`${beginAndLock}; ${prefetchText(keys)}`, [], undefined)
+        const commit = connection.executeUnprepared("COMMIT", [], undefined)
         const earlier = yield* Ref.get(pending)
         if (earlier !== undefined) {
           const found = yield* sql<{ readonly seq: string }>`SELECT seq FROM ${events}
           WHERE event_id = ${earlier.firstEventId}`
-          if (found.length > 0 && Number(found[0]!.seq) === earlier.firstSeq) return earlier.result
+          if (found.length > 0 && Number(found[0]!.seq) === earlier.firstSeq) {
+            yield* commit
+            return earlier.result
+          }
           yield* Ref.set(pending, undefined)
         }
-        const { head, now, loader } = yield* prefetch(batch, expect)
+        const { head, now, loader } = yield* loaded(keys, lastResult<PrefetchRow>(opened))
         const decided = yield* Batch.decide(loader, batch, { firstSeq: head + 1, now, expect })
-        if (decided.logged.length === 0) return { appended: [], duplicates: decided.duplicates, head }
-        const last = head + decided.logged.length
-        yield* write(decided)
-        const result: EventLog.AppendResult = { appended: decided.logged, duplicates: decided.duplicates, head: last }
+        if (decided.logged.length === 0) {
+          yield* commit
+          return { appended: [], duplicates: decided.duplicates, head }
+        }
+        const result: EventLog.AppendResult = {
+          appended: decided.logged,
+          duplicates: decided.duplicates,
+          head: head + decided.logged.length
+        }
+        // From here the outcome is in doubt until the answer comes: a retry checks what landed.
+        yield* Ref.set(pending, {
+          firstEventId: result.appended[0]!.event.eventId,
+          firstSeq: result.appended[0]!.seq,
+          result
+        })
+        yield* connection.executeUnprepared(`${writeText(decided)}; COMMIT`, [], undefined)
         return result
-      }),
-      (result) =>
-        result.appended.length === 0
-          ? Effect.void
-          : Ref.set(pending, {
-              firstEventId: result.appended[0]!.event.eventId,
-              firstSeq: result.appended[0]!.seq,
-              result
-            })
+      })
     )
 
   const append = Effect.fn("PgEventLog.append")(function* (

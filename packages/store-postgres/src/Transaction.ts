@@ -2,7 +2,9 @@
  * Transactions on a connection of their own, begun together with advisory locks, that never hand a
  * connection back to the pool mid-transaction and never have a statement cancelled under them.
  */
+import type { Connection } from "@effect/sql/SqlConnection"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type * as PgClient from "@effect/sql-pg/PgClient"
 import { Duration, Effect, Exit } from "effect"
 
@@ -33,18 +35,30 @@ export const run = <A, E, R>(
   body: Effect.Effect<A, E, R>,
   beforeCommit: (a: A) => Effect.Effect<void> = () => Effect.void
 ) =>
+  packed(sql, (connection) =>
+    connection.executeUnprepared(opening, [], undefined).pipe(
+      Effect.zipRight(body),
+      Effect.tap(beforeCommit),
+      Effect.tap(() => connection.executeUnprepared("COMMIT", [], undefined))
+    )
+  )
+
+/**
+ * Runs `body` on a reserved connection that it opens the transaction on and commits itself, so it
+ * can send BEGIN and COMMIT in the same messages as its own statements (`SqlText`); with the same
+ * guarantees as `run`: rolled back before the connection is released whenever it ends early, and
+ * uninterruptible. Its parameterised statements run in the transaction too.
+ */
+export const packed = <A, E, R>(
+  sql: PgClient.PgClient,
+  body: (connection: Connection) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SqlError, Exclude<R, SqlClient.TransactionConnection>> =>
   Effect.uninterruptible(
     Effect.scoped(
       Effect.gen(function* () {
         const connection = yield* sql.reserve
         const exit = yield* Effect.exit(
-          connection.executeUnprepared(opening, [], undefined).pipe(
-            Effect.zipRight(
-              body.pipe(Effect.provideService(SqlClient.TransactionConnection, [connection, 0] as const))
-            ),
-            Effect.tap(beforeCommit),
-            Effect.tap(() => connection.executeUnprepared("COMMIT", [], undefined))
-          )
+          body(connection).pipe(Effect.provideService(SqlClient.TransactionConnection, [connection, 0] as const))
         )
         if (Exit.isFailure(exit)) yield* Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
         return yield* exit
