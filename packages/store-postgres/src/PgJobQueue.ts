@@ -11,6 +11,7 @@ import { EventLog, type JobQueue, Manifest, PartitionRef } from "@tessera/core"
 import { Effect, Either, ParseResult, Ref, Schema, type Stream } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_QUEUE } from "./Migrations.js"
+import * as SqlText from "./SqlText.js"
 import * as Transaction from "./Transaction.js"
 
 /** What the queue shares with the log it sits beside: the client, the schema, retries, and the LISTEN connection's wake-ups. */
@@ -229,50 +230,86 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
       (rows) => rows.map((f) => ({ key: f.key, ref: f.ref, reason: f.reason }))
     )
 
+  const table = (name: string) => `"${schema}".${name}`
+  const text = { queue: table("job_queue"), deps: table("job_queue_deps"), builds: table("job_queue_builds") }
+
+  /**
+   * A finish is one message, one round trip: BEGIN with the build's lock; the statement that marks
+   * the run finished, releases its dependents and counts the build down; the build's failures (a
+   * statement of its own, so it sees the one just recorded); the wake-up; COMMIT.
+   */
+  const finishText = (worker: string, run: RunId, result: JobQueue.RunResult) => {
+    const failed = result._tag === "Failed"
+    const w = SqlText.quote(worker)
+    const b = SqlText.quote(run.buildRequestId)
+    const k = SqlText.quote(run.key)
+    const ref = failed ? `${SqlText.quote(result.ref)}::text` : "NULL::text"
+    const reason = failed ? `${SqlText.quote(result.reason)}::text` : "NULL::text"
+    const opening = Transaction.begin(
+      [`SELECT pg_advisory_xact_lock(${LOCK_QUEUE}, ${buildLockKey(schema, run.buildRequestId)})`],
+      context.operationTimeout
+    )
+    return `${opening};
+      WITH mine AS (
+        UPDATE ${text.queue} SET status = '${failed ? "failed" : "done"}', worker = NULL, lease_until = NULL,
+          finished_by = ${w}, failure_ref = ${ref}, failure_reason = ${reason}
+        WHERE build_request_id = ${b} AND key = ${k} AND status = 'running' AND worker = ${w}
+        RETURNING key
+      ), released AS (
+        DELETE FROM ${text.deps} WHERE build_request_id = ${b} AND dep = ${k} AND EXISTS (SELECT 1 FROM mine)
+        RETURNING key
+      ), unblocked AS (
+        UPDATE ${text.queue} q SET pending = q.pending - 1,
+          status = CASE WHEN q.pending = 1 AND q.status = 'blocked' THEN 'ready' ELSE q.status END,
+          ready_since = CASE WHEN q.pending = 1 AND q.status = 'blocked' THEN clock_timestamp() ELSE q.ready_since END,
+          upstream_failed_ref = CASE WHEN ${failed} AND q.upstream_failed_ref IS NULL
+            THEN ${ref} ELSE q.upstream_failed_ref END,
+          upstream_failed_reason = CASE WHEN ${failed} AND q.upstream_failed_ref IS NULL
+            THEN ${reason} ELSE q.upstream_failed_reason END
+        FROM released r WHERE q.build_request_id = ${b} AND q.key = r.key
+      ), counted AS (
+        UPDATE ${text.builds} SET unfinished = unfinished - 1
+        WHERE build_request_id = ${b} AND EXISTS (SELECT 1 FROM mine)
+        RETURNING unfinished
+      )
+      SELECT (SELECT count(*) FROM mine)::int4 AS held,
+        (SELECT count(*) FROM ${text.queue} WHERE build_request_id = ${b} AND key = ${k}
+          AND status IN ('done', 'failed') AND finished_by = ${w})::int4 AS mine,
+        coalesce((SELECT unfinished FROM counted),
+          (SELECT unfinished FROM ${text.builds} WHERE build_request_id = ${b})) AS unfinished;
+      SELECT key, failure_ref AS ref, failure_reason AS reason FROM ${text.queue}
+        WHERE build_request_id = ${b} AND status = 'failed' ORDER BY id;
+      SELECT pg_notify(${SqlText.quote(channel)}, ${SqlText.quote(QUEUE_PAYLOAD)});
+      COMMIT`
+  }
+
+  interface FinishRow {
+    readonly held: number
+    readonly mine: number
+    readonly unfinished: number | null
+  }
+
   const finishOnce = (worker: string, run: RunId, result: JobQueue.RunResult, retrying: Ref.Ref<boolean>) =>
-    locked(
-      [run.buildRequestId],
+    Transaction.packed(sql, (connection) =>
       Effect.gen(function* () {
-        const failed = result._tag === "Failed"
-        const ref = failed ? result.ref : null
-        const reason = failed ? result.reason : null
-        const [row] = yield* sql<{ readonly held: number; readonly mine: number; readonly unfinished: number | null }>`
-          WITH mine AS (
-            UPDATE ${queue} SET status = ${failed ? "failed" : "done"}, worker = NULL, lease_until = NULL,
-              finished_by = ${worker}, failure_ref = ${ref}::text, failure_reason = ${reason}::text
-            WHERE build_request_id = ${run.buildRequestId} AND key = ${run.key} AND status = 'running'
-              AND worker = ${worker}
-            RETURNING key
-          ), released AS (
-            DELETE FROM ${deps} WHERE build_request_id = ${run.buildRequestId} AND dep = ${run.key}
-              AND EXISTS (SELECT 1 FROM mine)
-            RETURNING key
-          ), unblocked AS (
-            UPDATE ${queue} q SET pending = q.pending - 1,
-              status = CASE WHEN q.pending = 1 AND q.status = 'blocked' THEN 'ready' ELSE q.status END,
-              ready_since = CASE WHEN q.pending = 1 AND q.status = 'blocked' THEN clock_timestamp()
-                ELSE q.ready_since END,
-              upstream_failed_ref = CASE WHEN ${failed}::bool AND q.upstream_failed_ref IS NULL
-                THEN ${ref}::text ELSE q.upstream_failed_ref END,
-              upstream_failed_reason = CASE WHEN ${failed}::bool AND q.upstream_failed_ref IS NULL
-                THEN ${reason}::text ELSE q.upstream_failed_reason END
-            FROM released r WHERE q.build_request_id = ${run.buildRequestId} AND q.key = r.key
-          ), counted AS (
-            UPDATE ${builds} SET unfinished = unfinished - 1
-            WHERE build_request_id = ${run.buildRequestId} AND EXISTS (SELECT 1 FROM mine)
-            RETURNING unfinished
-          )
-          SELECT (SELECT count(*) FROM mine)::int4 AS held,
-            (SELECT count(*) FROM ${queue} WHERE build_request_id = ${run.buildRequestId} AND key = ${run.key}
-              AND status IN ('done', 'failed') AND finished_by = ${worker})::int4 AS mine,
-            coalesce((SELECT unfinished FROM counted),
-              (SELECT unfinished FROM ${builds} WHERE build_request_id = ${run.buildRequestId})) AS unfinished`
+        const results = (yield* connection.executeUnprepared(
+          finishText(worker, run, result),
+          [],
+          undefined
+        )) as ReadonlyArray<ReadonlyArray<unknown>>
+        // The message's last four answers: the finish, the failures, the wake-up, COMMIT.
+        const [row] = results[results.length - 4] as ReadonlyArray<FinishRow>
+        const failures = (
+          results[results.length - 3] as ReadonlyArray<{
+            readonly key: string
+            readonly ref: string
+            readonly reason: string
+          }>
+        ).map((f) => ({ key: f.key, ref: f.ref, reason: f.reason }))
         // A retry after a COMMIT whose answer was lost finds its own finish done: it answers again
         // rather than refusing, so the build's last finisher still learns the build is complete.
         const again = yield* Ref.get(retrying)
         if (row === undefined || (row.held === 0 && !(again && row.mine > 0))) return undefined
-        const failures = yield* failuresOf(run.buildRequestId)
-        yield* sql`SELECT pg_notify(${channel}, ${QUEUE_PAYLOAD})`
         const finished: JobQueue.Finished = { remaining: row.unfinished ?? 0, failures }
         return finished
       })

@@ -6,10 +6,15 @@
 
 /**
  * `text` as an escape string constant. `E'…'` reads the same whatever `standard_conforming_strings`
- * says; inside it only the backslash and the quote are special. PostgreSQL text holds no NUL, and
- * nothing here gives one: the values are JSON, which writes control characters as `\u` escapes.
+ * says; inside it only the backslash and the quote are special. PostgreSQL text holds no NUL, so a NUL
+ * (in a job's failure message, say) becomes U+FFFD rather than failing the statement; JSON (`json`)
+ * writes it as an escape instead.
  */
-export const quote = (text: string): string => `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`
+export const quote = (text: string): string =>
+  `E'${text
+    .replace(/\\/g, "\\\\")
+    .replace(/'/g, "''")
+    .replace(/\u0000/g, "\ufffd")}'`
 
 /** `value` as a `json` constant, to be taken apart in the statement with `json_to_recordset` and `->`. */
 export const json = (value: unknown): string => `${quote(JSON.stringify(value))}::json`

@@ -151,6 +151,30 @@ describe("PgJobQueue", () => {
       }).pipe(Effect.provide(Admin))
   )
 
+  it.scopedLive("a failure whose ref and message hold quotes, SQL and NUL is recorded as data, NUL as U+FFFD", () =>
+    Effect.gen(function* () {
+      const { queue } = yield* pgQueue
+      const worker = "w'; DROP TABLE job_queue; --"
+      yield* queue.enqueue([run("b'1", "k'1"), run("b'1", "k2", ["k'1"])])
+      expect((yield* queue.claim(worker, 2, 60_000)).map((r) => r.key)).toEqual(["k'1"])
+      const reason = "it's E'\\x' $$ broke\u0000 here"
+      const finished = yield* queue.finish(
+        worker,
+        { buildRequestId: "b'1", key: "k'1" },
+        {
+          _tag: "Failed",
+          ref: "out/it's",
+          reason
+        }
+      )
+      const recorded = { key: "k'1", ref: "out/it's", reason: reason.replace("\u0000", "\ufffd") }
+      expect(finished).toEqual({ remaining: 1, failures: [recorded] })
+      const [dependent] = yield* queue.claim(worker, 2, 60_000)
+      expect(dependent?.upstreamFailed).toEqual({ ref: "out/it's", reason: recorded.reason })
+      expect(yield* queue.progress("b'1")).toEqual({ remaining: 1, failures: [recorded] })
+    }).pipe(Effect.provide(Admin))
+  )
+
   it.scopedLive("a run whose lease ran out is claimed again, and its first worker's finish is refused", () =>
     Effect.gen(function* () {
       const { queue } = yield* pgQueue
