@@ -1,0 +1,50 @@
+import { Command, Options } from "@effect/cli"
+import { Console, Effect, Layer, Option } from "effect"
+import * as Settings from "../config/Settings.js"
+import * as Store from "../config/Store.js"
+import * as AutomationTable from "../automation/AutomationTable.js"
+import * as Daemon from "../automation/Daemon.js"
+import type { CommandError } from "../Errors.js"
+import { positive } from "./build.js"
+import { settings, shared } from "./Root.js"
+
+/**
+ * Runs the graph's sensors and schedules without the server, until SIGTERM or SIGINT. Any number of
+ * daemons (and servers) may run on one store: a file version is registered once and a tick fires
+ * once whichever of them sees it first.
+ */
+export const daemon = Command.make(
+  "daemon",
+  {
+    lease: Options.integer("lease").pipe(
+      Options.withSchema(positive("lease")),
+      Options.withDescription(
+        "Lease in ms of the job runs the sensors' and schedules' builds run here; when this daemon dies, " +
+          "another (or this one restarted) takes them over after it runs out (default 30000)"
+      ),
+      Options.optional
+    ),
+    ...shared
+  },
+  (options) =>
+    Effect.gen(function* () {
+      const resolved = yield* settings(options)
+      const graph = yield* Settings.loadGraph(resolved, "daemon")
+      const cwd = yield* Effect.sync(() => process.cwd())
+      const loops = Daemon.loops(graph, { cwd, leaseMs: Option.getOrUndefined(options.lease) })
+      yield* Console.log(
+        `daemon on ${Store.describe(resolved.store)}: ${graph.sensors.length} sensor(s), ` +
+          `${graph.schedules.length} schedule(s)` +
+          (Daemon.hasAutomations(graph) ? "" : " (the graph declares none: only left-over builds are resumed)") +
+          "; stop it with SIGTERM or Ctrl-C"
+      )
+      return yield* Daemon.run(graph, loops).pipe(
+        Effect.onInterrupt(() => Console.log("daemon: stopped; unfinished builds are resumed by the next daemon")),
+        Effect.provide(Layer.merge(Store.layer(resolved.store), AutomationTable.layer(resolved.store, { create: true })))
+      )
+    }).pipe((effect): Effect.Effect<never, CommandError, Command.Command.Context<"tessera">> => effect)
+).pipe(
+  Command.withDescription(
+    "Run the graph's sensors and schedules (what `serve` runs too), without the server, until stopped"
+  )
+)
