@@ -8,9 +8,9 @@ import { Clock, Effect, Schema } from "effect"
 import { BuildRequestStatus } from "../event/Status.js"
 import type { Graph } from "../graph/Graph.js"
 import { EventLog } from "../log/EventLog.js"
-import * as Ids from "./Ids.js"
 import * as Schedule from "./Schedule.js"
 import { AutomationState } from "./State.js"
+import * as Ticks from "./Ticks.js"
 
 /** How many of a schedule's most recent ticks are looked up for its last one. */
 export const RECENT_TICKS = 50
@@ -78,11 +78,7 @@ export const schedules = Effect.fn("Automation.schedules")(function* (graph: Gra
   const out: Array<ScheduleInfo> = []
   for (const schedule of graph.schedules) {
     const recent = Schedule.between(schedule, Number.NEGATIVE_INFINITY, now, RECENT_TICKS)
-    const ids = recent.map((at) => Ids.tickBuild(schedule.name, at))
-    const found = ids.length === 0 ? [] : (yield* log.buildRequests({ buildRequestIds: ids, limit: ids.length })).items
-    const last = found
-      .map((row) => ({ at: Ids.tickOf(schedule.name, row.buildRequestId) ?? 0, row }))
-      .sort((a, b) => b.at - a.at)[0]
+    const last = (yield* Ticks.fired(log, schedule, recent))[0]
     const row = rows.get(schedule.name)
     const paused = row?.paused ?? false
     const next = paused ? undefined : Schedule.nextAfter(schedule, now)

@@ -14,6 +14,7 @@ import * as Ids from "./Ids.js"
 import * as Schedule from "./Schedule.js"
 import type * as Sensor from "./Sensor.js"
 import * as SensorPass from "./SensorPass.js"
+import * as Ticks from "./Ticks.js"
 import { AutomationState } from "./State.js"
 
 export interface Options {
@@ -78,9 +79,10 @@ const fire = (schedule: Schedule.CronSchedule, at: number, options: Options) =>
   )
 
 /**
- * A schedule's loop. At start it fires the missed ticks its catch-up allows (those after it was
- * first run or last resumed, the most recent `missed` of them: ticks already in the log are the same
- * builds again, so nothing fires twice), then sleeps to each next tick and fires it.
+ * A schedule's loop. At start it fires the missed ticks its catch-up allows: of the most recent
+ * `missed` ticks since it was first run or last resumed, those after the last one the log has a
+ * build for. Then it sleeps to each next tick and fires it. A tick fired twice (two daemons) is
+ * one build: its id is the tick's.
  */
 export const schedule = (schedule: Schedule.CronSchedule, options: Options = {}): Loop => ({
   name: `schedule ${schedule.name}`,
@@ -88,8 +90,12 @@ export const schedule = (schedule: Schedule.CronSchedule, options: Options = {})
     const state = yield* AutomationState
     const started = yield* Clock.currentTimeMillis
     const row = yield* state.open(schedule.name, "schedule", started).pipe(Effect.retry({ times: 5 }), Effect.orDie)
-    const missed = schedule.catchUp === "skip" ? [] : Schedule.between(schedule, row.since, started, schedule.catchUp.missed)
-    for (const at of missed) yield* fire(schedule, at, options)
+    if (schedule.catchUp !== "skip") {
+      // The missed ticks are those after the last one fired, of the most recent `missed` since `since`.
+      const recent = Schedule.between(schedule, row.since, started, schedule.catchUp.missed)
+      const last = (yield* Effect.orDie(Ticks.fired(yield* EventLog, schedule, recent)))[0]?.at ?? row.since
+      for (const at of recent) if (at > last) yield* fire(schedule, at, options)
+    }
     let cursor = started
     for (;;) {
       const next = Schedule.nextAfter(schedule, cursor)
