@@ -27,13 +27,21 @@ const graphWith = (runs: Ref.Ref<ReadonlyArray<string>>, automations: Graph.Auto
       Job.make({
         name: "tick",
         outputs: [pattern("tick/at={at}")],
-        run: (ctx) => Effect.as(Ref.update(runs, (all) => [...all, ctx.outputs[0]!]), { ref: ctx.outputs[0]! })
+        run: (ctx) =>
+          Effect.as(
+            Ref.update(runs, (all) => [...all, ctx.outputs[0]!]),
+            { ref: ctx.outputs[0]! }
+          )
       }),
       Job.make({
         name: "clean",
         outputs: [pattern("clean/date={date}")],
         config: (refs) => refs.map((ref) => ({ outputs: [ref], inputs: [ref.replace("clean/", "raw/")] })),
-        run: (ctx) => Effect.as(Ref.update(runs, (all) => [...all, ctx.outputs[0]!]), { ref: ctx.outputs[0]! })
+        run: (ctx) =>
+          Effect.as(
+            Ref.update(runs, (all) => [...all, ctx.outputs[0]!]),
+            { ref: ctx.outputs[0]! }
+          )
       })
     ],
     automations
@@ -96,9 +104,9 @@ describe("Schedule.cron", () => {
     expect(() => Schedule.cron({ name: "no spaces", cron: "0 2 * * *", build })).toThrow(/1 to 64 letters/)
     expect(() => Sensor.make({ name: "s", interval: 0, run: Effect.succeed({}) })).toThrow(/interval is 0/)
     const twice = Schedule.cron({ name: "x", cron: "0 2 * * *", build })
-    expect(() => Graph.make([], { schedules: [twice], sensors: [Sensor.files({ name: "x", glob: "*", as: "r/f={f}" })] })).toThrow(
-      /two sensors or schedules have this name/
-    )
+    expect(() =>
+      Graph.make([], { schedules: [twice], sensors: [Sensor.files({ name: "x", glob: "*", as: "r/f={f}" })] })
+    ).toThrow(/two sensors or schedules have this name/)
   })
 })
 

@@ -33,7 +33,12 @@ interface Judged {
 }
 
 /** The sources among `found` not judged before at their size and mtime; files still settling wait. */
-const changed = (found: ReadonlyArray<SourceGlob.Match>, cwd: string, judged: ReadonlyMap<string, Judged>, now: number) => {
+const changed = (
+  found: ReadonlyArray<SourceGlob.Match>,
+  cwd: string,
+  judged: ReadonlyMap<string, Judged>,
+  now: number
+) => {
   const out: Array<SourceGlob.Match & Judged> = []
   let settling = false
   for (const match of found) {

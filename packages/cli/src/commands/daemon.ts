@@ -40,7 +40,10 @@ export const daemon = Command.make(
       )
       return yield* Daemon.run(graph, loops).pipe(
         Effect.onInterrupt(() => Console.log("daemon: stopped; unfinished builds are resumed by the next daemon")),
-        Effect.provide(Layer.merge(Store.layer(resolved.store), AutomationTable.layer(resolved.store, { create: true })))
+        // The table after the store: on PostgreSQL the store's migrations make the schema it goes in.
+        Effect.provide(
+          Layer.provideMerge(AutomationTable.layer(resolved.store, { create: true }), Store.layer(resolved.store))
+        )
       )
     }).pipe((effect): Effect.Effect<never, CommandError, Command.Command.Context<"tessera">> => effect)
 ).pipe(

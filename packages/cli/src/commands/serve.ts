@@ -130,10 +130,10 @@ export const serve = Command.make(
         })
       ).pipe(
         Effect.provide(
-          Layer.mergeAll(
-            Store.layer(resolved.store),
-            yield* cursors(resolved.store, server.Subscriptions),
-            AutomationTable.layer(resolved.store, { create: !options.readOnly })
+          // The table after the store: on PostgreSQL the store's migrations make the schema it goes in.
+          Layer.provideMerge(
+            AutomationTable.layer(resolved.store, { create: !options.readOnly }),
+            Layer.merge(Store.layer(resolved.store), yield* cursors(resolved.store, server.Subscriptions))
           )
         )
       )

@@ -26,9 +26,7 @@ export const ScheduleInfo = Schema.Struct({
   timeZone: Schema.String,
   catchUp: Schema.String,
   paused: Schema.Boolean,
-  lastTick: Schema.optional(
-    Schema.Struct({ at: Millis, buildRequestId: Schema.String, status: BuildRequestStatus })
-  ),
+  lastTick: Schema.optional(Schema.Struct({ at: Millis, buildRequestId: Schema.String, status: BuildRequestStatus })),
   nextTick: Schema.optional(Millis),
   lastError: Schema.optional(Schema.String)
 }).annotations({ identifier: "ScheduleInfo" })

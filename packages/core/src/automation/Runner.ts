@@ -65,7 +65,9 @@ const fire = (schedule: Schedule.CronSchedule, at: number, options: Options) =>
     const id = Ids.tickBuild(schedule.name, at)
     const handle = yield* (yield* Builds).request(refs, { id, source: "schedule", leaseMs: options.leaseMs })
     yield* state.ran(schedule.name, yield* Clock.currentTimeMillis)
-    yield* Console.log(`schedule ${schedule.name}: tick ${new Date(at).toISOString()}: build ${id} (${refs.join(", ")})`)
+    yield* Console.log(
+      `schedule ${schedule.name}: tick ${new Date(at).toISOString()}: build ${id} (${refs.join(", ")})`
+    )
     yield* report(`schedule ${schedule.name}`, handle)
   }).pipe(
     Effect.catchAll((error) =>
@@ -118,7 +120,9 @@ export const custom = (sensor: Sensor.CustomSensor, options: Options = {}): Loop
   name: `sensor ${sensor.name}`,
   run: Effect.gen(function* () {
     const state = yield* AutomationState
-    yield* state.open(sensor.name, "sensor", yield* Clock.currentTimeMillis).pipe(Effect.retry({ times: 5 }), Effect.orDie)
+    yield* state
+      .open(sensor.name, "sensor", yield* Clock.currentTimeMillis)
+      .pipe(Effect.retry({ times: 5 }), Effect.orDie)
     for (;;) {
       const row = (yield* Effect.orElseSucceed(state.rows([sensor.name]), () => new Map())).get(sensor.name)
       if (row?.paused !== true) {

@@ -75,7 +75,10 @@ export const cron = (options: {
   const timeZone = options.timeZone ?? "UTC"
   parse(name, options.cron, timeZone)
   const catchUp = options.catchUp ?? DEFAULT_CATCH_UP
-  if (catchUp !== "skip" && (!Number.isInteger(catchUp.missed) || catchUp.missed < 0 || catchUp.missed > MAX_CATCH_UP)) {
+  if (
+    catchUp !== "skip" &&
+    (!Number.isInteger(catchUp.missed) || catchUp.missed < 0 || catchUp.missed > MAX_CATCH_UP)
+  ) {
     throw new Name.InvalidAutomation({
       name,
       reason: `catchUp.missed is ${catchUp.missed}: give a whole number from 0 to ${MAX_CATCH_UP}`

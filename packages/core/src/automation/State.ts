@@ -52,7 +52,12 @@ export const makeMemory: Effect.Effect<AutomationStateShape> = Effect.map(
       })
     return {
       durable: false,
-      open: (name, kind, now) => upsert(name, () => ({ name, kind, paused: false, since: now }), (row) => row),
+      open: (name, kind, now) =>
+        upsert(
+          name,
+          () => ({ name, kind, paused: false, since: now }),
+          (row) => row
+        ),
       rows: (names) =>
         Effect.map(
           Ref.get(table),

@@ -59,7 +59,11 @@ const ATTEMPTS = 10
  * of its refs changed since the read: two processes registering the same file at once (two
  * daemons' sensors) record it once, and the one refused judges again and finds it unchanged.
  */
-const registerBatch = (log: EventLogShape, batch: ReadonlyArray<PartitionRefs.PartitionRef>, sources: ReadonlyArray<Source>) =>
+const registerBatch = (
+  log: EventLogShape,
+  batch: ReadonlyArray<PartitionRefs.PartitionRef>,
+  sources: ReadonlyArray<Source>
+) =>
   Effect.gen(function* () {
     for (let attempt = 1; ; attempt++) {
       const rows = yield* catalogRows(log, batch)
