@@ -27,6 +27,9 @@ const BATCH_MS = 100
 
 const HASHING = 8
 
+/** How often a paused sensor looks whether it was resumed. */
+const PAUSED_CHECK_MS = 2000
+
 interface Judged {
   readonly size: number
   readonly mtimeMs: number
@@ -114,7 +117,8 @@ export const loop = (sensor: Sensor.FileSensor, cwd: string, options: Automation
           yield* Automation.announce(sensor.name, outcome.right.result)
         }
       }
-      const wait = settling ? SETTLE_MS : sensor.pollMs
+      // Paused, it looks at the state every few seconds, so a resume takes effect without a file event.
+      const wait = settling ? SETTLE_MS : row?.paused === true ? Math.min(sensor.pollMs, PAUSED_CHECK_MS) : sensor.pollMs
       const woken = yield* Effect.raceFirst(
         Effect.as(Queue.take(wake), true),
         Effect.as(Effect.sleep(Duration.millis(wait)), false)
