@@ -39,11 +39,13 @@ const trial = (options: AutomationOptions) =>
     return { store: yield* options.store, effects: path.join(dir, "effects.jsonl"), dir } satisfies Trial
   })
 
-const daemon = (t: Trial) =>
-  startNode([bin, "daemon", "--graph", graph, "--store", t.store, "--lease", "3000"], {
+const tessera = (t: Trial, args: ReadonlyArray<string>) =>
+  startNode([bin, "--graph", graph, "--store", t.store, ...args], {
     cwd: t.dir,
     env: { AUTOMATION_EFFECTS: t.effects, AUTOMATION_EVERY: "2" }
   })
+
+const daemon = (t: Trial) => tessera(t, ["daemon", "--lease", "3000"])
 
 /** Drops a file the way careful writers do: written beside the folder, then renamed into it. */
 const drop = (t: Trial, day: string, content: string) =>
@@ -169,6 +171,17 @@ export const automationSuite = (name: string, options: AutomationOptions) =>
             new Map(days(1, 6).map((day) => [`raw/date=${day}`, day === "2026-11-02" ? 2 : 1]))
           )
           expect(Invariants.overlappingClaims(events)).toEqual([])
+
+          // The listings read what the daemons left: the last tick from the log, the sensor's last pass.
+          const listed = yield* Effect.flatMap(tessera(t, ["schedules", "--json"]), (r) => r.exit)
+          expect(listed.code, listed.stderr).toBe(0)
+          const last = Math.max(...ticksOf(tickStarts.keys()))
+          expect(JSON.parse(listed.stdout)).toMatchObject({
+            schedules: [{ name: "ticker", paused: false, lastTick: { at: last, status: "COMPLETED" } }]
+          })
+          const sensors = yield* Effect.flatMap(tessera(t, ["sensors"]), (r) => r.exit)
+          expect(sensors.stdout).toMatch(/^SENSOR +WATCHES +STATE/)
+          expect(sensors.stdout).toMatch(/inbox +inbox\/\*\.csv -> raw\/date=\{date\} +running +\d{4}-/)
         }),
       240_000
     )
