@@ -10,12 +10,11 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Store } from "@tessera/cli"
-import { type BuildEvent, EventFilter, EventLog } from "@tessera/core"
-import { Chunk, Effect, Either, Layer, Schedule, type Scope, Stream } from "effect"
+import type { BuildEvent } from "@tessera/core"
+import { Effect, Schedule } from "effect"
 import * as Invariants from "../src/invariants.js"
 import { type Running, startNode } from "../src/processes.js"
-import { tempDir } from "../src/stores.js"
+import * as SideEffects from "../src/sideEffects.js"
 import type { SideEffect } from "./fixtures/automation-graph.js"
 
 const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url))
@@ -23,21 +22,15 @@ const graph = fileURLToPath(new URL("./fixtures/automation-graph.ts", import.met
 
 export interface AutomationOptions {
   /** A `--store` value for a fresh, empty log, alive for the scope. */
-  readonly store: Effect.Effect<string, never, Scope.Scope>
+  readonly store: SideEffects.FreshStore
 }
 
-interface Trial {
-  readonly store: string
-  readonly effects: string
-  readonly dir: string
-}
+type Trial = SideEffects.Trial
 
 const trial = (options: AutomationOptions) =>
-  Effect.gen(function* () {
-    const dir = yield* tempDir("tessera-automation-")
-    fs.mkdirSync(path.join(dir, "inbox"))
-    return { store: yield* options.store, effects: path.join(dir, "effects.jsonl"), dir } satisfies Trial
-  })
+  Effect.tap(SideEffects.trial("tessera-automation-", options.store), (t) =>
+    Effect.sync(() => fs.mkdirSync(path.join(t.dir, "inbox")))
+  )
 
 const tessera = (t: Trial, args: ReadonlyArray<string>) =>
   startNode([bin, "--graph", graph, "--store", t.store, ...args], {
@@ -55,14 +48,7 @@ const drop = (t: Trial, day: string, content: string) =>
     fs.renameSync(temp, path.join(t.dir, "inbox", `${day}.csv`))
   })
 
-const sideEffects = (t: Trial): Array<SideEffect> =>
-  fs.existsSync(t.effects)
-    ? fs
-        .readFileSync(t.effects, "utf8")
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as SideEffect)
-    : []
+const sideEffects = (t: Trial) => SideEffects.read<SideEffect>(t.effects)
 
 const count = (effects: ReadonlyArray<SideEffect>, at: "start" | "end", job: string) => {
   const counts = new Map<string, number>()
@@ -94,14 +80,7 @@ const stop = (daemons: ReadonlyArray<Running>) =>
     }
   )
 
-const logOf = (t: Trial) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const layer = Store.layer(Either.getOrThrow(Store.parse(t.store, t.dir)))
-      const log = yield* EventLog.EventLog.pipe(Effect.provide(yield* Layer.build(layer)))
-      return Chunk.toReadonlyArray(yield* Stream.runCollect(log.stream(EventFilter.all)))
-    })
-  ).pipe(Effect.orDie)
+const logOf = (t: Trial) => Effect.map(SideEffects.logOf(t.store, t.dir), ({ events }) => events)
 
 const registrations = (events: ReadonlyArray<BuildEvent.LoggedEvent>) => {
   const counts = new Map<string, number>()

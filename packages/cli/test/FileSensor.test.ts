@@ -44,41 +44,43 @@ const until = <E, R>(check: Effect.Effect<boolean, E, R>) =>
   )
 
 describe("Sensor.files in a daemon", () => {
-  it.scopedLive("the watcher notices a dropped file, a pause in the SQLite table holds it back, a resume lets it in", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir
-      fs.mkdirSync(path.join(dir, "inbox"))
-      const store = Either.getOrThrow(Store.parse(`sqlite:${path.join(dir, "events.db")}`, dir))
-      const layer = Layer.provideMerge(AutomationTable.layer(store, { create: true }), Store.layer(store))
-      yield* Effect.gen(function* () {
-        const fiber = yield* Effect.fork(Daemon.run(graph, [FileSensor.loop(inbox, dir)]))
-        // The watcher starts with the loop; a file written before it is ready would be seen by the first scan.
-        yield* Effect.sleep("1 second")
-        fs.writeFileSync(path.join(dir, "inbox", "2026-11-30.csv"), "a,b\n")
-        yield* until(Effect.map(status("clean/date=2026-11-30"), (s) => s === "AVAILABLE"))
-        const log = yield* EventLog.EventLog
-        const raw = (yield* log.partitions({ refs: ["raw/date=2026-11-30"] })).items[0]!
-        expect(raw.manifest).toMatchObject({ path: path.join(dir, "inbox", "2026-11-30.csv"), size: 4 })
-        expect(String(raw.manifest?.checksum)).toMatch(/^sha256:[0-9a-f]{64}$/)
-        expect(typeof raw.manifest?.mtime).toBe("string")
+  it.scopedLive(
+    "the watcher notices a dropped file, a pause in the SQLite table holds it back, a resume lets it in",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        fs.mkdirSync(path.join(dir, "inbox"))
+        const store = Either.getOrThrow(Store.parse(`sqlite:${path.join(dir, "events.db")}`, dir))
+        const layer = Layer.provideMerge(AutomationTable.layer(store, { create: true }), Store.layer(store))
+        yield* Effect.gen(function* () {
+          const fiber = yield* Effect.fork(Daemon.run(graph, [FileSensor.loop(inbox, dir)]))
+          // The watcher starts with the loop; a file written before it is ready would be seen by the first scan.
+          yield* Effect.sleep("1 second")
+          fs.writeFileSync(path.join(dir, "inbox", "2026-11-30.csv"), "a,b\n")
+          yield* until(Effect.map(status("clean/date=2026-11-30"), (s) => s === "AVAILABLE"))
+          const log = yield* EventLog.EventLog
+          const raw = (yield* log.partitions({ refs: ["raw/date=2026-11-30"] })).items[0]!
+          expect(raw.manifest).toMatchObject({ path: path.join(dir, "inbox", "2026-11-30.csv"), size: 4 })
+          expect(String(raw.manifest?.checksum)).toMatch(/^sha256:[0-9a-f]{64}$/)
+          expect(typeof raw.manifest?.mtime).toBe("string")
 
-        const state = yield* AutomationState.AutomationState
-        yield* state.setPaused("inbox", "sensor", true, Date.now())
-        yield* Effect.sleep("2500 millis")
-        fs.writeFileSync(path.join(dir, "inbox", "2026-12-01.csv"), "c\n")
-        yield* Effect.sleep("3 seconds")
-        expect(yield* status("raw/date=2026-12-01")).toBe("UNKNOWN")
-        expect((yield* AutomationOverview.sensors(graph))[0]).toMatchObject({ name: "inbox", paused: true })
+          const state = yield* AutomationState.AutomationState
+          yield* state.setPaused("inbox", "sensor", true, Date.now())
+          yield* Effect.sleep("2500 millis")
+          fs.writeFileSync(path.join(dir, "inbox", "2026-12-01.csv"), "c\n")
+          yield* Effect.sleep("3 seconds")
+          expect(yield* status("raw/date=2026-12-01")).toBe("UNKNOWN")
+          expect((yield* AutomationOverview.sensors(graph))[0]).toMatchObject({ name: "inbox", paused: true })
 
-        yield* state.setPaused("inbox", "sensor", false, Date.now())
-        yield* until(Effect.map(status("clean/date=2026-12-01"), (s) => s === "AVAILABLE"))
-        yield* Fiber.interrupt(fiber)
-      }).pipe(Effect.provide(layer))
-      // The pause is in the file: another process opening the store reads it.
-      const rows = yield* Effect.flatMap(AutomationState.AutomationState, (state) => state.rows(["inbox"])).pipe(
-        Effect.provide(AutomationTable.layer(store, { create: false }))
-      )
-      expect(rows.get("inbox")).toMatchObject({ kind: "sensor", paused: false })
-    })
+          yield* state.setPaused("inbox", "sensor", false, Date.now())
+          yield* until(Effect.map(status("clean/date=2026-12-01"), (s) => s === "AVAILABLE"))
+          yield* Fiber.interrupt(fiber)
+        }).pipe(Effect.provide(layer))
+        // The pause is in the file: another process opening the store reads it.
+        const rows = yield* Effect.flatMap(AutomationState.AutomationState, (state) => state.rows(["inbox"])).pipe(
+          Effect.provide(AutomationTable.layer(store, { create: false }))
+        )
+        expect(rows.get("inbox")).toMatchObject({ kind: "sensor", paused: false })
+      })
   )
 })

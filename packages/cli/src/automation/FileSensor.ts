@@ -118,7 +118,11 @@ export const loop = (sensor: Sensor.FileSensor, cwd: string, options: Automation
         }
       }
       // Paused, it looks at the state every few seconds, so a resume takes effect without a file event.
-      const wait = settling ? SETTLE_MS : row?.paused === true ? Math.min(sensor.pollMs, PAUSED_CHECK_MS) : sensor.pollMs
+      const wait = settling
+        ? SETTLE_MS
+        : row?.paused === true
+          ? Math.min(sensor.pollMs, PAUSED_CHECK_MS)
+          : sensor.pollMs
       const woken = yield* Effect.raceFirst(
         Effect.as(Queue.take(wake), true),
         Effect.as(Effect.sleep(Duration.millis(wait)), false)

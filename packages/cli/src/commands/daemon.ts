@@ -8,6 +8,16 @@ import type { CommandError } from "../Errors.js"
 import { positive } from "./build.js"
 import { settings, shared } from "./Root.js"
 
+/** `--lease` of `daemon` and `serve`: the lease of the job runs their sensors' and schedules' builds run. */
+export const automationLease = Options.integer("lease").pipe(
+  Options.withSchema(positive("lease")),
+  Options.withDescription(
+    "Lease in ms of the job runs the graph's sensors' and schedules' builds run here; when this process dies, " +
+      "a daemon (or this one restarted) takes them over after it runs out (default 30000)"
+  ),
+  Options.optional
+)
+
 /**
  * Runs the graph's sensors and schedules without the server, until SIGTERM or SIGINT. Any number of
  * daemons (and servers) may run on one store: a file version is registered once and a tick fires
@@ -16,14 +26,7 @@ import { settings, shared } from "./Root.js"
 export const daemon = Command.make(
   "daemon",
   {
-    lease: Options.integer("lease").pipe(
-      Options.withSchema(positive("lease")),
-      Options.withDescription(
-        "Lease in ms of the job runs the sensors' and schedules' builds run here; when this daemon dies, " +
-          "another (or this one restarted) takes them over after it runs out (default 30000)"
-      ),
-      Options.optional
-    ),
+    lease: automationLease,
     ...shared
   },
   (options) =>

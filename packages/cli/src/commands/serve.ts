@@ -7,7 +7,7 @@ import * as Settings from "../config/Settings.js"
 import * as Store from "../config/Store.js"
 import { type CommandError, ServeFailed } from "../Errors.js"
 import type { Subscriptions } from "@tessera/server"
-import { positive } from "./build.js"
+import { automationLease } from "./daemon.js"
 import { settings, shared } from "./Root.js"
 
 const port = Schema.Number.pipe(
@@ -69,13 +69,7 @@ export const serve = Command.make(
     readOnly: Options.boolean("read-only").pipe(
       Options.withDescription("Answer reads only: every change is refused (403) and the dashboard shows no actions")
     ),
-    lease: Options.integer("lease").pipe(
-      Options.withSchema(positive("lease")),
-      Options.withDescription(
-        "Lease in ms of the job runs the graph's sensors and schedules request here (default 30000)"
-      ),
-      Options.optional
-    ),
+    lease: automationLease,
     executor: Options.choice("executor", ["local", "workers"]).pipe(
       Options.withDescription(
         "Where the job runs of builds requested here execute when the request names no executor: in this " +
