@@ -166,6 +166,50 @@ export const automationSuite = (name: string, options: AutomationOptions) =>
     )
 
     it.scopedLive(
+      "tessera serve runs the sensors too, and a pause from its API holds in a daemon process on the same store",
+      () =>
+        Effect.gen(function* () {
+          const t = yield* trial(options)
+          const server = yield* tessera(t, ["serve", "--port", "0"])
+          const url = yield* Effect.suspend(() => {
+            const found = /at (http:\/\/\S+) /.exec(server.output())?.[1]
+            return found === undefined ? Effect.fail(new Error("not listening yet")) : Effect.succeed(found)
+          }).pipe(
+            Effect.retry(Schedule.spaced("100 millis")),
+            Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(server.output()) }),
+            Effect.orDie
+          )
+          const api = (method: string, route: string) =>
+            Effect.promise(async () => {
+              const response = await fetch(`${url}${route}`, {
+                method,
+                ...(method === "POST" ? { headers: { "content-type": "application/json" }, body: "{}" } : {})
+              })
+              return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+            })
+          yield* drop(t, "2026-11-01", "a\n")
+          yield* until(t, [server], (e) => count(e, "end", "clean").has("clean/date=2026-11-01"))
+          expect((yield* api("GET", "/api/v1/sensors")).body).toMatchObject({
+            sensors: [{ name: "inbox", paused: false, lastRunAt: expect.any(Number) }]
+          })
+          expect((yield* api("POST", "/api/v1/automations/inbox/pause")).body).toMatchObject({ paused: true })
+
+          // Another process on the store reads the pause from its table, and a daemon started now keeps it.
+          const listed = yield* Effect.flatMap(tessera(t, ["sensors", "--json"]), (r) => r.exit)
+          expect(JSON.parse(listed.stdout)).toMatchObject({ sensors: [{ name: "inbox", paused: true }] })
+          yield* stop([server])
+          const worker = yield* daemon(t)
+          yield* drop(t, "2026-11-02", "b\n")
+          yield* Effect.sleep("4 seconds")
+          expect(count(sideEffects(t), "start", "clean").has("clean/date=2026-11-02")).toBe(false)
+          const events = yield* logOf(t)
+          expect(registrations(events).has("raw/date=2026-11-02")).toBe(false)
+          yield* stop([worker])
+        }),
+      240_000
+    )
+
+    it.scopedLive(
       "a daemon killed with SIGKILL and restarted misses no file and no tick, and repeats none",
       () =>
         Effect.gen(function* () {

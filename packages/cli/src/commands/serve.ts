@@ -124,10 +124,14 @@ export const serve = Command.make(
         })
       ).pipe(
         Effect.provide(
-          // The table after the store: on PostgreSQL the store's migrations make the schema it goes in.
+          // The tables after the store: on PostgreSQL the store's migrations make the schema they go in
+          // (built beside it, the webhook table's CREATE failed on a fresh schema).
           Layer.provideMerge(
-            AutomationTable.layer(resolved.store, { create: !options.readOnly }),
-            Layer.merge(Store.layer(resolved.store), yield* cursors(resolved.store, server.Subscriptions))
+            Layer.merge(
+              yield* cursors(resolved.store, server.Subscriptions),
+              AutomationTable.layer(resolved.store, { create: !options.readOnly })
+            ),
+            Store.layer(resolved.store)
           )
         )
       )
