@@ -150,13 +150,16 @@ export const custom = (sensor: Sensor.CustomSensor, options: Options = {}): Loop
   })
 })
 
-/** The line a sensor pass prints when it did something. */
+/** The line a sensor pass prints when it did something, and later one per build it requested as it ends. */
 export const announce = (name: string, result: SensorPass.PassResult) =>
-  result.registered + result.changed + result.requested.length === 0
+  result.registered + result.changed === 0
     ? Effect.void
-    : Console.log(
-        `sensor ${name}: ${result.registered} registered, ${result.changed} changed` +
-          result.requested.map((r) => `; build ${r.buildRequestId} (${r.refs.join(", ")})`).join("")
+    : Effect.zipRight(
+        Console.log(
+          `sensor ${name}: ${result.registered} registered, ${result.changed} changed` +
+            result.requested.map((r) => `; build ${r.buildRequestId} (${r.refs.join(", ")})`).join("")
+        ),
+        Effect.forEach(result.requested, (r) => report(`sensor ${name}`, r.handle), { discard: true })
       )
 
 /**

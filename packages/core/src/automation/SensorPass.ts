@@ -6,13 +6,14 @@
  */
 import { Effect } from "effect"
 import { EventLog } from "../log/EventLog.js"
-import { Builds } from "../scheduler/Builds.js"
+import { type BuildHandle, Builds } from "../scheduler/Builds.js"
 import * as Sources from "../source/Sources.js"
 import * as Ids from "./Ids.js"
 
 export interface Requested {
   readonly buildRequestId: string
   readonly refs: ReadonlyArray<string>
+  readonly handle: BuildHandle
 }
 
 export interface PassResult {
@@ -49,8 +50,12 @@ export const run = Effect.fn("Sensor.pass")(function* (
       group.refs,
       group.sources.map((source) => ({ ref: source.ref, checksum: checksumOf(source) }))
     )
-    yield* scheduler.request(group.refs, { id: buildRequestId, source: "sensor", leaseMs: options.leaseMs })
-    requested.push({ buildRequestId, refs: group.refs })
+    const handle = yield* scheduler.request(group.refs, {
+      id: buildRequestId,
+      source: "sensor",
+      leaseMs: options.leaseMs
+    })
+    requested.push({ buildRequestId, refs: group.refs, handle })
   }
   return { registered: result?.registered ?? 0, changed: result?.changed ?? 0, requested } satisfies PassResult
 })
