@@ -4,7 +4,7 @@
  * tick decides, a sensor's cursor is the catalog of source partitions, and pauses are in
  * `AutomationState`.
  */
-import { Cause, Clock, Console, Duration, Effect, Either, Exit, type Scope } from "effect"
+import { Cause, Clock, Console, Duration, Effect, Either, Exit, Schedule as Retry, type Scope } from "effect"
 import { isTerminalBuildStatus } from "../event/Status.js"
 import type { Graph } from "../graph/Graph.js"
 import { EventLog } from "../log/EventLog.js"
@@ -63,7 +63,14 @@ const fire = (schedule: Schedule.CronSchedule, at: number, options: Options) =>
       catch: (error) => new Error(`build(tick) threw: ${error instanceof Error ? error.message : String(error)}`)
     })
     const id = Ids.tickBuild(schedule.name, at)
-    const handle = yield* (yield* Builds).request(refs, { id, source: "schedule", leaseMs: options.leaseMs })
+    // A store that fails for a moment does not lose the tick: the same id again is the same build.
+    const handle = yield* (yield* Builds).request(refs, { id, source: "schedule", leaseMs: options.leaseMs }).pipe(
+      Effect.retry({
+        times: 5,
+        schedule: Retry.spaced(Duration.millis(RETRY_MS)),
+        while: (e) => e._tag === "StoreError"
+      })
+    )
     yield* state.ran(schedule.name, yield* Clock.currentTimeMillis)
     yield* Console.log(
       `schedule ${schedule.name}: tick ${new Date(at).toISOString()}: build ${id} (${refs.join(", ")})`
