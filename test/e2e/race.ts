@@ -7,16 +7,13 @@
  * variant kills builders with SIGKILL at random moments and resumes them: only runs a killed
  * process had started may run again. Written once, run on every store several processes share.
  */
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Store } from "@tessera/cli"
-import { type BuildEvent, EventFilter, EventLog } from "@tessera/core"
-import { Chunk, Effect, Either, Layer, Random, Schedule, type Scope, Stream } from "effect"
+import type { BuildEvent } from "@tessera/core"
+import { Chunk, Effect, Random, Schedule } from "effect"
 import * as Invariants from "../src/invariants.js"
 import { type Exit, type Running, startNode } from "../src/processes.js"
-import { tempDir } from "../src/stores.js"
+import * as SideEffects from "../src/sideEffects.js"
 import { partitions, type SideEffect } from "./fixtures/race-graph.js"
 
 const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url))
@@ -24,43 +21,19 @@ const graph = fileURLToPath(new URL("./fixtures/race-graph.ts", import.meta.url)
 
 export interface RaceOptions {
   /** A `--store` value for a fresh, empty log, alive for the scope. */
-  readonly store: Effect.Effect<string, never, Scope.Scope>
+  readonly store: SideEffects.FreshStore
 }
 
-interface Trial {
-  readonly store: string
-  readonly effects: string
-  readonly dir: string
-}
+type Trial = SideEffects.Trial
 
-const trial = (options: RaceOptions) =>
-  Effect.gen(function* () {
-    const dir = yield* tempDir("tessera-race-")
-    return { store: yield* options.store, effects: path.join(dir, "effects.jsonl"), dir } satisfies Trial
-  })
+const trial = (options: RaceOptions) => SideEffects.trial("tessera-race-", options.store)
 
 const tessera = (t: Trial, args: ReadonlyArray<string>) =>
   startNode([bin, "--graph", graph, "--store", t.store, ...args], { cwd: t.dir, env: { RACE_EFFECTS: t.effects } })
 
-const sideEffects = (t: Trial): Array<SideEffect> =>
-  fs.existsSync(t.effects)
-    ? fs
-        .readFileSync(t.effects, "utf8")
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as SideEffect)
-    : []
+const sideEffects = (t: Trial) => SideEffects.read<SideEffect>(t.effects)
 
-const logOf = (t: Trial) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const layer = Store.layer(Either.getOrThrow(Store.parse(t.store, t.dir)))
-      const log = yield* EventLog.EventLog.pipe(Effect.provide(yield* Layer.build(layer)))
-      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(log.stream(EventFilter.all)))
-      const builds = (yield* log.buildRequests({})).items
-      return { events, builds }
-    })
-  ).pipe(Effect.orDie)
+const logOf = (t: Trial) => SideEffects.logOf(t.store, t.dir)
 
 /** Executions (side-effect starts) per partition, by the processes in `pids` or by any. */
 const startsPerRef = (effects: ReadonlyArray<SideEffect>, pids?: ReadonlySet<number>) => {

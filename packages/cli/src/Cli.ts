@@ -5,7 +5,9 @@ import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { build } from "./commands/build.js"
 import { cancel } from "./commands/cancel.js"
+import { sensors, schedules } from "./commands/automations.js"
 import { compact } from "./commands/compact.js"
+import { daemon } from "./commands/daemon.js"
 import { events } from "./commands/events.js"
 import { graph } from "./commands/graph.js"
 import { init } from "./commands/init.js"
@@ -35,6 +37,9 @@ export const command = tessera.pipe(
     register,
     worker,
     serve,
+    daemon,
+    sensors,
+    schedules,
     compact,
     vacuum,
     init

@@ -162,7 +162,8 @@ export class Interrupted extends Schema.TaggedError<Interrupted>()("Interrupted"
   override get message(): string {
     return (
       "interrupted by SIGINT or SIGTERM: a build this command was running is CANCELLED and its partitions " +
-      "released; a worker's unfinished runs are back in the queue"
+      "released; a worker's unfinished runs are back in the queue; a daemon's sensor and schedule builds " +
+      "stay EXECUTING and the next daemon resumes them"
     )
   }
 }

@@ -1,6 +1,14 @@
 /**
  * @tessera/core: partitions, jobs and graphs; the build event log, its projection and the store port.
  */
+export * as AutomationIds from "./automation/Ids.js"
+export * as AutomationState from "./automation/State.js"
+export * as Automation from "./automation/Runner.js"
+export * as AutomationOverview from "./automation/Overview.js"
+export * as Schedule from "./automation/Schedule.js"
+export * as Sensor from "./automation/Sensor.js"
+export * as SensorPass from "./automation/SensorPass.js"
+export { InvalidAutomation } from "./automation/Name.js"
 export * as BuildEvent from "./event/BuildEvent.js"
 export * as EventCodec from "./event/EventCodec.js"
 export * as EventId from "./event/EventId.js"

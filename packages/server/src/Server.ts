@@ -19,6 +19,7 @@ import { Cause, Context, Effect, Layer, Metric, Option } from "effect"
 import { TesseraApi } from "./api/Api.js"
 import { InternalError, InvalidRequest, NotFound, PayloadTooLarge } from "./api/Errors.js"
 import { DashboardLive } from "./dashboard/Routes.js"
+import { AutomationsLive, StateLive } from "./handlers/Automations.js"
 import { BuildsLive } from "./handlers/Builds.js"
 import { EventsLive } from "./handlers/Events.js"
 import { GuardLive } from "./handlers/Guard.js"
@@ -111,7 +112,7 @@ const measured = (app: HttpApp.Default): HttpApp.Default =>
   })
 
 const ApiLive = HttpApiBuilder.api(TesseraApi).pipe(
-  Layer.provide([BuildsLive, PartitionsLive, SourcesLive, EventsLive, GraphLive, HealthLive]),
+  Layer.provide([BuildsLive, PartitionsLive, SourcesLive, EventsLive, GraphLive, AutomationsLive, HealthLive]),
   Layer.provide(GuardLive)
 )
 
@@ -134,6 +135,7 @@ export const routes = (options: Options) => {
     Layer.provide(ApiLive),
     Layer.provide(Builds.layer(Option.getOrElse(config.graph, () => Graph.make([])))),
     Layer.provide(Webhooks.layer),
+    Layer.provide(StateLive),
     Layer.provide(Layer.succeed(ServerConfig, config))
   )
 }

@@ -4,8 +4,10 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
+import { Schedule } from "@tessera/core"
 import { Effect } from "effect"
 import { Client } from "../src/index.js"
+import { withAutomations } from "./fixtures/graph.js"
 import { type Answer, call, poll, ref, registerRaw, serve, type Store, tessera } from "./Harness.js"
 
 interface BuildBody {
@@ -281,6 +283,64 @@ export const scenarios = (name: string, open: Effect.Effect<Store, never, import
             { from: "clean", to: "report", kind: "job" }
           ]
         })
+      })
+    )
+
+    it.scopedLive("sensors and schedules: listed with last and next runs, paused and resumed with the token", () =>
+      Effect.gen(function* () {
+        const store = yield* open
+        yield* registerRaw(store, ["2026-11-30"])
+        const { url } = yield* serve(store, { graph: withAutomations, token: "t" })
+        const auth = { authorization: "Bearer t" }
+        // A tick's build, as a daemon requests it: its id names the schedule and the tick.
+        const tick = new Date(Schedule.between(withAutomations.schedules[0]!, 0, Date.now(), 1)[0]!).toISOString()
+        const fired = yield* call(
+          url,
+          "POST",
+          "/api/v1/builds",
+          { refs: ["clean/date=2026-11-30"], id: `schedule-nightly-${tick}` },
+          auth
+        )
+        expect(fired.status).toBe(202)
+        yield* until(url, `schedule-nightly-${tick}`, terminal)
+        const schedules = yield* call(url, "GET", "/api/v1/schedules")
+        expect(schedules.status).toBe(200)
+        expect(schedules.body).toMatchObject({
+          schedules: [
+            {
+              name: "nightly",
+              cron: "0 2 * * *",
+              timeZone: "Europe/Paris",
+              paused: false,
+              lastTick: { at: Date.parse(tick), buildRequestId: `schedule-nightly-${tick}`, status: "COMPLETED" }
+            }
+          ]
+        })
+        const next = (schedules.body as { schedules: ReadonlyArray<{ nextTick: number }> }).schedules[0]!.nextTick
+        // 02:00 in Paris is 01:00 UTC in winter and 00:00 UTC in summer.
+        expect([0, 1]).toContain(new Date(next).getUTCHours())
+        expect((yield* call(url, "GET", "/api/v1/sensors")).body).toMatchObject({
+          sensors: [{ name: "inbox", type: "files", glob: "inbox/*.csv", as: "raw/date={date}", paused: false }]
+        })
+
+        expect((yield* call(url, "POST", "/api/v1/automations/nightly/pause", {})).status).toBe(401)
+        const paused = yield* call(url, "POST", "/api/v1/automations/nightly/pause", {}, auth)
+        expect(paused).toMatchObject({ status: 200, body: { name: "nightly", kind: "schedule", paused: true } })
+        const listed = (yield* call(url, "GET", "/api/v1/schedules")).body as {
+          schedules: ReadonlyArray<{ paused: boolean; nextTick?: number }>
+        }
+        expect(listed.schedules[0]).toMatchObject({ paused: true })
+        expect(listed.schedules[0]!.nextTick).toBeUndefined()
+        expect((yield* call(url, "POST", "/api/v1/automations/inbox/pause", {}, auth)).body).toMatchObject({
+          kind: "sensor",
+          paused: true
+        })
+        expect((yield* call(url, "POST", "/api/v1/automations/nightly/resume", {}, auth)).body).toMatchObject({
+          paused: false
+        })
+        const unknown = yield* call(url, "POST", "/api/v1/automations/nope/pause", {}, auth)
+        expect(unknown.status).toBe(404)
+        expect(unknown.body).toMatchObject({ _tag: "NotFound", message: expect.stringContaining("/api/v1/sensors") })
       })
     )
 

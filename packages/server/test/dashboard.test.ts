@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import puppeteer, { type Page } from "puppeteer-core"
+import { withAutomations } from "./fixtures/graph.js"
 import { call, ref, registerRaw, serve, sqlite } from "./Harness.js"
 
 const screenshots = fileURLToPath(new URL("../.tmp/screenshots/", import.meta.url))
@@ -132,6 +133,31 @@ describe("the dashboard in Chromium", () => {
       )
       expect(yield* Effect.promise(() => page.evaluate(() => "sameDocument" in window))).toBe(true)
       yield* shot(page, "events")
+    })
+  )
+
+  it.scopedLive("the automations page lists schedules and sensors with their runs, and pauses and resumes them", () =>
+    Effect.gen(function* () {
+      const store = yield* sqlite
+      yield* registerRaw(store, ["2026-11-30"])
+      const { url } = yield* serve(store, { graph: withAutomations })
+      const chromium = yield* browser
+      const page = yield* Effect.promise(() => chromium.newPage())
+      yield* Effect.promise(() => page.setViewport({ width: 1280, height: 600 }))
+      yield* Effect.promise(() => page.goto(`${url}/automations`))
+      const cells = (table: string) =>
+        Effect.promise(() => page.$$eval(`#${table} tbody td`, (els) => els.map((el) => el.textContent?.trim() ?? "")))
+      const schedule = yield* cells("schedules")
+      expect(schedule.slice(0, 3)).toEqual(["nightly", "0 2 * * * (Europe/Paris)", "RUNNING"])
+      expect(schedule[5]).toMatch(/^\d{4}-\d\d-\d\d \d\d:00:00$/)
+      expect((yield* cells("sensors")).slice(0, 3)).toEqual(["inbox", "inbox/*.csv → raw/date={date}", "RUNNING"])
+      yield* Effect.promise(() => Promise.all([page.waitForNavigation(), page.click("#pause-nightly button")]))
+      expect((yield* cells("schedules"))[2]).toBe("PAUSED")
+      expect(yield* Effect.promise(() => page.$("#resume-nightly"))).not.toBeNull()
+      yield* shot(page, "automations-paused")
+      yield* Effect.promise(() => Promise.all([page.waitForNavigation(), page.click("#resume-nightly button")]))
+      expect((yield* cells("schedules"))[2]).toBe("RUNNING")
+      yield* shot(page, "automations")
     })
   )
 

@@ -1,10 +1,13 @@
 import { Command, Options } from "@effect/cli"
 import { BuildErrors } from "@tessera/core"
 import { Config, Console, Effect, Layer, Option, Schema } from "effect"
+import * as AutomationTable from "../automation/AutomationTable.js"
+import * as Daemon from "../automation/Daemon.js"
 import * as Settings from "../config/Settings.js"
 import * as Store from "../config/Store.js"
 import { type CommandError, ServeFailed } from "../Errors.js"
 import type { Subscriptions } from "@tessera/server"
+import { automationLease } from "./daemon.js"
 import { settings, shared } from "./Root.js"
 
 const port = Schema.Number.pipe(
@@ -66,6 +69,7 @@ export const serve = Command.make(
     readOnly: Options.boolean("read-only").pipe(
       Options.withDescription("Answer reads only: every change is refused (403) and the dashboard shows no actions")
     ),
+    lease: automationLease,
     executor: Options.choice("executor", ["local", "workers"]).pipe(
       Options.withDescription(
         "Where the job runs of builds requested here execute when the request names no executor: in this " +
@@ -103,15 +107,33 @@ export const serve = Command.make(
                 })
             )
           )
+          // A read-only server changes nothing, so it runs no sensor or schedule either.
+          const automations = graph !== undefined && Daemon.hasAutomations(graph) && !options.readOnly
+          if (automations) {
+            const cwd = yield* Effect.sync(() => process.cwd())
+            const loops = Daemon.loops(graph, { cwd, leaseMs: Option.getOrUndefined(options.lease) })
+            yield* Effect.forkScoped(Daemon.run(graph, loops))
+          }
           yield* Console.log(
             `Tessera serves ${Store.describe(resolved.store)} at ${url} ` +
               `(${graph === undefined ? "no graph: reads and cancels only" : `${graph.jobs.length} job(s)`}` +
+              (automations ? `, ${graph.sensors.length} sensor(s), ${graph.schedules.length} schedule(s)` : "") +
               `${options.readOnly ? ", read-only" : ""}); stop it with Ctrl-C`
           )
           return yield* Effect.never
         })
       ).pipe(
-        Effect.provide(Layer.merge(Store.layer(resolved.store), yield* cursors(resolved.store, server.Subscriptions)))
+        Effect.provide(
+          // The tables after the store: on PostgreSQL the store's migrations make the schema they go in
+          // (built beside it, the webhook table's CREATE failed on a fresh schema).
+          Layer.provideMerge(
+            Layer.merge(
+              yield* cursors(resolved.store, server.Subscriptions),
+              AutomationTable.layer(resolved.store, { create: !options.readOnly })
+            ),
+            Store.layer(resolved.store)
+          )
+        )
       )
     }).pipe((effect): Effect.Effect<never, CommandError, Command.Command.Context<"tessera">> => effect)
 ).pipe(

@@ -64,8 +64,15 @@ const walk = (cwd: string, segments: ReadonlyArray<string>) => {
   return found
 }
 
-/** The sources `glob` finds under `cwd`, named by `template`. */
-export const expand = (glob: string, template: string, cwd: string) =>
+/** The folder (relative) a watcher of `glob` watches: its segments before the first wildcard. */
+export const baseOf = (glob: string): string => {
+  const segments = glob.split("/").filter((segment) => segment !== "" && segment !== ".")
+  const fixed = segments.slice(0, Math.max(0, segments.findIndex(hasWildcard)))
+  return fixed.length === 0 && !segments.some(hasWildcard) ? path.dirname(segments.join("/")) : fixed.join("/") || "."
+}
+
+/** The sources `glob` finds under `cwd`, named by `template`; none is an empty list (a sensor's empty folder). */
+export const matches = (glob: string, template: string, cwd: string) =>
   Effect.gen(function* () {
     const fail = (reason: string) => new InvalidSourceGlob({ glob, template, reason })
     if (glob.includes("**") || /[{}[\]]/.test(glob)) {
@@ -83,7 +90,7 @@ export const expand = (glob: string, template: string, cwd: string) =>
           `(${target.params.map((p) => `{${p}}`).join(", ") || "none"}); each wildcard gives the next parameter its value`
       )
     }
-    const matches: Array<Match> = []
+    const out: Array<Match> = []
     for (const found of walk(
       cwd,
       glob.split("/").filter((segment) => segment !== "" && segment !== ".")
@@ -91,8 +98,15 @@ export const expand = (glob: string, template: string, cwd: string) =>
       const params = Object.fromEntries(target.params.map((name, i) => [name, found.values[i]!]))
       const ref = target.format(params)
       if (Either.isLeft(ref)) return yield* fail(`${found.path}: ${ref.left.message}`)
-      matches.push({ ref: ref.right, path: found.path })
+      out.push({ ref: ref.right, path: found.path })
     }
-    if (matches.length === 0) return yield* fail(`no file under ${cwd} matches`)
-    return matches
+    return out
   })
+
+/** The sources `glob` finds under `cwd`, named by `template`; finding none is an error (`tessera register`). */
+export const expand = (glob: string, template: string, cwd: string) =>
+  Effect.flatMap(matches(glob, template, cwd), (found) =>
+    found.length === 0
+      ? new InvalidSourceGlob({ glob, template, reason: `no file under ${cwd} matches` })
+      : Effect.succeed(found)
+  )

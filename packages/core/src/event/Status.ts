@@ -30,7 +30,7 @@ export const BuildRequestStatus = Schema.Literal(
 )
 export type BuildRequestStatus = typeof BuildRequestStatus.Type
 
-export const BuildRequestSource = Schema.Literal("cli", "api", "sensor", "user")
+export const BuildRequestSource = Schema.Literal("cli", "api", "sensor", "schedule", "user")
 export type BuildRequestSource = typeof BuildRequestSource.Type
 
 export const DelegationMode = Schema.Literal("active", "historical")

@@ -3,6 +3,9 @@
  * produces is a source partition, made AVAILABLE from outside (e.g. a file-arrival sensor).
  */
 import { Either, Option, Schema } from "effect"
+import type { CronSchedule } from "../automation/Schedule.js"
+import type { Sensor } from "../automation/Sensor.js"
+import { InvalidAutomation } from "../automation/Name.js"
 import { type Job, produces } from "../job/Job.js"
 
 export class AmbiguousJob extends Schema.TaggedError<AmbiguousJob>()("AmbiguousJob", {
@@ -27,16 +30,36 @@ export interface Graph {
   /** The job that produces `ref`: none for a source partition, an error when several jobs match. */
   readonly lookup: (ref: string) => Either.Either<Option.Option<Job>, AmbiguousJob>
   readonly job: (name: string) => Option.Option<Job>
+  /** What notices new input and registers it (`Sensor.files`, `Sensor.make`); run by `tessera daemon` and `serve`. */
+  readonly sensors: ReadonlyArray<Sensor>
+  /** What requests builds on a timetable (`Schedule.cron`). */
+  readonly schedules: ReadonlyArray<CronSchedule>
+}
+
+export interface Automations {
+  readonly sensors?: ReadonlyArray<Sensor> | undefined
+  readonly schedules?: ReadonlyArray<CronSchedule> | undefined
 }
 
 export const TypeId: unique symbol = Symbol.for("@tessera/core/Graph")
 
-/** Builds a graph; throws `DuplicateJobName` for a graph definition that reuses a name. */
-export const make = (jobs: ReadonlyArray<Job>): Graph => {
+/**
+ * Builds a graph, with the sensors and schedules that run it every day; throws `DuplicateJobName`
+ * for a graph definition that reuses a job name, `InvalidAutomation` for one that reuses a sensor or
+ * schedule name (they share one namespace: the state table keys them by name).
+ */
+export const make = (jobs: ReadonlyArray<Job>, automations: Automations = {}): Graph => {
   const byName = new Map<string, Job>()
   for (const job of jobs) {
     if (byName.has(job.name)) throw new DuplicateJobName({ name: job.name })
     byName.set(job.name, job)
+  }
+  const sensors = automations.sensors ?? []
+  const schedules = automations.schedules ?? []
+  const names = new Set<string>()
+  for (const { name } of [...sensors, ...schedules]) {
+    if (names.has(name)) throw new InvalidAutomation({ name, reason: "two sensors or schedules have this name" })
+    names.add(name)
   }
   return {
     [TypeId]: TypeId,
@@ -46,7 +69,9 @@ export const make = (jobs: ReadonlyArray<Job>): Graph => {
       if (matching.length > 1) return Either.left(new AmbiguousJob({ ref, jobs: matching.map((job) => job.name) }))
       return Either.right(Option.fromNullable(matching[0]))
     },
-    job: (name) => Option.fromNullable(byName.get(name))
+    job: (name) => Option.fromNullable(byName.get(name)),
+    sensors,
+    schedules
   } as Graph
 }
 

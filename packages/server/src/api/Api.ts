@@ -4,7 +4,7 @@
  * client of it. Refs in paths are URL-encoded (`sales%2Fdate%3D2026-11-01`).
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } from "@effect/platform"
-import type { BuildEvent, Manifest } from "@tessera/core"
+import { AutomationOverview, type BuildEvent, type Manifest } from "@tessera/core"
 import { Schema } from "effect"
 import * as Bodies from "./Bodies.js"
 import {
@@ -137,6 +137,42 @@ export class GraphGroup extends HttpApiGroup.make("graph").add(
     .annotate(OpenApi.Summary, "The server's graph: jobs, their output patterns and what they read")
 ) {}
 
+const AutomationName = Schema.Struct({ name: Schema.String })
+
+export const Paused = Schema.Struct({
+  name: Schema.String,
+  kind: Schema.Literal("sensor", "schedule"),
+  paused: Schema.Boolean
+}).annotations({ identifier: "Paused" })
+
+export class AutomationsGroup extends HttpApiGroup.make("automations")
+  .add(
+    HttpApiEndpoint.get("sensors", "/api/v1/sensors")
+      .addSuccess(Schema.Struct({ sensors: Schema.Array(AutomationOverview.SensorInfo) }))
+      .annotate(OpenApi.Summary, "The graph's sensors: paused or not, last and next pass")
+  )
+  .add(
+    HttpApiEndpoint.get("schedules", "/api/v1/schedules")
+      .addSuccess(Schema.Struct({ schedules: Schema.Array(AutomationOverview.ScheduleInfo) }))
+      .annotate(OpenApi.Summary, "The graph's schedules: paused or not, last tick (from the log) and next")
+  )
+  .add(
+    HttpApiEndpoint.post("pause", "/api/v1/automations/:name/pause")
+      .setPath(AutomationName)
+      .setPayload(Schema.Struct({}))
+      .addSuccess(Paused)
+      .middleware(Guard)
+      .annotate(OpenApi.Summary, "Pause a sensor or schedule in every daemon and server on this store")
+  )
+  .add(
+    HttpApiEndpoint.post("resume", "/api/v1/automations/:name/resume")
+      .setPath(AutomationName)
+      .setPayload(Schema.Struct({}))
+      .addSuccess(Paused)
+      .middleware(Guard)
+      .annotate(OpenApi.Summary, "Resume it; a schedule's ticks missed while paused are not caught up")
+  ) {}
+
 export class HealthGroup extends HttpApiGroup.make("health")
   .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Bodies.Health))
   .add(
@@ -156,6 +192,7 @@ export class TesseraApi extends HttpApi.make("tessera")
   .add(SourcesGroup)
   .add(EventsGroup)
   .add(GraphGroup)
+  .add(AutomationsGroup)
   .add(HealthGroup)
   .addError(InvalidRequest)
   .addError(NotFound)

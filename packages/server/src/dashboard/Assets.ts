@@ -10,7 +10,9 @@ const statuses = [
   ...new Set([
     ...Status.PartitionStatus.literals,
     ...Status.JobRunStatus.literals,
-    ...Status.BuildRequestStatus.literals
+    ...Status.BuildRequestStatus.literals,
+    // A sensor's or schedule's state on the automations page.
+    "PAUSED"
   ])
 ]
 
@@ -18,7 +20,7 @@ export const css = `
 :root { --bg:#fafafa; --fg:#1d1d1f; --muted:#6e6e73; --line:#e0e0e3; --accent:#2357c6;
   --AVAILABLE:#2e9d4f; --COMPLETED:#2e9d4f; --BUILDING:#2f7be0; --RUNNING:#2f7be0; --EXECUTING:#2f7be0;
   --SCHEDULED:#8fb3ee; --PLANNING:#8fb3ee; --RECEIVED:#b9c6da; --ANALYSIS_COMPLETED:#8fb3ee; --REQUESTED:#b9c6da;
-  --FAILED:#d0342c; --STALE:#e0a21b; --CANCELLED:#8a8a8e; --SKIPPED:#c7c7cc; --DELEGATED:#9b6bd6; --UNKNOWN:#d8d8dc; }
+  --FAILED:#d0342c; --STALE:#e0a21b; --CANCELLED:#8a8a8e; --SKIPPED:#c7c7cc; --DELEGATED:#9b6bd6; --UNKNOWN:#d8d8dc; --PAUSED:#e0a21b; }
 * { box-sizing: border-box; }
 body { margin:0; font:14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background:var(--bg); color:var(--fg); }
 header { display:flex; gap:24px; align-items:center; padding:10px 24px; background:#fff; border-bottom:1px solid var(--line); }

@@ -3,7 +3,7 @@
  * Live parts are fragments of their own (`buildLive`, `eventRows`), which the script fetches again
  * when the page's event stream says something changed.
  */
-import { BuildEvent, type Views } from "@tessera/core"
+import { type AutomationOverview, BuildEvent, type Views } from "@tessera/core"
 import type * as Bodies from "../api/Bodies.js"
 import { type Html, html, segment } from "./Html.js"
 
@@ -33,7 +33,8 @@ export const layout = (chrome: Chrome, title: string, here: string, body: Html):
   ["/", "Overview"],
   ["/partitions", "Partitions"],
   ["/builds", "Builds"],
-  ["/events", "Events"]
+  ["/events", "Events"],
+  ["/automations", "Automations"]
 ].map(([href, label]) => html`<a href="${href}" class="${href === here ? "here" : ""}">${label}</a>`)}</nav>
 ${chrome.canAct && chrome.needsToken ? html`<label class="muted">token <input data-token type="password" size="12"></label>` : ""}
 <span class="store">${chrome.store}${chrome.canAct ? "" : " · read-only"}</span></header>
@@ -323,3 +324,41 @@ ${filterForm("/events", html`<input name="build" placeholder="build id" value="$
 ${eventTable(data.rows, live)}${pager("/events", data.filter, data.next)}`
   )
 }
+
+const pauseForm = (name: string, paused: boolean) =>
+  html`<form class="actions" data-api="/api/v1/automations/${segment(name)}/${paused ? "resume" : "pause"}" data-then="reload" id="${paused ? "resume" : "pause"}-${name}"><button type="submit">${paused ? "Resume" : "Pause"}</button><span class="notice"></span></form>`
+
+const state = (paused: boolean, error: string | undefined) =>
+  html`${status(paused ? "PAUSED" : "RUNNING")}${error === undefined ? "" : html` <span class="muted" title="${error}">last run failed: ${error}</span>`}`
+
+/** Sensors and schedules: paused or not, last and next run, with pause and resume when the server acts. */
+export const automations = (
+  chrome: Chrome,
+  data: {
+    readonly sensors: ReadonlyArray<AutomationOverview.SensorInfo>
+    readonly schedules: ReadonlyArray<AutomationOverview.ScheduleInfo>
+  }
+) =>
+  layout(
+    chrome,
+    "Automations",
+    "/automations",
+    html`<h1>Automations</h1>
+<p class="muted">Sensors and schedules of the graph, run by <code>tessera daemon</code> and <code>tessera serve</code>; a pause holds in every one of them on this store.</p>
+<h2>Schedules</h2>${
+      data.schedules.length === 0
+        ? html`<p class="muted">The graph declares no schedule.</p>`
+        : html`<table id="schedules"><thead><tr><th>name</th><th>cron</th><th>state</th><th>last tick</th><th>build</th><th>next tick</th><th>catch-up</th>${chrome.canAct ? html`<th></th>` : ""}</tr></thead><tbody>${data.schedules.map(
+            (s) =>
+              html`<tr><td class="mono">${s.name}</td><td class="mono">${s.cron} (${s.timeZone})</td><td>${state(s.paused, s.lastError)}</td><td>${when(s.lastTick?.at)}</td><td>${s.lastTick === undefined ? "" : html`${buildLink(s.lastTick.buildRequestId)} ${status(s.lastTick.status)}`}</td><td>${when(s.nextTick)}</td><td>${s.catchUp}</td>${chrome.canAct ? html`<td>${pauseForm(s.name, s.paused)}</td>` : ""}</tr>`
+          )}</tbody></table>`
+    }
+<h2>Sensors</h2>${
+      data.sensors.length === 0
+        ? html`<p class="muted">The graph declares no sensor.</p>`
+        : html`<table id="sensors"><thead><tr><th>name</th><th>watches</th><th>state</th><th>last pass</th><th>next scan</th>${chrome.canAct ? html`<th></th>` : ""}</tr></thead><tbody>${data.sensors.map(
+            (s) =>
+              html`<tr><td class="mono">${s.name}</td><td class="mono">${s.type === "files" ? `${s.glob} → ${s.as}` : `custom, every ${took(s.intervalMs)}`}</td><td>${state(s.paused, s.lastError)}</td><td>${when(s.lastRunAt)}</td><td>${when(s.nextRunAt)}</td>${chrome.canAct ? html`<td>${pauseForm(s.name, s.paused)}</td>` : ""}</tr>`
+          )}</tbody></table>`
+    }`
+  )

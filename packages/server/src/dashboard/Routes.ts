@@ -3,7 +3,16 @@
  * the API's own views, so a page shows exactly what the API answers. Actions post to the API.
  */
 import { HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { BuildEvent, type Builds, EventLog, Queries, Status } from "@tessera/core"
+import {
+  AutomationOverview,
+  type AutomationState,
+  BuildEvent,
+  type Builds,
+  EventLog,
+  Graph,
+  Queries,
+  Status
+} from "@tessera/core"
 import { Clock, Effect, Option } from "effect"
 import { filterOf } from "../handlers/Events.js"
 import { ServerConfig } from "../ServerConfig.js"
@@ -39,7 +48,9 @@ const oneOf = <A extends string>(values: ReadonlyArray<A>, value: string | undef
 
 export const DashboardLive = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
-    const context = yield* Effect.context<EventLog.EventLog | Builds.Builds | ServerConfig>()
+    const context = yield* Effect.context<
+      EventLog.EventLog | Builds.Builds | ServerConfig | AutomationState.AutomationState
+    >()
     const config = yield* ServerConfig
     const log = yield* EventLog.EventLog
     const chrome: Pages.Chrome = {
@@ -69,6 +80,7 @@ export const DashboardLive = HttpApiBuilder.Router.use((router) =>
         | EventLog.EventLog
         | Builds.Builds
         | ServerConfig
+        | AutomationState.AutomationState
         | HttpRouter.RouteContext
         | HttpServerRequest.ParsedSearchParams
       >
@@ -173,6 +185,19 @@ export const DashboardLive = HttpApiBuilder.Router.use((router) =>
       Effect.gen(function* () {
         const view = yield* BuildView.read(yield* param("id"))
         return page(Pages.buildLive(view, yield* Clock.currentTimeMillis, chrome.canAct))
+      })
+    )
+
+    yield* route(
+      "/automations",
+      Effect.gen(function* () {
+        const graph = Option.getOrElse(config.graph, () => Graph.make([]))
+        return page(
+          Pages.automations(chrome, {
+            sensors: yield* AutomationOverview.sensors(graph),
+            schedules: yield* AutomationOverview.schedules(graph)
+          })
+        )
       })
     )
 
