@@ -10,11 +10,11 @@ import { readParquetColumnData } from "./Parquet.js"
 import { type ColumnRange, inRange, pruneFiles, type ScanOptions } from "./Scan.js"
 import { type DataType, decimalPattern, type StructField, type Value } from "./Schema.js"
 import type { ActiveFile, Snapshot } from "./Snapshot.js"
-import { toDeltaValue } from "./Values.js"
+import { decimalOf, toDeltaValue, unscaledOf } from "./Values.js"
 
 /**
  * The Arrow type a Delta column reads as. Timestamps keep millisecond precision in UTC; decimals
- * read as doubles and nested columns (struct, array, map) as their JSON text, which every Arrow
+ * are Arrow's 128-bit `Decimal` of the column's precision and scale (exact), and nested columns (struct, array, map) as their JSON text, which every Arrow
  * consumer can read without the nested type's full description.
  */
 export const arrowTypeOf = (type: DataType): Arrow.DataType => {
@@ -42,8 +42,10 @@ export const arrowTypeOf = (type: DataType): Arrow.DataType => {
       return new Arrow.TimestampMillisecond("UTC")
     case "timestamp_ntz":
       return new Arrow.TimestampMillisecond()
-    default:
-      return decimalPattern.test(type) ? new Arrow.Float64() : new Arrow.Utf8()
+    default: {
+      const decimal = decimalPattern.exec(type)
+      return decimal === null ? new Arrow.Utf8() : new Arrow.Decimal(Number(decimal[2]), Number(decimal[1]), 128)
+    }
   }
 }
 
@@ -117,9 +119,26 @@ const setNumber = (array: Int32Array | Float64Array, i: number, value: unknown) 
   array[i] = value as number
 }
 
+/** A decimal column from unscaled integers: four little-endian 32-bit words of two's complement each. */
+const decimalVector = (values: ReadonlyArray<unknown>, type: Arrow.Decimal): Arrow.Vector =>
+  Arrow.makeVector(
+    Arrow.makeData({
+      type,
+      ...fixedWidth(values, new Uint32Array(values.length * 4), (array, i, value) => {
+        let word = BigInt.asUintN(128, value as bigint)
+        for (let k = 0; k < 4; k++) {
+          array[i * 4 + k] = Number(word & 0xffffffffn)
+          word >>= 32n
+        }
+      })
+    })
+  )
+
 /** One column as a vector, built directly for the common types and through Arrow's builders for the rest. */
 const vectorOf = (values: ReadonlyArray<unknown>, type: DataType): Arrow.Vector => {
   const n = values.length
+  const arrowType = arrowTypeOf(type)
+  if (arrowType instanceof Arrow.Decimal) return decimalVector(values, arrowType)
   switch (type) {
     case "string":
       return utf8Vector(values)
@@ -194,9 +213,14 @@ const readFileColumns = (
       else {
         const node = findChild(schema, field, mode)
         const raw = node === undefined ? undefined : data.get(node.element.name)
+        const decimal = typeof field.type === "string" ? decimalPattern.exec(field.type) : null
         // String bytes go into the Utf8 vector as they are: decoding them to JS strings would be thrown away.
         if (field.type === "string") for (let i = 0; i < numRows; i++) column[i] = raw?.[i] ?? null
-        else for (let i = 0; i < numRows; i++) column[i] = toDeltaValue(raw?.[i], field.type, node, mode)
+        else if (decimal !== null) {
+          const scale = Number(decimal[2])
+          for (let i = 0; i < numRows; i++)
+            column[i] = raw?.[i] == null ? null : (unscaledOf(raw[i], scale, node) ?? null)
+        } else for (let i = 0; i < numRows; i++) column[i] = toDeltaValue(raw?.[i], field.type, node, mode)
       }
       columns.set(field.name, column)
     }
@@ -205,10 +229,17 @@ const readFileColumns = (
     for (const row of deleted) keep[row] = 0
     for (const range of where) {
       const column = columns.get(range.column)
-      const isString = fields.some((field) => field.name === range.column && field.type === "string")
+      const type = fields.find((field) => field.name === range.column)?.type
+      const decimal = typeof type === "string" ? decimalPattern.exec(type) : null
       for (let i = 0; i < numRows; i++) {
         const value = column?.[i]
-        const typed = isString && value instanceof Uint8Array ? textOf.decode(value) : (value ?? null)
+        // The filter compares values as rows hold them: strings as text, decimals as the reader returns them.
+        const typed =
+          type === "string" && value instanceof Uint8Array
+            ? textOf.decode(value)
+            : decimal !== null && typeof value === "bigint"
+              ? decimalOf(value, Number(decimal[1]), Number(decimal[2]))
+              : (value ?? null)
         if (keep[i] && !inRange(typed as Value, range)) keep[i] = 0
       }
     }

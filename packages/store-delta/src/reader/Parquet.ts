@@ -35,6 +35,23 @@ export const readParquetRows = (
   })
 
 /**
+ * The footer with decimal columns' annotations taken off, for decoding only: hyparquet then returns
+ * their stored integers and bytes, which `Values.unscaledOf` reads exactly (its own conversion goes
+ * through doubles). The file's schema tree, built from the untouched footer, keeps the scale.
+ */
+const storedDecimals = (metadata: FileMetaData): FileMetaData =>
+  metadata.schema.some((element) => element.converted_type === "DECIMAL")
+    ? {
+        ...metadata,
+        schema: metadata.schema.map((element) => {
+          if (element.converted_type !== "DECIMAL") return element
+          const { converted_type: _converted, logical_type: _logical, ...stored } = element
+          return stored
+        })
+      }
+    : metadata
+
+/**
  * Reads the top-level columns `choose` picks from the file's Parquet schema, with byte arrays left as
  * bytes (the table's schema, not the file, says which are strings). With no column chosen the rows are
  * still there: one empty object per row, for projections of partition columns only.
@@ -48,7 +65,7 @@ export const readParquetColumns = (path: string, choose: (schema: SchemaTree) =>
     const rows: Array<Record<string, unknown>> =
       columns.length === 0
         ? Array.from({ length: Number(metadata.num_rows) }, () => ({}))
-        : await parquetReadObjects({ file, metadata, compressors, columns, utf8: false })
+        : await parquetReadObjects({ file, metadata: storedDecimals(metadata), compressors, columns, utf8: false })
     return { schema, rows }
   })
 
@@ -67,7 +84,7 @@ export const readParquetColumnData = (path: string, choose: (schema: SchemaTree)
     if (columns.length > 0) {
       await parquetRead({
         file,
-        metadata,
+        metadata: storedDecimals(metadata),
         compressors,
         columns,
         utf8: false,
