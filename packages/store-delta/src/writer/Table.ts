@@ -9,7 +9,7 @@ import {
   InvalidRows,
   UnsupportedFeature
 } from "../Errors.js"
-import { io, makeDir, removeFile, writeDurable } from "../Fs.js"
+import { io, makeDir, removeFile, syncDir, writeDurable } from "../Fs.js"
 import type { Action, AddFile, Metadata, RemoveFile } from "../reader/Actions.js"
 import { missingWriterFeature, protocolForSchema, unwritableType } from "../reader/Features.js"
 import { logDir } from "../reader/Listing.js"
@@ -178,14 +178,21 @@ const partitionGroups = (
   }))
 }
 
-/**
- * Writes rows (objects or whole columns) as data files, one per partition, and returns their add
- * actions (not yet committed).
- */
-export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
+/** A data file encoded and named, not yet on disk. */
+export interface EncodedDataFile extends WrittenFile {
+  readonly bytes: Uint8Array
+}
+
+export interface DataFileOptions {
+  readonly dataChange?: boolean
+  readonly statsColumns?: ReadonlyArray<string>
+}
+
+/** Encodes rows (objects or whole columns) as data files, one per partition, with their add actions. */
+export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
   snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns">,
   input: WriteInput,
-  options: { readonly dataChange?: boolean; readonly statsColumns?: ReadonlyArray<string> } = {}
+  options: DataFileOptions = {}
 ) {
   const { partitionColumns, schema, tablePath } = snapshot
   const columns = columnsOf(input)
@@ -194,17 +201,15 @@ export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
   const dataFields = dataFieldsOf(schema, partitionColumns)
   // Delta's default: stats on the first 32 columns.
   const statsColumns = new Set(options.statsColumns ?? dataFields.slice(0, 32).map((field) => field.name))
-  const written: Array<WrittenFile> = []
+  const files: Array<EncodedDataFile> = []
   for (const group of partitionGroups(columns.right, partitionColumns, types)) {
     const encoded = encodeDataFile(dataFields, columns.right, group.selection, statsColumns)
     if (Either.isLeft(encoded)) return yield* new InvalidRows({ path: tablePath, reason: encoded.left })
     const directory = partitionDirectory(partitionColumns, group.values)
     const relative = directory === "" ? dataFileName() : `${directory}/${dataFileName()}`
-    const absolutePath = Path.join(tablePath, relative)
-    if (directory !== "") yield* makeDir(Path.dirname(absolutePath))
-    yield* writeDurable(absolutePath, encoded.right.bytes)
-    written.push({
-      absolutePath,
+    files.push({
+      absolutePath: Path.join(tablePath, relative),
+      bytes: encoded.right.bytes,
       add: {
         path: logPathOf(relative),
         partitionValues: group.values,
@@ -215,7 +220,37 @@ export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
       }
     })
   }
-  return written
+  return files
+})
+
+/**
+ * Puts encoded files on disk durably, all at once: each file's bytes, its entry in its folder, and a
+ * partition folder's own entry when this write created it, so no commit can name a file a power loss
+ * would take back.
+ */
+export const writeEncodedFiles = (tablePath: string, files: ReadonlyArray<EncodedDataFile>) =>
+  Effect.forEach(
+    files,
+    (file) =>
+      Effect.gen(function* () {
+        const directory = Path.dirname(file.absolutePath)
+        const created = directory === tablePath ? undefined : yield* makeDir(directory)
+        yield* writeDurable(file.absolutePath, file.bytes)
+        yield* syncDir(directory)
+        if (created !== undefined) yield* syncDir(Path.dirname(created))
+      }),
+    { concurrency: "unbounded", discard: true }
+  )
+
+/** Writes rows as data files, one per partition, and returns their add actions (not yet committed). */
+export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
+  snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns">,
+  input: WriteInput,
+  options: DataFileOptions = {}
+) {
+  const files = yield* encodeDataFiles(snapshot, input, options)
+  yield* writeEncodedFiles(snapshot.tablePath, files)
+  return files.map(({ absolutePath, add }): WrittenFile => ({ absolutePath, add }))
 })
 
 export interface AppendOptions {
@@ -261,7 +296,7 @@ export const append = Effect.fn("Delta.append")(function* (
   const snapshot = options.snapshot ?? (yield* loadSnapshot(tablePath))
   yield* checkWritable(snapshot)
   if (txnApplied(snapshot, options.txn)) return { version: Option.none(), files: [] } satisfies AppendResult
-  const written = yield* writeDataFiles(
+  const written = yield* encodeDataFiles(
     snapshot,
     rows,
     options.statsColumns !== undefined ? { statsColumns: options.statsColumns } : {}
@@ -299,7 +334,8 @@ export const append = Effect.fn("Delta.append")(function* (
       operationParameters: { mode: "Append" },
       isBlindAppend: true,
       engineInfo: "tessera-store-delta"
-    })
+    }),
+    alongside: writeEncodedFiles(tablePath, written)
   }).pipe(Effect.tapError(() => Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })))
   if (Option.isNone(committed)) {
     yield* Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })
