@@ -69,31 +69,43 @@ export const readParquetColumns = (path: string, choose: (schema: SchemaTree) =>
     return { schema, rows }
   })
 
+/** Receives a column's decoded values for the rows from `rowStart` on. */
+export type ChunkSink = (column: string, rowStart: number, values: ArrayLike<unknown>) => void
+
 /**
- * Reads the chosen top-level columns as whole columns (no row objects): each column's chunks, as the
- * row groups decode, copied into one array per column in row order.
+ * Reads the top-level columns `choose` picks, one row group after another, handing each column's
+ * decoded values (byte arrays left as bytes, decimals as stored) to the sink `prepare` returns for
+ * the file's schema and row count. Only one row group's decoded values are alive at a time.
  */
-export const readParquetColumnData = (path: string, choose: (schema: SchemaTree) => ReadonlyArray<string>) =>
+export const readParquetColumnChunks = (
+  path: string,
+  choose: (schema: SchemaTree) => ReadonlyArray<string>,
+  prepare: (schema: SchemaTree, numRows: number) => ChunkSink
+) =>
   io("read parquet", path, async () => {
     const file = await asyncBufferFromFile(path)
     const metadata = await parquetMetadataAsync(file)
     const schema = parquetSchema(metadata)
     const numRows = Number(metadata.num_rows)
     const columns = [...choose(schema)]
-    const data = new Map(columns.map((column) => [column, new Array<unknown>(numRows)]))
+    const sink = prepare(schema, numRows)
     if (columns.length > 0) {
-      await parquetRead({
-        file,
-        metadata: storedDecimals(metadata),
-        compressors,
-        columns,
-        utf8: false,
-        onChunk: ({ columnName, columnData, rowStart }) => {
-          const target = data.get(columnName)
-          if (target === undefined) return
-          for (let i = 0; i < columnData.length; i++) target[rowStart + i] = columnData[i]
-        }
-      })
+      const decoding = storedDecimals(metadata)
+      let groupStart = 0
+      for (const group of metadata.row_groups) {
+        const groupEnd = groupStart + Number(group.num_rows)
+        await parquetRead({
+          file,
+          metadata: decoding,
+          compressors,
+          columns,
+          utf8: false,
+          rowStart: groupStart,
+          rowEnd: groupEnd,
+          onChunk: ({ columnName, columnData, rowStart }) => sink(columnName, rowStart, columnData)
+        })
+        groupStart = groupEnd
+      }
     }
-    return { schema, numRows, data }
+    return { schema, numRows }
   })
