@@ -5,11 +5,12 @@
  */
 import * as Arrow from "apache-arrow"
 import { Effect } from "effect"
-import { findChild } from "./ColumnMapping.js"
+import type { RowGroup, SchemaTree } from "hyparquet"
+import { type ColumnMappingMode, findChild } from "./ColumnMapping.js"
 import { readDeletionVector } from "./DeletionVectors.js"
 import { type ColumnBuilder, columnBuilder } from "./ArrowColumns.js"
 import { readParquetColumnChunks } from "./Parquet.js"
-import { type ColumnRange, inRange, pruneFiles, type ScanOptions } from "./Scan.js"
+import { boundsMayMatch, type ColumnRange, inRange, pruneFiles, type ScanOptions } from "./Scan.js"
 import { type DataType, decimalPattern, type StructField, type Value } from "./Schema.js"
 import type { ActiveFile, Snapshot } from "./Snapshot.js"
 import { toDeltaValue } from "./Values.js"
@@ -53,6 +54,42 @@ export const arrowTypeOf = (type: DataType): Arrow.DataType => {
 
 const textOf = new TextDecoder()
 
+/** Types whose Parquet footer bounds compare as the filter's values do (decimals, as doubles there, do not). */
+const boundedTypes = new Set([
+  "long",
+  "integer",
+  "short",
+  "byte",
+  "double",
+  "float",
+  "date",
+  "timestamp",
+  "timestamp_ntz",
+  "string"
+])
+
+/**
+ * Whether a row group may hold rows the filter keeps, by its footer's statistics: only a bound that
+ * excludes a range skips it; a column without statistics keeps it.
+ */
+const rowGroupMayMatch = (
+  group: RowGroup,
+  tree: SchemaTree,
+  fields: ReadonlyArray<StructField>,
+  where: ReadonlyArray<ColumnRange>,
+  mode: ColumnMappingMode
+): boolean =>
+  where.every((range) => {
+    const field = fields.find((candidate) => candidate.name === range.column)
+    if (field === undefined || typeof field.type !== "string" || !boundedTypes.has(field.type)) return true
+    const name = findChild(tree, field, mode)?.element.name
+    const chunk = group.columns.find((column) => column.meta_data?.path_in_schema.join(".") === name)
+    const stats = chunk?.meta_data?.statistics
+    if (stats === undefined) return true
+    const bound = (value: unknown) => (value === undefined || value === null ? undefined : (value as Value))
+    return boundsMayMatch(bound(stats.min_value), bound(stats.max_value), range)
+  })
+
 /**
  * One file's columns as Arrow data, less the rows its deletion vector removes and the filter excludes.
  * Values go from each row group's decoded chunks straight into the column builders.
@@ -71,7 +108,7 @@ const readFileColumns = (
     // The filter compares values as rows hold them, so its columns are also kept as Delta values.
     const filterValues = new Map<string, Array<unknown>>()
     const dv = file.add.deletionVector
-    const [{ numRows }, deleted] = yield* Effect.all(
+    const [{ numRows, skipped }, deleted] = yield* Effect.all(
       [
         readParquetColumnChunks(
           file.absolutePath,
@@ -100,7 +137,8 @@ const readFileColumns = (
               const set = byFileName.get(column)
               if (set !== undefined) for (let i = 0; i < chunk.length; i++) set(rowStart + i, chunk[i])
             }
-          }
+          },
+          (group, tree) => !rowGroupMayMatch(group, tree, fields, where, mode)
         ),
         dv === undefined ? Effect.succeed(new Float64Array(0)) : readDeletionVector(snapshot.tablePath, file.path, dv)
       ],
@@ -111,6 +149,7 @@ const readFileColumns = (
     if (deleted.length > 0 || where.length > 0) {
       keep = new Uint8Array(numRows).fill(1)
       for (const row of deleted) keep[row] = 0
+      for (const { start, end } of skipped) keep.fill(0, start, end)
       for (const range of where) {
         const values = filterValues.get(range.column)
         for (let i = 0; i < numRows; i++) {

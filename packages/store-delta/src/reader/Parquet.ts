@@ -2,6 +2,7 @@ import type { Effect } from "effect"
 import {
   asyncBufferFromFile,
   type FileMetaData,
+  type RowGroup,
   parquetMetadataAsync,
   parquetRead,
   parquetReadObjects,
@@ -80,7 +81,9 @@ export type ChunkSink = (column: string, rowStart: number, values: ArrayLike<unk
 export const readParquetColumnChunks = (
   path: string,
   choose: (schema: SchemaTree) => ReadonlyArray<string>,
-  prepare: (schema: SchemaTree, numRows: number) => ChunkSink
+  prepare: (schema: SchemaTree, numRows: number) => ChunkSink,
+  /** Row groups (by their footer statistics) not to read: their rows are listed in `skipped`. */
+  skip: (group: RowGroup, schema: SchemaTree) => boolean = () => false
 ) =>
   io("read parquet", path, async () => {
     const file = await asyncBufferFromFile(path)
@@ -89,11 +92,17 @@ export const readParquetColumnChunks = (
     const numRows = Number(metadata.num_rows)
     const columns = [...choose(schema)]
     const sink = prepare(schema, numRows)
+    const skipped: Array<{ readonly start: number; readonly end: number }> = []
     if (columns.length > 0) {
       const decoding = storedDecimals(metadata)
       let groupStart = 0
       for (const group of metadata.row_groups) {
         const groupEnd = groupStart + Number(group.num_rows)
+        if (skip(group, schema)) {
+          skipped.push({ start: groupStart, end: groupEnd })
+          groupStart = groupEnd
+          continue
+        }
         await parquetRead({
           file,
           metadata: decoding,
@@ -107,5 +116,5 @@ export const readParquetColumnChunks = (
         groupStart = groupEnd
       }
     }
-    return { schema, numRows }
+    return { schema, numRows, skipped }
   })
