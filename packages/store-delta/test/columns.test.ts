@@ -1,4 +1,3 @@
-import { DuckDBInstance } from "@duckdb/node-api"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as NodeFs from "node:fs/promises"
@@ -12,7 +11,7 @@ import {
   type StructField,
   type StructType
 } from "../src/index.js"
-import { tempDir } from "./helpers.js"
+import { tempDir, withDuckDB } from "./helpers.js"
 import { checkLog } from "./logChecker.js"
 
 const column = (name: string, type: StructField["type"], nullable = true): StructField => ({
@@ -55,21 +54,6 @@ const columns = () => ({
   }
 })
 
-const duckdb = <A>(run: (query: (sql: string) => Promise<Array<Record<string, unknown>>>) => Promise<A>) =>
-  Effect.acquireUseRelease(
-    Effect.promise(() => DuckDBInstance.create(":memory:")),
-    (instance) =>
-      Effect.promise(async () => {
-        const connection = await instance.connect()
-        try {
-          return await run(async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJS())
-        } finally {
-          connection.closeSync()
-        }
-      }),
-    (instance) => Effect.sync(() => instance.closeSync())
-  )
-
 const filesOf = (snapshot: Snapshot) =>
   `read_parquet([${snapshot.files.map((file) => `'${file.absolutePath}'`).join(", ")}], hive_partitioning = false)`
 
@@ -82,7 +66,7 @@ describe("writing from columns", () => {
       const snapshot = yield* loadSnapshot(path)
       expect(snapshot.files).toHaveLength(2)
       yield* checkLog(path)
-      const [summary, sample] = yield* duckdb(async (query) => [
+      const [summary, sample] = yield* withDuckDB(async (query) => [
         await query(`SELECT count(*) AS rows, count(n) AS n, count(i) AS i, count(name) AS name, count(ok) AS ok,
           sum(id) AS ids, sum(n) AS ns, sum(i) AS "is", sum(x) AS xs, count(DISTINCT name) AS names,
           min(epoch_us("at")) AS first, max(epoch_us("at")) AS last FROM ${filesOf(snapshot)}`),

@@ -1,4 +1,3 @@
-import { DuckDBInstance } from "@duckdb/node-api"
 import { describe, expect, it } from "@effect/vitest"
 import { EventLog } from "@tessera/core"
 import { Effect } from "effect"
@@ -15,31 +14,20 @@ import {
   type StructType,
   writeCheckpoint
 } from "../src/index.js"
-import { bySeq, sampleRows, sampleSchema, tempDir } from "./helpers.js"
+import { bySeq, sampleRows, sampleSchema, tempDir, withDuckDB } from "./helpers.js"
 import { checkLog } from "./logChecker.js"
 
 /** DuckDB reading the active files the log lists, as an engine without Delta support would. */
 const duckdb = (snapshot: Snapshot, select: string, orderBy = "seq") =>
-  Effect.acquireUseRelease(
-    Effect.promise(() => DuckDBInstance.create(":memory:")),
-    (instance) =>
-      Effect.promise(async () => {
-        const connection = await instance.connect()
-        try {
-          const files = snapshot.files.map((file) => `'${file.absolutePath.replaceAll("'", "''")}'`).join(", ")
-          const source = `read_parquet([${files}], hive_partitioning = false)`
-          const types = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)
-          const rows = await connection.runAndReadAll(`SELECT ${select} FROM ${source} ORDER BY ${orderBy}`)
-          return {
-            types: Object.fromEntries(types.getRowObjectsJS().map((row) => [row.column_name, row.column_type])),
-            rows: rows.getRowObjectsJS()
-          }
-        } finally {
-          connection.closeSync()
-        }
-      }),
-    (instance) => Effect.sync(() => instance.closeSync())
-  )
+  withDuckDB(async (query) => {
+    const files = snapshot.files.map((file) => `'${file.absolutePath.replaceAll("'", "''")}'`).join(", ")
+    const source = `read_parquet([${files}], hive_partitioning = false)`
+    const types = await query(`DESCRIBE SELECT * FROM ${source}`)
+    return {
+      types: Object.fromEntries(types.map((row) => [row.column_name, row.column_type])),
+      rows: await query(`SELECT ${select} FROM ${source} ORDER BY ${orderBy}`)
+    }
+  })
 
 const column = (name: string, type: StructField["type"]): StructField => ({ name, type, nullable: true, metadata: {} })
 

@@ -7,6 +7,7 @@ import * as Arrow from "apache-arrow"
 import { Effect } from "effect"
 import type { RowGroup, SchemaTree } from "hyparquet"
 import { type ColumnMappingMode, findChild } from "./ColumnMapping.js"
+import { primitiveTypes } from "./Features.js"
 import { readDeletionVector } from "./DeletionVectors.js"
 import { type ColumnBuilder, columnBuilder } from "./ArrowColumns.js"
 import { readParquetColumnChunks } from "./Parquet.js"
@@ -54,19 +55,12 @@ export const arrowTypeOf = (type: DataType): Arrow.DataType => {
 
 const textOf = new TextDecoder()
 
-/** Types whose Parquet footer bounds compare as the filter's values do (decimals, as doubles there, do not). */
-const boundedTypes = new Set([
-  "long",
-  "integer",
-  "short",
-  "byte",
-  "double",
-  "float",
-  "date",
-  "timestamp",
-  "timestamp_ntz",
-  "string"
-])
+/**
+ * Primitive types' Parquet footer bounds compare as the filter's values do (a binary bound, which
+ * hyparquet gives as text, never excludes anything); decimals' bounds are doubles there, so they
+ * never skip a row group.
+ */
+const bounded = (type: DataType) => typeof type === "string" && primitiveTypes.has(type)
 
 /**
  * Whether a row group may hold rows the filter keeps, by its footer's statistics: only a bound that
@@ -81,7 +75,7 @@ const rowGroupMayMatch = (
 ): boolean =>
   where.every((range) => {
     const field = fields.find((candidate) => candidate.name === range.column)
-    if (field === undefined || typeof field.type !== "string" || !boundedTypes.has(field.type)) return true
+    if (field === undefined || !bounded(field.type)) return true
     const name = findChild(tree, field, mode)?.element.name
     const chunk = group.columns.find((column) => column.meta_data?.path_in_schema.join(".") === name)
     const stats = chunk?.meta_data?.statistics

@@ -9,7 +9,7 @@ import type { SchemaTree } from "hyparquet"
 import { unscaledDecimal } from "../writer/Columns.js"
 import type { ColumnMappingMode } from "./ColumnMapping.js"
 import { type DataType, decimalPattern } from "./Schema.js"
-import { toDeltaValue, unscaledOf } from "./Values.js"
+import { timestampMillis, toDeltaValue, unscaledOf } from "./Values.js"
 
 export interface ColumnBuilder {
   /** Row `row`'s value: a decoded Parquet value, or (for a partition column) the typed partition value. */
@@ -195,14 +195,6 @@ const arrowValue = (value: unknown, type: DataType): unknown => {
   return value
 }
 
-/** Timestamps as Arrow holds them here: milliseconds, from hyparquet's Date (or raw microseconds). */
-const setMillis = (array: BigInt64Array, slot: number, value: unknown) => {
-  if (value instanceof Date) array[slot] = BigInt(value.getTime())
-  else if (typeof value === "bigint") array[slot] = value / 1000n
-  else return false
-  return true
-}
-
 const setNumber = (
   array: Float64Array | Float32Array | Int32Array | Int16Array | Int8Array,
   slot: number,
@@ -268,7 +260,19 @@ export const columnBuilder = (
       )
     case "timestamp":
     case "timestamp_ntz":
-      return fixedBuilder(arrowType, length, (size) => new BigInt64Array(size), 1, setMillis)
+      // Milliseconds, as Arrow holds these timestamps here; a partition value is already a Date.
+      return fixedBuilder(
+        arrowType,
+        length,
+        (size) => new BigInt64Array(size),
+        1,
+        (array, slot, value) => {
+          const millis = timestampMillis(value, node)
+          if (millis === undefined) return false
+          array[slot] = BigInt(millis)
+          return true
+        }
+      )
     case "double":
       return fixedBuilder(arrowType, length, (size) => new Float64Array(size), 1, setNumber)
     case "float":

@@ -161,7 +161,8 @@ export const missingWriterFeature = (protocol: Protocol): Option.Option<MissingF
   )
 }
 
-const primitiveTypes = new Set([
+/** The Delta primitive type names. */
+export const primitiveTypes: ReadonlySet<string> = new Set([
   "string",
   "long",
   "integer",

@@ -3,6 +3,7 @@ import {
   asyncBufferFromFile,
   type FileMetaData,
   type RowGroup,
+  type SchemaElement,
   parquetMetadataAsync,
   parquetRead,
   parquetReadObjects,
@@ -35,17 +36,27 @@ export const readParquetRows = (
     }) as Promise<Array<Record<string, unknown>>>
   })
 
+/** Whether hyparquet would turn this column's stored values into doubles (decimals) or `Date`s (timestamps). */
+const convertedOnRead = (element: SchemaElement) =>
+  element.converted_type === "DECIMAL" ||
+  element.logical_type?.type === "DECIMAL" ||
+  (element.type === "INT64" &&
+    (element.converted_type === "TIMESTAMP_MILLIS" ||
+      element.converted_type === "TIMESTAMP_MICROS" ||
+      element.logical_type?.type === "TIMESTAMP"))
+
 /**
- * The footer with decimal columns' annotations taken off, for decoding only: hyparquet then returns
- * their stored integers and bytes, which `Values.unscaledOf` reads exactly (its own conversion goes
- * through doubles). The file's schema tree, built from the untouched footer, keeps the scale.
+ * The footer with decimal and INT64 timestamp columns' annotations taken off, for decoding only:
+ * hyparquet then returns their stored integers and bytes, which `Values` reads exactly (its own
+ * decimal conversion goes through doubles) and without a `Date` per timestamp. The file's schema
+ * tree, built from the untouched footer, keeps the scale and the unit.
  */
-const storedDecimals = (metadata: FileMetaData): FileMetaData =>
-  metadata.schema.some((element) => element.converted_type === "DECIMAL")
+const storedValues = (metadata: FileMetaData): FileMetaData =>
+  metadata.schema.some(convertedOnRead)
     ? {
         ...metadata,
         schema: metadata.schema.map((element) => {
-          if (element.converted_type !== "DECIMAL") return element
+          if (!convertedOnRead(element)) return element
           const { converted_type: _converted, logical_type: _logical, ...stored } = element
           return stored
         })
@@ -66,7 +77,7 @@ export const readParquetColumns = (path: string, choose: (schema: SchemaTree) =>
     const rows: Array<Record<string, unknown>> =
       columns.length === 0
         ? Array.from({ length: Number(metadata.num_rows) }, () => ({}))
-        : await parquetReadObjects({ file, metadata: storedDecimals(metadata), compressors, columns, utf8: false })
+        : await parquetReadObjects({ file, metadata: storedValues(metadata), compressors, columns, utf8: false })
     return { schema, rows }
   })
 
@@ -94,7 +105,7 @@ export const readParquetColumnChunks = (
     const sink = prepare(schema, numRows)
     const skipped: Array<{ readonly start: number; readonly end: number }> = []
     if (columns.length > 0) {
-      const decoding = storedDecimals(metadata)
+      const decoding = storedValues(metadata)
       let groupStart = 0
       for (const group of metadata.row_groups) {
         const groupEnd = groupStart + Number(group.num_rows)

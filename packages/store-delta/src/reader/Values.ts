@@ -31,6 +31,27 @@ const signedBigEndian = (bytes: Uint8Array): bigint => {
   return bytes.length > 0 && bytes[0]! >= 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value
 }
 
+/**
+ * A timestamp column's value in milliseconds: from the stored integer in the unit the file's column
+ * says (the reader has hyparquet leave INT64 timestamps as stored), or from the `Date` hyparquet makes
+ * of an INT96 one.
+ */
+export const timestampMillis = (value: unknown, node: SchemaTree | undefined): number | undefined => {
+  if (value instanceof Date) return value.getTime()
+  if (typeof value !== "bigint") return undefined
+  const element = node?.element
+  const unit =
+    element?.logical_type?.type === "TIMESTAMP"
+      ? element.logical_type.unit
+      : element?.converted_type === "TIMESTAMP_MILLIS"
+        ? "MILLIS"
+        : "MICROS"
+  const perMilli = unit === "MILLIS" ? 1n : unit === "MICROS" ? 1000n : 1_000_000n
+  // Rounded down, so a time before 1970 with a fraction of a millisecond stays before its millisecond.
+  const millis = value / perMilli - (value % perMilli < 0n ? 1n : 0n)
+  return Number(millis)
+}
+
 /** Decimals up to this precision read as numbers: a double holds every value of 15 digits exactly. */
 export const exactDoubleDigits = 15
 
@@ -98,6 +119,11 @@ export const toDeltaValue = (
       case "float":
       case "double":
         return toNumber(value)
+      case "timestamp":
+      case "timestamp_ntz": {
+        const millis = timestampMillis(value, node)
+        return millis === undefined ? value : new Date(millis)
+      }
       default: {
         const decimal = decimalPattern.exec(type)
         return decimal === null ? value : decimalValue(value, Number(decimal[1]), Number(decimal[2]), node)
