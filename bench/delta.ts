@@ -2,12 +2,14 @@
  * Delta store: event-log appends of 1, 100 and 10,000 events (one commit each), beside hyparquet-writer
  * alone writing the same rows to a file; snapshot load time at 10,000 commits without and with a
  * checkpoint; and a 1M-row table of 5 columns (long, string, double, timestamp, boolean) written with
- * `append` and read with `readArrow` and `readAll`, beside DuckDB writing and reading the same data.
+ * `append` (from columns and from row objects) and read with `readArrow` and `readAll`, beside DuckDB
+ * writing and reading the same data, and the peak memory of `readArrow` in a process of its own.
  */
 import { DuckDBInstance } from "@duckdb/node-api"
 import { EventLog } from "@tessera/core"
 import {
   append,
+  type ColumnBatch,
   createTable,
   DeltaEventLog,
   loadSnapshot,
@@ -19,11 +21,16 @@ import {
 } from "@tessera/store-delta"
 import { Effect } from "effect"
 import { parquetWriteBuffer } from "hyparquet-writer"
+import { execFile as execFileCallback } from "node:child_process"
 import * as NodeFs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 import { type Benchmark, chunks, perSecond, report, type Row, timed } from "./src/report.js"
 import { history } from "./src/workload.js"
+
+const execFile = promisify(execFileCallback)
 
 const tempDir = Effect.acquireRelease(
   Effect.promise(() => NodeFs.mkdtemp(Path.join(Os.tmpdir(), "tessera-bench-delta-"))),
@@ -201,6 +208,27 @@ const wideRows = (count: number): ReadonlyArray<DeltaRow> =>
     ok: i % 3 === 0
   }))
 
+/** The same data as whole columns: typed arrays for the numbers, longs and timestamps (microseconds). */
+const wideColumns = (count: number): ColumnBatch => ({
+  columns: {
+    id: BigInt64Array.from({ length: count }, (_, i) => BigInt(i)),
+    name: Array.from({ length: count }, (_, i) => `name-${i % 1000}`),
+    score: Float64Array.from({ length: count }, (_, i) => i / 7),
+    at: BigInt64Array.from({ length: count }, (_, i) => BigInt(1_700_000_000_000 + i * 1000) * 1000n),
+    ok: Array.from({ length: count }, (_, i) => i % 3 === 0)
+  }
+})
+
+/** `readArrow` of the table in a fresh process: its peak RSS above the level after a forced GC. */
+const readMemory = (table: string) =>
+  Effect.promise(async () => {
+    const script = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "src", "deltaReadMemory.ts")
+    const { stdout } = await execFile(process.execPath, ["--expose-gc", "--import", "tsx", script, table], {
+      maxBuffer: 1024 * 1024
+    })
+    return JSON.parse(stdout) as { rows: number; peakRssDelta: number; arrowBytes: number }
+  })
+
 const duckdbSelect = `SELECT range AS id, 'name-' || (range % 1000) AS name, range / 7 AS score,
   make_timestamp(1700000000000000 + range * 1000000)::TIMESTAMPTZ AS at, range % 3 = 0 AS ok`
 
@@ -209,10 +237,14 @@ const millionCases = (count: number) =>
   Effect.scoped(
     Effect.gen(function* () {
       const dir = yield* tempDir
-      const rows = wideRows(count)
+      const columns = wideColumns(count)
       const table = Path.join(dir, "table")
       yield* createTable(table, { schema: wideSchema })
-      const [, writeMs] = yield* timed(append(table, rows))
+      const [, writeMs] = yield* timed(append(table, columns))
+      const rows = wideRows(count)
+      const rowsTable = Path.join(dir, "rows-table")
+      yield* createTable(rowsTable, { schema: wideSchema })
+      const [, writeRowsMs] = yield* timed(append(rowsTable, rows))
       const instance = yield* Effect.acquireRelease(
         Effect.promise(() => DuckDBInstance.create(":memory:")),
         (db) => Effect.sync(() => db.closeSync())
@@ -241,7 +273,9 @@ const millionCases = (count: number) =>
           (await connection.runAndReadAll(`SELECT * FROM read_parquet([${files}])`)).getRowObjects()
         )
       )
+      const memory = yield* readMemory(table)
       if (
+        memory.rows !== count ||
         arrow.numRows !== count ||
         all.length !== count ||
         duckRows.length !== count ||
@@ -261,7 +295,16 @@ const millionCases = (count: number) =>
       return [
         rate("delta.read1m.arrow", "readArrow", arrowMs, "DuckDB read_parquet, columns", duckColumnsMs),
         rate("delta.read1m.rows", "readAll", rowsMs, "DuckDB read_parquet, row objects", duckRowsMs),
-        rate("delta.write1m", "one append", writeMs, "DuckDB COPY ... TO parquet", duckWriteMs)
+        rate("delta.write1m", "one append of columns", writeMs, "DuckDB COPY ... TO parquet", duckWriteMs),
+        rate("delta.write1m.rows", "one append of row objects", writeRowsMs, "DuckDB COPY ... TO parquet", duckWriteMs),
+        {
+          id: "delta.read1m.memory",
+          case: `readArrow peak RSS above the post-GC level, ${million} rows x 5 columns (own process)`,
+          unit: "MiB",
+          value: memory.peakRssDelta / 2 ** 20,
+          baseline: { name: "the Arrow table's buffers", value: memory.arrowBytes / 2 ** 20 },
+          higherIsBetter: false
+        }
       ] satisfies ReadonlyArray<Row>
     })
   )

@@ -38,6 +38,7 @@ export const readTextOptional = (path: string) => ioOptional("read", path, () =>
 
 export const readDirOptional = (path: string) => ioOptional("list", path, () => NodeFs.readdir(path))
 
+/** Creates the folder and any missing parents; the first folder it created, if any. */
 export const makeDir = (path: string) => io("mkdir", path, () => NodeFs.mkdir(path, { recursive: true }))
 
 export const removeFile = (path: string) => ioOptional("unlink", path, () => NodeFs.unlink(path)).pipe(Effect.asVoid)

@@ -1,4 +1,3 @@
-import { DuckDBInstance } from "@duckdb/node-api"
 import { describe, expect, it } from "@effect/vitest"
 import { EventLog } from "@tessera/core"
 import { Effect } from "effect"
@@ -9,36 +8,26 @@ import {
   DeltaEventLog,
   loadSnapshot,
   readAll,
+  readArrow,
   type Snapshot,
   type StructField,
   type StructType,
   writeCheckpoint
 } from "../src/index.js"
-import { bySeq, sampleRows, sampleSchema, tempDir } from "./helpers.js"
+import { bySeq, sampleRows, sampleSchema, tempDir, withDuckDB } from "./helpers.js"
 import { checkLog } from "./logChecker.js"
 
 /** DuckDB reading the active files the log lists, as an engine without Delta support would. */
 const duckdb = (snapshot: Snapshot, select: string, orderBy = "seq") =>
-  Effect.acquireUseRelease(
-    Effect.promise(() => DuckDBInstance.create(":memory:")),
-    (instance) =>
-      Effect.promise(async () => {
-        const connection = await instance.connect()
-        try {
-          const files = snapshot.files.map((file) => `'${file.absolutePath.replaceAll("'", "''")}'`).join(", ")
-          const source = `read_parquet([${files}], hive_partitioning = false)`
-          const types = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)
-          const rows = await connection.runAndReadAll(`SELECT ${select} FROM ${source} ORDER BY ${orderBy}`)
-          return {
-            types: Object.fromEntries(types.getRowObjectsJS().map((row) => [row.column_name, row.column_type])),
-            rows: rows.getRowObjectsJS()
-          }
-        } finally {
-          connection.closeSync()
-        }
-      }),
-    (instance) => Effect.sync(() => instance.closeSync())
-  )
+  withDuckDB(async (query) => {
+    const files = snapshot.files.map((file) => `'${file.absolutePath.replaceAll("'", "''")}'`).join(", ")
+    const source = `read_parquet([${files}], hive_partitioning = false)`
+    const types = await query(`DESCRIBE SELECT * FROM ${source}`)
+    return {
+      types: Object.fromEntries(types.map((row) => [row.column_name, row.column_type])),
+      rows: await query(`SELECT ${select} FROM ${source} ORDER BY ${orderBy}`)
+    }
+  })
 
 const column = (name: string, type: StructField["type"]): StructField => ({ name, type, nullable: true, metadata: {} })
 
@@ -240,6 +229,24 @@ describe("interop with DuckDB", () => {
           ntz: new Date("2026-11-01T12:34:56.789Z")
         })
         expect(ours[1]!.bin).toEqual(new Uint8Array(0))
+        // Decimals read exactly: numbers to 15 digits of precision, the exact text past them (as DuckDB prints it).
+        expect(ours.map((row) => [row.dec10, row.dec38])).toEqual([
+          [12345678.91, "1234567890123456789012345678.0000000000"],
+          [-0.5, "-1234567890123456789012345678.0123456789"],
+          [7, "1.2500000000"]
+        ])
+        expect(ours.map((row) => row.dec38)).toEqual(rows.map((row) => row.dec38))
+        // Arrow: 128-bit decimals of the column's precision and scale, the unscaled integers exact.
+        const arrow = yield* readArrow(snapshot, { columns: ["k", "dec10", "dec38"] })
+        const dec38 = arrow.getChild("dec38")!
+        expect(dec38.type).toMatchObject({ precision: 38, scale: 10, bitWidth: 128 })
+        const keys = Array.from({ length: arrow.numRows }, (_, i) => arrow.getChild("k")!.get(i) as bigint)
+        const unscaled = (i: number) => BigInt(String(dec38.get(i)))
+        expect([0, 1, 2].map((k) => unscaled(keys.indexOf(BigInt(k))))).toEqual([
+          12345678901234567890123456780000000000n,
+          -12345678901234567890123456780123456789n,
+          12500000000n
+        ])
       })
   )
 

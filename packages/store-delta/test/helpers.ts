@@ -1,3 +1,4 @@
+import { DuckDBInstance } from "@duckdb/node-api"
 import { BuildEvent, EventId, PartitionRef } from "@tessera/core"
 import { Effect } from "effect"
 import * as NodeFs from "node:fs/promises"
@@ -61,3 +62,19 @@ export const delegatedEvent = (i: number) => {
     mode: "historical"
   })
 }
+
+/** Runs `run` with a query function on a fresh in-memory DuckDB, closed afterwards. */
+export const withDuckDB = <A>(run: (query: (sql: string) => Promise<Array<Record<string, unknown>>>) => Promise<A>) =>
+  Effect.acquireUseRelease(
+    Effect.promise(() => DuckDBInstance.create(":memory:")),
+    (instance) =>
+      Effect.promise(async () => {
+        const connection = await instance.connect()
+        try {
+          return await run(async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJS())
+        } finally {
+          connection.closeSync()
+        }
+      }),
+    (instance) => Effect.sync(() => instance.closeSync())
+  )

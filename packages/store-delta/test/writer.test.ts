@@ -174,6 +174,24 @@ describe("writer", () => {
       const error = yield* Effect.flip(append(path, sampleRows(0, 1)))
       expect(error._tag).toBe("UnsupportedFeature")
       expect(error.message).toContain("writerVersion4")
+      // Databricks' defaults: refused by name, saying why.
+      for (const [feature, reason] of [
+        ["deletionVectors", "checkpoints do not carry deletion vectors"],
+        ["columnMapping", "physical column names"]
+      ]) {
+        const protocol = {
+          minReaderVersion: 3,
+          minWriterVersion: 7,
+          readerFeatures: [feature],
+          writerFeatures: [feature]
+        }
+        yield* Effect.promise(() =>
+          NodeFs.writeFile(Path.join(log, "00000000000000000001.json"), `${JSON.stringify({ protocol })}\n`)
+        )
+        const refused = yield* Effect.flip(append(path, sampleRows(0, 1)))
+        expect(refused._tag === "UnsupportedFeature" && refused.feature).toBe(feature)
+        expect(refused.message).toContain(reason)
+      }
     })
   )
 

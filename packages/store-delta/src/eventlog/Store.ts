@@ -19,7 +19,7 @@ import { logDir } from "../reader/Listing.js"
 import { readParquetRows } from "../reader/Parquet.js"
 import { readCommit } from "../reader/Snapshot.js"
 import { putIfAbsent, serializeActions } from "../writer/Commit.js"
-import { compact, maybeCheckpoint, openOrCreateTable, writeDataFiles } from "../writer/Table.js"
+import { compact, encodeDataFiles, maybeCheckpoint, openOrCreateTable, writeEncodedFiles } from "../writer/Table.js"
 import {
   eventPartitionColumns,
   eventSchema,
@@ -242,7 +242,7 @@ export const make = (options: DeltaEventLogOptions) =>
               schema: schemaOf(metadata.schemaString),
               partitionColumns: eventPartitionColumns
             }
-            const written = yield* writeDataFiles(table, overlay.logged.map(toRow), {
+            const written = yield* encodeDataFiles(table, overlay.logged.map(toRow), {
               statsColumns: eventStatsColumns
             }).pipe(Effect.mapError(storeError("append")))
             const content = serializeActions([
@@ -259,7 +259,9 @@ export const make = (options: DeltaEventLogOptions) =>
               },
               ...written.map((file) => ({ _tag: "add" as const, add: file.add }))
             ])
-            const won = yield* putIfAbsent(tablePath, version + 1, content).pipe(Effect.mapError(storeError("commit")))
+            const won = yield* putIfAbsent(tablePath, version + 1, content, writeEncodedFiles(tablePath, written)).pipe(
+              Effect.mapError(storeError("commit"))
+            )
             if (!won) {
               // Another writer took this version: drop our file, learn its events, decide again.
               yield* Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true }).pipe(

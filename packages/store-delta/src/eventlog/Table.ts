@@ -1,6 +1,6 @@
 import { BuildEvent, EventCodec } from "@tessera/core"
 import type { StructField, StructType } from "../reader/Schema.js"
-import type { Row } from "../writer/DataFile.js"
+import type { Row } from "../writer/Columns.js"
 
 const field = (name: string, type: string, nullable: boolean): StructField => ({ name, type, nullable, metadata: {} })
 

@@ -1,21 +1,25 @@
 /**
  * Reading a Delta table as an Apache Arrow `Table`, for analytics code that speaks Arrow. Files are read
- * column by column (no row objects on the way), several at a time, and each column becomes one vector.
+ * a row group at a time (no row objects on the way), several files at a time, and each file's columns
+ * become one chunk of the table's vectors.
  */
 import * as Arrow from "apache-arrow"
 import { Effect } from "effect"
-import { findChild } from "./ColumnMapping.js"
+import type { RowGroup, SchemaTree } from "hyparquet"
+import { type ColumnMappingMode, findChild } from "./ColumnMapping.js"
+import { primitiveTypes } from "./Features.js"
 import { readDeletionVector } from "./DeletionVectors.js"
-import { readParquetColumnData } from "./Parquet.js"
-import { type ColumnRange, inRange, pruneFiles, type ScanOptions } from "./Scan.js"
+import { type ColumnBuilder, columnBuilder } from "./ArrowColumns.js"
+import { readParquetColumnChunks } from "./Parquet.js"
+import { boundsMayMatch, type ColumnRange, inRange, pruneFiles, type ScanOptions } from "./Scan.js"
 import { type DataType, decimalPattern, type StructField, type Value } from "./Schema.js"
 import type { ActiveFile, Snapshot } from "./Snapshot.js"
 import { toDeltaValue } from "./Values.js"
 
 /**
- * The Arrow type a Delta column reads as. Timestamps keep millisecond precision in UTC; decimals
- * read as doubles and nested columns (struct, array, map) as their JSON text, which every Arrow
- * consumer can read without the nested type's full description.
+ * The Arrow type a Delta column reads as. Timestamps keep millisecond precision in UTC; decimals are
+ * Arrow's 128-bit `Decimal` of the column's precision and scale (exact); nested columns (struct, array,
+ * map) are their JSON text, which every Arrow consumer can read without the nested type's description.
  */
 export const arrowTypeOf = (type: DataType): Arrow.DataType => {
   if (typeof type !== "string") return new Arrow.Utf8()
@@ -42,132 +46,48 @@ export const arrowTypeOf = (type: DataType): Arrow.DataType => {
       return new Arrow.TimestampMillisecond("UTC")
     case "timestamp_ntz":
       return new Arrow.TimestampMillisecond()
-    default:
-      return decimalPattern.test(type) ? new Arrow.Float64() : new Arrow.Utf8()
+    default: {
+      const decimal = decimalPattern.exec(type)
+      return decimal === null ? new Arrow.Utf8() : new Arrow.Decimal(Number(decimal[2]), Number(decimal[1]), 128)
+    }
   }
 }
 
-const json = (value: unknown) =>
-  JSON.stringify(value, (_, inner) =>
-    typeof inner === "bigint" ? inner.toString() : inner instanceof Uint8Array ? Array.from(inner) : inner
-  )
-
-/** A Delta value (as the reader returns it) as Arrow's builders take it. */
-const arrowValue = (value: unknown, type: DataType): unknown => {
-  if (value === null || value === undefined) return null
-  if (typeof type !== "string") return json(value)
-  if (value instanceof Date) return value.getTime()
-  return value
-}
-
-const utf8 = new TextEncoder()
 const textOf = new TextDecoder()
 
-/** Arrow's validity bitmap for the non-null values, or undefined when there are none null. */
-const validity = (values: ReadonlyArray<unknown>): { bitmap: Uint8Array | undefined; nulls: number } => {
-  const bitmap = new Uint8Array(Math.ceil(values.length / 8))
-  let nulls = 0
-  for (let i = 0; i < values.length; i++) {
-    if (values[i] === null || values[i] === undefined) nulls++
-    else bitmap[i >> 3]! |= 1 << (i & 7)
-  }
-  return { bitmap: nulls === 0 ? undefined : bitmap, nulls }
-}
+/**
+ * Primitive types' Parquet footer bounds compare as the filter's values do (a binary bound, which
+ * hyparquet gives as text, never excludes anything); decimals' bounds are doubles there, so they
+ * never skip a row group.
+ */
+const bounded = (type: DataType) => typeof type === "string" && primitiveTypes.has(type)
 
-/** A Utf8 vector straight from the bytes the file held (strings are encoded), without builders. */
-const utf8Vector = (values: ReadonlyArray<unknown>): Arrow.Vector => {
-  const { bitmap, nulls } = validity(values)
-  const offsets = new Int32Array(values.length + 1)
-  const parts = new Array<Uint8Array>(values.length)
-  let total = 0
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i]
-    const bytes =
-      value instanceof Uint8Array ? value : typeof value === "string" ? utf8.encode(value) : new Uint8Array(0)
-    parts[i] = bytes
-    total += bytes.byteLength
-    offsets[i + 1] = total
-  }
-  const data = new Uint8Array(total)
-  for (let i = 0; i < parts.length; i++) data.set(parts[i]!, offsets[i]!)
-  return Arrow.makeVector(
-    Arrow.makeData({
-      type: new Arrow.Utf8(),
-      length: values.length,
-      nullCount: nulls,
-      nullBitmap: bitmap,
-      valueOffsets: offsets,
-      data
-    })
-  )
-}
+/**
+ * Whether a row group may hold rows the filter keeps, by its footer's statistics: only a bound that
+ * excludes a range skips it; a column without statistics keeps it.
+ */
+const rowGroupMayMatch = (
+  group: RowGroup,
+  tree: SchemaTree,
+  fields: ReadonlyArray<StructField>,
+  where: ReadonlyArray<ColumnRange>,
+  mode: ColumnMappingMode
+): boolean =>
+  where.every((range) => {
+    const field = fields.find((candidate) => candidate.name === range.column)
+    if (field === undefined || !bounded(field.type)) return true
+    const name = findChild(tree, field, mode)?.element.name
+    const chunk = group.columns.find((column) => column.meta_data?.path_in_schema.join(".") === name)
+    const stats = chunk?.meta_data?.statistics
+    if (stats === undefined) return true
+    const bound = (value: unknown) => (value === undefined || value === null ? undefined : (value as Value))
+    return boundsMayMatch(bound(stats.min_value), bound(stats.max_value), range)
+  })
 
-/** The non-null values of a fixed-width column written into one typed array by `fill`. */
-const fixedWidth = <A>(
-  values: ReadonlyArray<unknown>,
-  array: A,
-  fill: (array: A, index: number, value: unknown) => void
-) => {
-  const { bitmap, nulls } = validity(values)
-  for (let i = 0; i < values.length; i++) if (values[i] !== null && values[i] !== undefined) fill(array, i, values[i])
-  return { length: values.length, nullCount: nulls, nullBitmap: bitmap, data: array }
-}
-
-const setNumber = (array: Int32Array | Float64Array, i: number, value: unknown) => {
-  array[i] = value as number
-}
-
-/** One column as a vector, built directly for the common types and through Arrow's builders for the rest. */
-const vectorOf = (values: ReadonlyArray<unknown>, type: DataType): Arrow.Vector => {
-  const n = values.length
-  switch (type) {
-    case "string":
-      return utf8Vector(values)
-    case "long":
-      return Arrow.makeVector(
-        Arrow.makeData({
-          type: new Arrow.Int64(),
-          ...fixedWidth(values, new BigInt64Array(n), (array, i, value) => {
-            array[i] = value as bigint
-          })
-        })
-      )
-    case "double":
-      return Arrow.makeVector(
-        Arrow.makeData({ type: new Arrow.Float64(), ...fixedWidth(values, new Float64Array(n), setNumber) })
-      )
-    case "integer":
-      return Arrow.makeVector(
-        Arrow.makeData({ type: new Arrow.Int32(), ...fixedWidth(values, new Int32Array(n), setNumber) })
-      )
-    case "boolean":
-      return Arrow.makeVector(
-        Arrow.makeData({
-          type: new Arrow.Bool(),
-          ...fixedWidth(values, new Uint8Array(Math.ceil(n / 8)), (array, i, value) => {
-            if (value === true) array[i >> 3]! |= 1 << (i & 7)
-          })
-        })
-      )
-    case "timestamp":
-    case "timestamp_ntz":
-      return Arrow.makeVector(
-        Arrow.makeData({
-          type: type === "timestamp" ? new Arrow.TimestampMillisecond("UTC") : new Arrow.TimestampMillisecond(),
-          ...fixedWidth(values, new BigInt64Array(n), (array, i, value) => {
-            array[i] = BigInt((value as Date).getTime())
-          })
-        })
-      )
-    default:
-      return Arrow.vectorFromArray(
-        values.map((value) => arrowValue(value, type)),
-        arrowTypeOf(type)
-      )
-  }
-}
-
-/** The columns of one file as Delta values, less the rows its deletion vector removes and the filter excludes. */
+/**
+ * One file's columns as Arrow data, less the rows its deletion vector removes and the filter excludes.
+ * Values go from each row group's decoded chunks straight into the column builders.
+ */
 const readFileColumns = (
   snapshot: Snapshot,
   file: ActiveFile,
@@ -177,46 +97,66 @@ const readFileColumns = (
   Effect.gen(function* () {
     const mode = snapshot.columnMapping
     const dataFields = fields.filter((field) => !snapshot.partitionColumns.includes(field.name))
+    const filtered = new Set(where.map((range) => range.column))
+    const builders = new Map<string, ColumnBuilder>()
+    // The filter compares values as rows hold them, so its columns are also kept as Delta values.
+    const filterValues = new Map<string, Array<unknown>>()
     const dv = file.add.deletionVector
-    const [{ schema, numRows, data }, deleted] = yield* Effect.all(
+    const [{ numRows, skipped }, deleted] = yield* Effect.all(
       [
-        readParquetColumnData(file.absolutePath, (tree) =>
-          dataFields.flatMap((field) => findChild(tree, field, mode)?.element.name ?? [])
+        readParquetColumnChunks(
+          file.absolutePath,
+          (tree) => dataFields.flatMap((field) => findChild(tree, field, mode)?.element.name ?? []),
+          (tree, numRows) => {
+            const byFileName = new Map<string, (row: number, value: unknown) => void>()
+            for (const field of fields) {
+              const partition = snapshot.partitionColumns.includes(field.name)
+              const node = partition ? undefined : findChild(tree, field, mode)
+              const builder = columnBuilder(field.type, arrowTypeOf(field.type), numRows, node, mode, partition)
+              builders.set(field.name, builder)
+              const values = filtered.has(field.name) ? new Array<unknown>(numRows).fill(null) : undefined
+              if (values !== undefined) filterValues.set(field.name, values)
+              if (partition) {
+                const value = file.partitionValues[field.name] ?? null
+                for (let i = 0; i < numRows; i++) builder.set(i, value)
+                values?.fill(value)
+              } else if (node !== undefined) {
+                byFileName.set(node.element.name, (row, value) => {
+                  builder.set(row, value)
+                  if (values !== undefined) values[row] = toDeltaValue(value, field.type, node, mode)
+                })
+              }
+            }
+            return (column, rowStart, chunk) => {
+              const set = byFileName.get(column)
+              if (set !== undefined) for (let i = 0; i < chunk.length; i++) set(rowStart + i, chunk[i])
+            }
+          },
+          (group, tree) => !rowGroupMayMatch(group, tree, fields, where, mode)
         ),
         dv === undefined ? Effect.succeed(new Float64Array(0)) : readDeletionVector(snapshot.tablePath, file.path, dv)
       ],
       { concurrency: 2 }
     )
-    const columns = new Map<string, Array<unknown>>()
-    for (const field of fields) {
-      const column = new Array<unknown>(numRows)
-      if (snapshot.partitionColumns.includes(field.name)) column.fill(file.partitionValues[field.name] ?? null)
-      else {
-        const node = findChild(schema, field, mode)
-        const raw = node === undefined ? undefined : data.get(node.element.name)
-        // String bytes go into the Utf8 vector as they are: decoding them to JS strings would be thrown away.
-        if (field.type === "string") for (let i = 0; i < numRows; i++) column[i] = raw?.[i] ?? null
-        else for (let i = 0; i < numRows; i++) column[i] = toDeltaValue(raw?.[i], field.type, node, mode)
+    let keep: Uint8Array | undefined
+    let kept = numRows
+    if (deleted.length > 0 || where.length > 0) {
+      keep = new Uint8Array(numRows).fill(1)
+      for (const row of deleted) keep[row] = 0
+      for (const { start, end } of skipped) keep.fill(0, start, end)
+      for (const range of where) {
+        const values = filterValues.get(range.column)
+        for (let i = 0; i < numRows; i++) {
+          const value = values?.[i] ?? null
+          if (keep[i] === 1 && !inRange((value instanceof Uint8Array ? textOf.decode(value) : value) as Value, range)) {
+            keep[i] = 0
+          }
+        }
       }
-      columns.set(field.name, column)
+      kept = keep.reduce((sum, bit) => sum + bit, 0)
     }
-    if (deleted.length === 0 && where.length === 0) return columns
-    const keep = new Uint8Array(numRows).fill(1)
-    for (const row of deleted) keep[row] = 0
-    for (const range of where) {
-      const column = columns.get(range.column)
-      const isString = fields.some((field) => field.name === range.column && field.type === "string")
-      for (let i = 0; i < numRows; i++) {
-        const value = column?.[i]
-        const typed = isString && value instanceof Uint8Array ? textOf.decode(value) : (value ?? null)
-        if (keep[i] && !inRange(typed as Value, range)) keep[i] = 0
-      }
-    }
-    for (const [name, column] of columns)
-      columns.set(
-        name,
-        column.filter((_, i) => keep[i] === 1)
-      )
+    const columns = new Map<string, Arrow.Data>()
+    for (const [name, builder] of builders) columns.set(name, builder.finish(keep, kept))
     return columns
   })
 
@@ -235,8 +175,10 @@ export const readArrow = Effect.fn("Delta.readArrow")(function* (snapshot: Snaps
   )
   const columns: Record<string, Arrow.Vector> = {}
   for (const field of fields) {
-    const values = perFile.flatMap((file) => file.get(field.name) ?? [])
-    columns[field.name] = vectorOf(values, field.type)
+    // One chunk per file: the files' buffers become the table's without a copy.
+    const chunks = perFile.flatMap((file) => file.get(field.name) ?? [])
+    columns[field.name] =
+      chunks.length === 0 ? Arrow.vectorFromArray([], arrowTypeOf(field.type)) : Arrow.makeVector(chunks)
   }
   return new Arrow.Table(columns)
 })

@@ -128,6 +128,14 @@ export const missingSchemaFeature = (schema: StructType): Option.Option<MissingF
 /** Features this library's writer implements: the ones its own tables need. */
 export const supportedWriterFeatures: ReadonlySet<string> = new Set(["timestampNtz"])
 
+/** Why the writer refuses the features people most often meet on tables they want to append to. */
+const refusedWriterFeatures: Readonly<Record<string, string>> = {
+  deletionVectors:
+    "the protocol allows blind appends (files without vectors) here, but this writer's checkpoints do not carry deletion vectors, so the next checkpoint would bring deleted rows back",
+  columnMapping:
+    "appends must write physical column names (and Parquet field ids in id mode) and key stats and partition values by them, which this writer does not do"
+}
+
 /**
  * What this writer may not touch: writer versions 3 to 6 (constraints, generated columns, change data
  * feed, column mapping, identity columns, whose rules it does not enforce), and at version 7 any listed
@@ -141,7 +149,11 @@ export const missingWriterFeature = (protocol: Protocol): Option.Option<MissingF
     const unsupported = listed.find((feature) => !supportedWriterFeatures.has(feature))
     return unsupported === undefined
       ? Option.none()
-      : missing(unsupported, `writer feature "${unsupported}" needs rules this writer does not enforce`)
+      : missing(
+          unsupported,
+          refusedWriterFeatures[unsupported] ??
+            `writer feature "${unsupported}" needs rules this writer does not enforce`
+        )
   }
   return missing(
     `writerVersion${minWriterVersion}`,
@@ -149,7 +161,8 @@ export const missingWriterFeature = (protocol: Protocol): Option.Option<MissingF
   )
 }
 
-const primitiveTypes = new Set([
+/** The Delta primitive type names. */
+export const primitiveTypes: ReadonlySet<string> = new Set([
   "string",
   "long",
   "integer",

@@ -2,6 +2,8 @@ import type { Effect } from "effect"
 import {
   asyncBufferFromFile,
   type FileMetaData,
+  type RowGroup,
+  type SchemaElement,
   parquetMetadataAsync,
   parquetRead,
   parquetReadObjects,
@@ -34,6 +36,33 @@ export const readParquetRows = (
     }) as Promise<Array<Record<string, unknown>>>
   })
 
+/** Whether hyparquet would turn this column's stored values into doubles (decimals) or `Date`s (timestamps). */
+const convertedOnRead = (element: SchemaElement) =>
+  element.converted_type === "DECIMAL" ||
+  element.logical_type?.type === "DECIMAL" ||
+  (element.type === "INT64" &&
+    (element.converted_type === "TIMESTAMP_MILLIS" ||
+      element.converted_type === "TIMESTAMP_MICROS" ||
+      element.logical_type?.type === "TIMESTAMP"))
+
+/**
+ * The footer with decimal and INT64 timestamp columns' annotations taken off, for decoding only:
+ * hyparquet then returns their stored integers and bytes, which `Values` reads exactly (its own
+ * decimal conversion goes through doubles) and without a `Date` per timestamp. The file's schema
+ * tree, built from the untouched footer, keeps the scale and the unit.
+ */
+const storedValues = (metadata: FileMetaData): FileMetaData =>
+  metadata.schema.some(convertedOnRead)
+    ? {
+        ...metadata,
+        schema: metadata.schema.map((element) => {
+          if (!convertedOnRead(element)) return element
+          const { converted_type: _converted, logical_type: _logical, ...stored } = element
+          return stored
+        })
+      }
+    : metadata
+
 /**
  * Reads the top-level columns `choose` picks from the file's Parquet schema, with byte arrays left as
  * bytes (the table's schema, not the file, says which are strings). With no column chosen the rows are
@@ -48,35 +77,55 @@ export const readParquetColumns = (path: string, choose: (schema: SchemaTree) =>
     const rows: Array<Record<string, unknown>> =
       columns.length === 0
         ? Array.from({ length: Number(metadata.num_rows) }, () => ({}))
-        : await parquetReadObjects({ file, metadata, compressors, columns, utf8: false })
+        : await parquetReadObjects({ file, metadata: storedValues(metadata), compressors, columns, utf8: false })
     return { schema, rows }
   })
 
+/** Receives a column's decoded values for the rows from `rowStart` on. */
+export type ChunkSink = (column: string, rowStart: number, values: ArrayLike<unknown>) => void
+
 /**
- * Reads the chosen top-level columns as whole columns (no row objects): each column's chunks, as the
- * row groups decode, copied into one array per column in row order.
+ * Reads the top-level columns `choose` picks, one row group after another, handing each column's
+ * decoded values (byte arrays left as bytes, decimals as stored) to the sink `prepare` returns for
+ * the file's schema and row count. Only one row group's decoded values are alive at a time.
  */
-export const readParquetColumnData = (path: string, choose: (schema: SchemaTree) => ReadonlyArray<string>) =>
+export const readParquetColumnChunks = (
+  path: string,
+  choose: (schema: SchemaTree) => ReadonlyArray<string>,
+  prepare: (schema: SchemaTree, numRows: number) => ChunkSink,
+  /** Row groups (by their footer statistics) not to read: their rows are listed in `skipped`. */
+  skip: (group: RowGroup, schema: SchemaTree) => boolean = () => false
+) =>
   io("read parquet", path, async () => {
     const file = await asyncBufferFromFile(path)
     const metadata = await parquetMetadataAsync(file)
     const schema = parquetSchema(metadata)
     const numRows = Number(metadata.num_rows)
     const columns = [...choose(schema)]
-    const data = new Map(columns.map((column) => [column, new Array<unknown>(numRows)]))
+    const sink = prepare(schema, numRows)
+    const skipped: Array<{ readonly start: number; readonly end: number }> = []
     if (columns.length > 0) {
-      await parquetRead({
-        file,
-        metadata,
-        compressors,
-        columns,
-        utf8: false,
-        onChunk: ({ columnName, columnData, rowStart }) => {
-          const target = data.get(columnName)
-          if (target === undefined) return
-          for (let i = 0; i < columnData.length; i++) target[rowStart + i] = columnData[i]
+      const decoding = storedValues(metadata)
+      let groupStart = 0
+      for (const group of metadata.row_groups) {
+        const groupEnd = groupStart + Number(group.num_rows)
+        if (skip(group, schema)) {
+          skipped.push({ start: groupStart, end: groupEnd })
+          groupStart = groupEnd
+          continue
         }
-      })
+        await parquetRead({
+          file,
+          metadata: decoding,
+          compressors,
+          columns,
+          utf8: false,
+          rowStart: groupStart,
+          rowEnd: groupEnd,
+          onChunk: ({ columnName, columnData, rowStart }) => sink(columnName, rowStart, columnData)
+        })
+        groupStart = groupEnd
+      }
     }
-    return { schema, numRows, data }
+    return { schema, numRows, skipped }
   })

@@ -70,14 +70,22 @@ export const mayMatch = (snapshot: Snapshot, file: ActiveFile, where: ReadonlyAr
     if (Option.isNone(file.stats)) continue
     const stats = file.stats.value
     const { type, key } = statsColumn(snapshot, range.column)
-    const fileMin = comparable(parseStatsValue(stats.minValues[key], type))
-    const fileMax = comparable(parseStatsValue(stats.maxValues[key], type))
-    const wantMin = comparable(range.min)
-    const wantMax = comparable(range.max)
     if (stats.nullCount[key] === stats.numRecords && stats.numRecords > 0) return false
-    if (fileMax !== undefined && wantMin !== undefined && compare(fileMax, wantMin) < 0) return false
-    if (fileMin !== undefined && wantMax !== undefined && compare(fileMin, wantMax) > 0) return false
+    const fileMin = parseStatsValue(stats.minValues[key], type)
+    const fileMax = parseStatsValue(stats.maxValues[key], type)
+    if (!boundsMayMatch(fileMin, fileMax, range)) return false
   }
+  return true
+}
+
+/** Whether values bounded by `min` and `max` (either unknown) may lie within the range. */
+export const boundsMayMatch = (min: Value | undefined, max: Value | undefined, range: ColumnRange): boolean => {
+  const low = comparable(min)
+  const high = comparable(max)
+  const wantMin = comparable(range.min)
+  const wantMax = comparable(range.max)
+  if (high !== undefined && wantMin !== undefined && compare(high, wantMin) < 0) return false
+  if (low !== undefined && wantMax !== undefined && compare(low, wantMax) > 0) return false
   return true
 }
 

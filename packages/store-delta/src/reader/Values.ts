@@ -24,6 +24,79 @@ const mapValue = (node: SchemaTree | undefined): SchemaTree | undefined => node?
 
 const toNumber = (value: unknown): unknown => (typeof value === "bigint" ? Number(value) : value)
 
+/** A big-endian two's-complement integer, as Parquet holds a decimal in a byte array. */
+const signedBigEndian = (bytes: Uint8Array): bigint => {
+  let value = 0n
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte)
+  return bytes.length > 0 && bytes[0]! >= 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value
+}
+
+/**
+ * A timestamp column's value in milliseconds: from the stored integer in the unit the file's column
+ * says (the reader has hyparquet leave INT64 timestamps as stored), or from the `Date` hyparquet makes
+ * of an INT96 one.
+ */
+export const timestampMillis = (value: unknown, node: SchemaTree | undefined): number | undefined => {
+  if (value instanceof Date) return value.getTime()
+  if (typeof value !== "bigint") return undefined
+  const element = node?.element
+  const unit =
+    element?.logical_type?.type === "TIMESTAMP"
+      ? element.logical_type.unit
+      : element?.converted_type === "TIMESTAMP_MILLIS"
+        ? "MILLIS"
+        : "MICROS"
+  const perMilli = unit === "MILLIS" ? 1n : unit === "MICROS" ? 1000n : 1_000_000n
+  // Rounded down, so a time before 1970 with a fraction of a millisecond stays before its millisecond.
+  const millis = value / perMilli - (value % perMilli < 0n ? 1n : 0n)
+  return Number(millis)
+}
+
+/** Decimals up to this precision read as numbers: a double holds every value of 15 digits exactly. */
+export const exactDoubleDigits = 15
+
+/**
+ * A decimal column's value as its unscaled integer at the table's `scale`. The reader has hyparquet
+ * leave decimals as stored (int32, int64 or bytes: its own conversion multiplies by a power of ten in
+ * doubles), so the file's scale applies here; a file written before the column was widened (a smaller
+ * scale, or an integer column) is rescaled exactly.
+ */
+export const unscaledOf = (value: unknown, scale: number, node: SchemaTree | undefined): bigint | undefined => {
+  const unscaled =
+    value instanceof Uint8Array
+      ? signedBigEndian(value)
+      : typeof value === "bigint"
+        ? value
+        : typeof value === "number" && Number.isInteger(value)
+          ? BigInt(value)
+          : undefined
+  if (unscaled === undefined) return undefined
+  const element = node?.element
+  const logical = element?.logical_type
+  const fileScale =
+    element?.converted_type === "DECIMAL" ? (element.scale ?? 0) : logical?.type === "DECIMAL" ? logical.scale : 0
+  return scale > fileScale ? unscaled * 10n ** BigInt(scale - fileScale) : unscaled
+}
+
+/** The decimal's exact text, with the scale's fractional digits (`-1234.5600` at scale 4). */
+export const decimalText = (unscaled: bigint, scale: number): string => {
+  const digits = (unscaled < 0n ? -unscaled : unscaled).toString().padStart(scale + 1, "0")
+  const sign = unscaled < 0n ? "-" : ""
+  return scale === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -scale)}.${digits.slice(-scale)}`
+}
+
+/**
+ * How a reader returns a decimal: a number to 15 digits of precision (the unscaled integer over an
+ * exact power of ten, which rounds to the double that prints as the decimal), the exact text beyond.
+ */
+export const decimalOf = (unscaled: bigint, precision: number, scale: number): number | string =>
+  precision <= exactDoubleDigits ? Number(unscaled) / 10 ** scale : decimalText(unscaled, scale)
+
+const decimalValue = (value: unknown, precision: number, scale: number, node: SchemaTree | undefined): unknown => {
+  const unscaled = unscaledOf(value, scale, node)
+  return unscaled === undefined ? toNumber(value) : decimalOf(unscaled, precision, scale)
+}
+
 /** Converts one decoded Parquet value to the Delta type of its column. */
 export const toDeltaValue = (
   value: unknown,
@@ -46,8 +119,15 @@ export const toDeltaValue = (
       case "float":
       case "double":
         return toNumber(value)
-      default:
-        return decimalPattern.test(type) ? toNumber(value) : value
+      case "timestamp":
+      case "timestamp_ntz": {
+        const millis = timestampMillis(value, node)
+        return millis === undefined ? value : new Date(millis)
+      }
+      default: {
+        const decimal = decimalPattern.exec(type)
+        return decimal === null ? value : decimalValue(value, Number(decimal[1]), Number(decimal[2]), node)
+      }
     }
   }
   switch (type.type) {

@@ -15,18 +15,24 @@ export const serializeActions = (actions: ReadonlyArray<Action>): string =>
 /**
  * Writes `content` as commit `version` only if no commit of that version exists. The temp file is
  * fsynced before `link`, so the version name never points at a partial commit; `link` fails with
- * EEXIST when another writer got there first, which on a local or POSIX file system is atomic.
+ * EEXIST when another writer got there first, which on a local or POSIX file system is atomic; the
+ * log folder is fsynced after, so a commit that was reported is one a power loss keeps.
+ *
+ * `alongside` (writing the data files the commit names) runs while the temp file is written and
+ * flushed: both must be durable before the link, and neither before the other, so their fsyncs
+ * overlap instead of queueing (two flushes per commit where there were three).
  */
 export const putIfAbsent = (
   tablePath: string,
   version: number,
-  content: string
+  content: string,
+  alongside: Effect.Effect<void, DeltaIOError> = Effect.void
 ): Effect.Effect<boolean, DeltaIOError> => {
   const dir = logDir(tablePath)
   const temp = Path.join(dir, `.${commitFileName(version)}.${randomUUID()}.tmp`)
   const target = Path.join(dir, commitFileName(version))
   return Effect.acquireUseRelease(
-    writeDurable(temp, content),
+    Effect.all([writeDurable(temp, content), alongside], { concurrency: 2, discard: true }),
     () =>
       Effect.tryPromise({
         try: () => NodeFs.link(temp, target).then(() => true),
@@ -61,6 +67,8 @@ export interface CommitPlan<A, E, R> {
     winner: ReadonlyArray<Action>
   ) => Effect.Effect<void, E | ConcurrentModification, R>
   readonly commitInfo: (version: number) => Record<string, unknown>
+  /** Runs with the first attempt's commit write (see `putIfAbsent`): the data files the commit names. */
+  readonly alongside?: Effect.Effect<void, DeltaIOError>
 }
 
 /** Commits with optimistic concurrency: on a lost race, learn the winner, re-plan, try the next version. */
@@ -70,6 +78,7 @@ export const commitLoop = <A, E, R>(
 ): Effect.Effect<Option.Option<CommitOutcome<A>>, E | ConcurrentModification | CorruptCommit | DeltaIOError, R> =>
   Effect.gen(function* () {
     let version = plan.readVersion + 1
+    let alongside = plan.alongside ?? Effect.void
     while (true) {
       const prepared = yield* plan.prepare(version)
       if (Option.isNone(prepared)) return Option.none()
@@ -78,7 +87,8 @@ export const commitLoop = <A, E, R>(
         _tag: "commitInfo",
         commitInfo: { timestamp: Date.now(), ...plan.commitInfo(version), readVersion: version - 1 }
       }
-      const won = yield* putIfAbsent(tablePath, version, serializeActions([commitInfo, ...actions]))
+      const won = yield* putIfAbsent(tablePath, version, serializeActions([commitInfo, ...actions]), alongside)
+      alongside = Effect.void
       if (won) return Option.some({ version, result })
       const winner = yield* readCommit(tablePath, version)
       if (Option.isNone(winner)) {

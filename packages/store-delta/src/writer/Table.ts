@@ -9,15 +9,16 @@ import {
   InvalidRows,
   UnsupportedFeature
 } from "../Errors.js"
-import { io, makeDir, removeFile, writeDurable } from "../Fs.js"
+import { io, makeDir, removeFile, syncDir, writeDurable } from "../Fs.js"
 import type { Action, AddFile, Metadata, RemoveFile } from "../reader/Actions.js"
 import { missingWriterFeature, protocolForSchema, unwritableType } from "../reader/Features.js"
 import { logDir } from "../reader/Listing.js"
 import { decodeLogPath } from "../reader/Replay.js"
 import { readFileRows } from "../reader/Scan.js"
-import type { StructType } from "../reader/Schema.js"
+import type { DataType, StructType } from "../reader/Schema.js"
 import { loadSnapshot, type Snapshot } from "../reader/Snapshot.js"
 import { writeCheckpoint } from "./Checkpoint.js"
+import { type Columns, columnsOf, type Selection, type WriteInput } from "./Columns.js"
 import { commitLoop, rejectMetadataChange } from "./Commit.js"
 import { checkpointInterval, deletedFileRetentionMs } from "./Config.js"
 import {
@@ -26,7 +27,6 @@ import {
   encodeDataFile,
   logPathOf,
   partitionDirectory,
-  type Row,
   serializePartitionValue
 } from "./DataFile.js"
 
@@ -152,37 +152,64 @@ export interface WrittenFile {
   readonly absolutePath: string
 }
 
-/** Writes rows as data files, one per partition, and returns their add actions (not yet committed). */
-export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
+/** Row indices per partition (none when the table is not partitioned: one file holds every row). */
+const partitionGroups = (
+  columns: Columns,
+  partitionColumns: ReadonlyArray<string>,
+  types: ReadonlyMap<string, DataType>
+): Array<{ readonly values: Record<string, string | null>; readonly selection: Selection }> => {
+  if (partitionColumns.length === 0) return [{ values: {}, selection: { length: columns.length, indices: undefined } }]
+  const sources = partitionColumns.map((column) => columns.column(column))
+  const groups = new Map<string, { values: Record<string, string | null>; indices: Array<number> }>()
+  for (let i = 0; i < columns.length; i++) {
+    const values: Record<string, string | null> = {}
+    for (let c = 0; c < partitionColumns.length; c++) {
+      const column = partitionColumns[c]!
+      values[column] = serializePartitionValue(sources[c]?.[i], types.get(column)!)
+    }
+    const key = JSON.stringify(values)
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, { values, indices: [i] })
+    else group.indices.push(i)
+  }
+  return [...groups.values()].map(({ values, indices }) => ({
+    values,
+    selection: { length: indices.length, indices }
+  }))
+}
+
+/** A data file encoded and named, not yet on disk. */
+export interface EncodedDataFile extends WrittenFile {
+  readonly bytes: Uint8Array
+}
+
+export interface DataFileOptions {
+  readonly dataChange?: boolean
+  readonly statsColumns?: ReadonlyArray<string>
+}
+
+/** Encodes rows (objects or whole columns) as data files, one per partition, with their add actions. */
+export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
   snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns">,
-  rows: ReadonlyArray<Row>,
-  options: { readonly dataChange?: boolean; readonly statsColumns?: ReadonlyArray<string> } = {}
+  input: WriteInput,
+  options: DataFileOptions = {}
 ) {
   const { partitionColumns, schema, tablePath } = snapshot
+  const columns = columnsOf(input)
+  if (Either.isLeft(columns)) return yield* new InvalidRows({ path: tablePath, reason: columns.left })
   const types = new Map(schema.fields.map((field) => [field.name, field.type]))
-  const groups = new Map<string, { values: Record<string, string | null>; rows: Array<Row> }>()
-  for (const row of rows) {
-    const values: Record<string, string | null> = {}
-    for (const column of partitionColumns) values[column] = serializePartitionValue(row[column], types.get(column)!)
-    const key = JSON.stringify(values)
-    const group = groups.get(key) ?? { values, rows: [] }
-    group.rows.push(row)
-    groups.set(key, group)
-  }
   const dataFields = dataFieldsOf(schema, partitionColumns)
   // Delta's default: stats on the first 32 columns.
   const statsColumns = new Set(options.statsColumns ?? dataFields.slice(0, 32).map((field) => field.name))
-  const written: Array<WrittenFile> = []
-  for (const group of groups.values()) {
-    const encoded = encodeDataFile(dataFields, group.rows, statsColumns)
+  const files: Array<EncodedDataFile> = []
+  for (const group of partitionGroups(columns.right, partitionColumns, types)) {
+    const encoded = encodeDataFile(dataFields, columns.right, group.selection, statsColumns)
     if (Either.isLeft(encoded)) return yield* new InvalidRows({ path: tablePath, reason: encoded.left })
     const directory = partitionDirectory(partitionColumns, group.values)
     const relative = directory === "" ? dataFileName() : `${directory}/${dataFileName()}`
-    const absolutePath = Path.join(tablePath, relative)
-    yield* makeDir(Path.dirname(absolutePath))
-    yield* writeDurable(absolutePath, encoded.right.bytes)
-    written.push({
-      absolutePath,
+    files.push({
+      absolutePath: Path.join(tablePath, relative),
+      bytes: encoded.right.bytes,
       add: {
         path: logPathOf(relative),
         partitionValues: group.values,
@@ -193,7 +220,37 @@ export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
       }
     })
   }
-  return written
+  return files
+})
+
+/**
+ * Puts encoded files on disk durably, all at once: each file's bytes, its entry in its folder, and a
+ * partition folder's own entry when this write created it, so no commit can name a file a power loss
+ * would take back.
+ */
+export const writeEncodedFiles = (tablePath: string, files: ReadonlyArray<EncodedDataFile>) =>
+  Effect.forEach(
+    files,
+    (file) =>
+      Effect.gen(function* () {
+        const directory = Path.dirname(file.absolutePath)
+        const created = directory === tablePath ? undefined : yield* makeDir(directory)
+        yield* writeDurable(file.absolutePath, file.bytes)
+        yield* syncDir(directory)
+        if (created !== undefined) yield* syncDir(Path.dirname(created))
+      }),
+    { concurrency: "unbounded", discard: true }
+  )
+
+/** Writes rows as data files, one per partition, and returns their add actions (not yet committed). */
+export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
+  snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns">,
+  input: WriteInput,
+  options: DataFileOptions = {}
+) {
+  const files = yield* encodeDataFiles(snapshot, input, options)
+  yield* writeEncodedFiles(snapshot.tablePath, files)
+  return files.map(({ absolutePath, add }): WrittenFile => ({ absolutePath, add }))
 })
 
 export interface AppendOptions {
@@ -227,19 +284,19 @@ export const maybeCheckpoint = (tablePath: string, version: number, metadata: Me
     : Effect.void
 
 /**
- * Appends rows: one data file per partition, then one commit with their add actions, a commitInfo and
- * the optional txn. Concurrent appends retry at the next version; they conflict only with a schema or
+ * Appends rows (objects, or a `{ columns }` batch): one data file per partition, then one commit with
+ * their add actions, a commitInfo and the optional txn. Concurrent appends retry at the next version; they conflict only with a schema or
  * protocol change, or with a winner that already recorded the same txn.
  */
 export const append = Effect.fn("Delta.append")(function* (
   tablePath: string,
-  rows: ReadonlyArray<Row>,
+  rows: WriteInput,
   options: AppendOptions = {}
 ) {
   const snapshot = options.snapshot ?? (yield* loadSnapshot(tablePath))
   yield* checkWritable(snapshot)
   if (txnApplied(snapshot, options.txn)) return { version: Option.none(), files: [] } satisfies AppendResult
-  const written = yield* writeDataFiles(
+  const written = yield* encodeDataFiles(
     snapshot,
     rows,
     options.statsColumns !== undefined ? { statsColumns: options.statsColumns } : {}
@@ -277,7 +334,8 @@ export const append = Effect.fn("Delta.append")(function* (
       operationParameters: { mode: "Append" },
       isBlindAppend: true,
       engineInfo: "tessera-store-delta"
-    })
+    }),
+    alongside: writeEncodedFiles(tablePath, written)
   }).pipe(Effect.tapError(() => Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })))
   if (Option.isNone(committed)) {
     yield* Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })

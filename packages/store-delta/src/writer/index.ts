@@ -14,4 +14,4 @@ export {
   type VacuumOptions,
   type WrittenFile
 } from "./Table.js"
-export type { Row } from "./DataFile.js"
+export type { ColumnBatch, ColumnValues, Row, WriteInput } from "./Columns.js"
