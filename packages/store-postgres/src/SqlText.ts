@@ -14,7 +14,7 @@ export const quote = (text: string): string =>
   `E'${text
     .replace(/\\/g, "\\\\")
     .replace(/'/g, "''")
-    .replace(/\u0000/g, "\ufffd")}'`
+    .replaceAll("\u0000", "\ufffd")}'`
 
 /** `value` as a `json` constant, to be taken apart in the statement with `json_to_recordset` and `->`. */
 export const json = (value: unknown): string => `${quote(JSON.stringify(value))}::json`
