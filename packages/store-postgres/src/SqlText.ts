@@ -11,10 +11,7 @@
  * writes it as an escape instead.
  */
 export const quote = (text: string): string =>
-  `E'${text
-    .replace(/\\/g, "\\\\")
-    .replace(/'/g, "''")
-    .replaceAll("\u0000", "\ufffd")}'`
+  `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''").replaceAll("\u0000", "\ufffd")}'`
 
 /** `value` as a `json` constant, to be taken apart in the statement with `json_to_recordset` and `->`. */
 export const json = (value: unknown): string => `${quote(JSON.stringify(value))}::json`
