@@ -258,6 +258,9 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
           })
         }
         yield* sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
+        // Only a file without tables can take it: pages that compaction frees can then be given back
+        // to the file system (`incremental_vacuum`); older files reuse them for later appends instead.
+        if (seen.tables.length === 0) yield* sql.unsafe("PRAGMA auto_vacuum = INCREMENTAL")
         // A file already at this version needs no write lock to open: a reader (`tessera status`) must
         // not wait for a writer that holds the lock, which WAL lets it read beside.
         const current = yield* retryBusy(versionOf(sql, seen))

@@ -61,6 +61,26 @@ class Where {
   }
 }
 
+/** An `events` row as reads select it. */
+export interface EventRow {
+  readonly seq: number
+  readonly payload: string
+  readonly appended_at: number
+}
+
+/** Rows of `events` as logged events; a payload that does not decode fails with its seq. */
+export const decodeEvents = (
+  rows: ReadonlyArray<EventRow>
+): Effect.Effect<Array<BuildEvent.LoggedEvent>, EventCodec.EventDecodeError> => {
+  const events: Array<BuildEvent.LoggedEvent> = []
+  for (const row of rows) {
+    const event = EventCodec.decode(row.payload, row.seq)
+    if (Either.isLeft(event)) return Effect.fail(event.left)
+    events.push({ seq: row.seq, event: event.right, appendedAt: row.appended_at })
+  }
+  return Effect.succeed(events)
+}
+
 interface KeyedRow {
   readonly key: string
   readonly data: string
@@ -118,23 +138,11 @@ export const make = (
       }
       const source = `SELECT seq, payload, appended_at FROM events WHERE ${where.sql} ORDER BY seq LIMIT ?`
       return Effect.flatMap(
-        query(
-          () =>
-            prepared(source).all(...where.params, limit + 1) as Array<{
-              seq: number
-              payload: string
-              appended_at: number
-            }>
-        ),
-        (rows) => {
-          const events: Array<BuildEvent.LoggedEvent> = []
-          for (const row of rows.slice(0, limit)) {
-            const event = EventCodec.decode(row.payload, row.seq)
-            if (Either.isLeft(event)) return Effect.fail(event.left)
-            events.push({ seq: row.seq, event: event.right, appendedAt: row.appended_at })
-          }
-          return Effect.succeed(rows.length > limit ? { events, next: events[limit - 1]!.seq } : { events })
-        }
+        query(() => prepared(source).all(...where.params, limit + 1) as Array<EventRow>),
+        (rows) =>
+          Effect.map(decodeEvents(rows.slice(0, limit)), (events) =>
+            rows.length > limit ? { events, next: events[limit - 1]!.seq } : { events }
+          )
       )
     })
 
