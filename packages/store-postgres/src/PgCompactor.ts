@@ -62,7 +62,7 @@ export const make = (context: LogContext): Compaction.CompactorShape => {
         sql<EventRow>`SELECT seq, payload, appended_at FROM ${events}
           WHERE seq > ${after} AND seq <= ${through}
             AND ${heartbeats ? sql`kind = 'JobRunHeartbeat'` : sql`kind <> 'JobRunHeartbeat'`}
-            AND build_request_id IN (${terminal})
+            AND build_request_id IN (${terminal} AND (data::jsonb->>'updatedSeq')::bigint <= ${through})
           ORDER BY seq LIMIT ${limit}`
       ).pipe(Effect.flatMap(decodeEvents)),
     events: (seqs) =>

@@ -95,7 +95,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     operationTimeout
   }
   const append = PgAppend.make(context)
-  const { read, head, partitions, jobRuns, buildRequests } = PgReads.make(context)
+  const { read, head, compactedThrough, partitions, jobRuns, buildRequests } = PgReads.make(context)
 
   const wakeup = yield* Wakeup.make
   const queueWakeup = yield* Wakeup.make
@@ -118,6 +118,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
         )
       ),
     head,
+    compactedThrough,
     partitions,
     jobRuns,
     buildRequests

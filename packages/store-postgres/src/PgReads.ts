@@ -37,7 +37,7 @@ export const decodeEvents = (rows: ReadonlyArray<EventRow>) =>
 /** The reads of the log in `context`. */
 export const make = (
   context: LogContext
-): Pick<EventLog.EventLogShape, "read" | "head" | "partitions" | "jobRuns" | "buildRequests"> => {
+): Pick<EventLog.EventLogShape, "read" | "head" | "compactedThrough" | "partitions" | "jobRuns" | "buildRequests"> => {
   const { sql, resilient } = context
   const { events, partitions, jobRuns, buildRequests } = context.tables
 
@@ -81,6 +81,16 @@ export const make = (
       Number(rows[0]!.head)
     )
   ).pipe(Effect.withSpan("PgEventLog.head"))
+
+  const compactedThrough = resilient(
+    "compactedThrough",
+    "read"
+  )(
+    Effect.map(
+      sql<{ readonly through: string }>`SELECT through FROM ${sql(`${context.schema}.compaction`)} WHERE id = 1`,
+      (rows) => Number(rows[0]?.through ?? 0)
+    )
+  ).pipe(Effect.withSpan("PgEventLog.compactedThrough"))
 
   const partitionsQuery = Effect.fn("PgEventLog.partitions")(function* (query: Queries.PartitionQuery) {
     const limit = Queries.limitOf(query.limit)
@@ -134,5 +144,12 @@ export const make = (
     return page(yield* decodeBuildRequests(rows), limit, (row) => row.buildRequestId)
   })
 
-  return { read, head, partitions: partitionsQuery, jobRuns: jobRunsQuery, buildRequests: buildRequestsQuery }
+  return {
+    read,
+    head,
+    compactedThrough,
+    partitions: partitionsQuery,
+    jobRuns: jobRunsQuery,
+    buildRequests: buildRequestsQuery
+  }
 }

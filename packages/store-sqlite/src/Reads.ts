@@ -90,6 +90,7 @@ type Failure = SqlError | EventLog.StoreError
 
 export interface Reads {
   readonly head: Effect.Effect<number, SqlError>
+  readonly compactedThrough: Effect.Effect<number, SqlError>
   readonly read: (
     filter: EventFilter.EventFilter,
     options?: EventLog.ReadOptions
@@ -114,6 +115,10 @@ export const make = (
   const prepared = (source: string) => (writer.inTransaction ? onReader(source) : onWriter(source))
 
   const head = query(() => (prepared("SELECT max(seq) AS head FROM events").get() as { head: number | null }).head ?? 0)
+  const compactedThrough = query(
+    () =>
+      (prepared("SELECT through FROM compaction WHERE id = 1").get() as { through: number } | undefined)?.through ?? 0
+  )
 
   const read: Reads["read"] = (filter, options) =>
     Effect.suspend((): ReturnType<Reads["read"]> => {
@@ -207,5 +212,5 @@ export const make = (
       return view("build_requests", "build_request_id", asBuildRequest, (row) => row.buildRequestId, where, query.limit)
     })
 
-  return { head, read, partitions, jobRuns, buildRequests }
+  return { head, compactedThrough, read, partitions, jobRuns, buildRequests }
 }

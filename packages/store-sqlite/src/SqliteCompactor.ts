@@ -13,6 +13,9 @@ import { decodeEvents, type EventRow } from "./Reads.js"
 
 const TERMINAL = "SELECT build_request_id FROM build_requests WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')"
 
+/** Builds that reached their terminal status at or before a seq: a terminal row never changes again. */
+const FINISHED_BY = `${TERMINAL} AND json_extract(data, '$.updatedSeq') <= ?`
+
 interface StateRow {
   readonly log_id: string
   readonly through: number
@@ -74,9 +77,10 @@ export const make = (
         eventRows(
           `SELECT seq, payload, appended_at FROM events
             WHERE seq > ? AND seq <= ? AND ${heartbeats ? "kind = 'JobRunHeartbeat'" : "kind <> 'JobRunHeartbeat'"}
-              AND build_request_id IN (${TERMINAL})
+              AND build_request_id IN (${FINISHED_BY})
             ORDER BY seq LIMIT ?`,
           after,
+          through,
           through,
           limit
         ),

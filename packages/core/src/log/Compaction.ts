@@ -3,8 +3,9 @@
  * while the views (kept as tables beside the log) stay what they are. A store provides the
  * `Compactor` port (a handful of statements); `run` holds the protocol once for every store:
  *
- * - only events of builds whose status is terminal (COMPLETED, FAILED, CANCELLED: a build never
- *   leaves one) and whose seq is at or below the bound are removed, heartbeats in a first pass;
+ * - only events at or below the bound of builds that reached a terminal status (COMPLETED, FAILED,
+ *   CANCELLED: a build never leaves one) at or below it are removed, so a build goes whole, and
+ *   heartbeats go in a first pass (the bulk of a long run's events, of no use once it ended);
  * - the log's last event is never removed, so its head (which the next append counts from) never
  *   goes back and seq stays gap-free in what was ever assigned;
  * - with an archive, each chunk is first recorded as pending in the store, then written to the
@@ -83,7 +84,10 @@ export interface CompactorShape {
   readonly head: Effect.Effect<number, StoreError>
   /** The highest seq of an event whose timestamp is before `timestamp` (0 when none). */
   readonly lastSeqBefore: (timestamp: number) => Effect.Effect<number, StoreError>
-  /** Up to `limit` events of terminal builds at `after < seq ≤ through`, in seq order: heartbeats or all others. */
+  /**
+   * Up to `limit` events at `after < seq ≤ through` of builds that became terminal at or before
+   * `through`, in seq order: heartbeats, or all the others.
+   */
   readonly candidates: (options: {
     readonly through: number
     readonly after: number
