@@ -16,6 +16,9 @@ const TERMINAL = "SELECT build_request_id FROM build_requests WHERE status IN ('
 /** Builds that reached their terminal status at or before a seq: a terminal row never changes again. */
 const FINISHED_BY = `${TERMINAL} AND json_extract(data, '$.updatedSeq') <= ?`
 
+/** The bytes a WAL this connection restarted is cut back to: a chunk's deletes grow it far past SQLite's own checkpoint size. */
+const WAL_LIMIT = 4 * 1024 * 1024
+
 interface StateRow {
   readonly log_id: string
   readonly through: number
@@ -30,6 +33,7 @@ export const make = (
   Effect.gen(function* () {
     const db = yield* Database.make(options)
     const { writer, filename } = db
+    writer.pragma(`journal_size_limit = ${WAL_LIMIT}`)
     const prepared = statementCache(writer)
     const statement =
       (operation: string) =>
@@ -113,10 +117,11 @@ export const make = (
           return deleted
         }),
       // Gives freed pages back on files created with auto_vacuum; a no-op elsewhere, where later
-      // appends reuse them. The checkpoint moves the shrunk pages out of the WAL into the file.
+      // appends reuse them. A passive checkpoint moves the pages into the file without waiting for
+      // the processes appending beside it; the WAL is cut back to the limit when it next restarts.
       reclaim: statement("reclaim")(() => {
         writer.pragma("incremental_vacuum")
-        writer.pragma("wal_checkpoint(TRUNCATE)")
+        writer.pragma("wal_checkpoint(PASSIVE)")
       })
     })
   })

@@ -13,7 +13,7 @@
  *   one transaction that clears the pending record. A crash anywhere leaves the old state or a
  *   pending chunk that the next run finishes; no event is archived twice, none is lost.
  */
-import { Clock, Context, Duration, Effect, Either, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Either, Option, Schema } from "effect"
 import type { LoggedEvent } from "../event/BuildEvent.js"
 import type { ReadError, StoreError } from "./EventLog.js"
 
@@ -43,9 +43,11 @@ const UNITS: Record<string, Duration.Duration> = {
 /** A short duration (`7d`, `90m`) as users write them in crontabs and retention settings, or Effect's own ("7 days"). */
 export const parseDuration = (text: string): Either.Either<Duration.Duration, InvalidBound> => {
   const short = /^(\d+)(ms|s|m|h|d|w)$/.exec(text.trim())
-  if (short !== null) return Either.right(Duration.times(UNITS[short[2]!]!, Number(short[1])))
-  const decoded = Duration.decodeUnknown(text.trim())
-  return decoded._tag === "Some" && Duration.greaterThan(decoded.value, Duration.zero)
+  const decoded =
+    short === null
+      ? Duration.decodeUnknown(text.trim())
+      : Option.some(Duration.times(UNITS[short[2]!]!, Number(short[1])))
+  return Option.isSome(decoded) && Duration.greaterThan(decoded.value, Duration.zero)
     ? Either.right(decoded.value)
     : Either.left(new InvalidBound({ value: text }))
 }
