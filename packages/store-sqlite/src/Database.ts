@@ -249,6 +249,9 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
         yield* sql.unsafe(`PRAGMA busy_timeout = ${busyWait}`)
         const seen = yield* retryBusy(inspect(sql))
         yield* refuseForeign(filename, seen)
+        // Only a file SQLite has not written yet takes it (switching to WAL writes its header): pages that
+        // compaction frees are then given back (`incremental_vacuum`); older files reuse them for appends.
+        if (seen.tables.length === 0) yield* retryBusy(sql.unsafe("PRAGMA auto_vacuum = INCREMENTAL"))
         const [mode] = yield* retryBusy(sql.unsafe<{ journal_mode: string }>("PRAGMA journal_mode = WAL"))
         if (mode?.journal_mode !== "wal") {
           return yield* new CannotOpenDatabase({
@@ -258,9 +261,6 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
           })
         }
         yield* sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
-        // Only a file without tables can take it: pages that compaction frees can then be given back
-        // to the file system (`incremental_vacuum`); older files reuse them for later appends instead.
-        if (seen.tables.length === 0) yield* sql.unsafe("PRAGMA auto_vacuum = INCREMENTAL")
         // A file already at this version needs no write lock to open: a reader (`tessera status`) must
         // not wait for a writer that holds the lock, which WAL lets it read beside.
         const current = yield* retryBusy(versionOf(sql, seen))
