@@ -56,7 +56,8 @@ export class InvalidConfigFile extends Schema.TaggedError<InvalidConfigFile>()("
   override get message(): string {
     return (
       `${this.path}: ${this.reason}. Its default export must be ` +
-      '`{ graph?: "./graph.ts" | Graph, store?: "sqlite:.tessera/events.db" }`'
+      '`{ graph?: "./graph.ts" | Graph, store?: "sqlite:.tessera/events.db", ' +
+      'retention?: { before: "7d", every?: "1h", archive?: "delta:PATH" } }`'
     )
   }
 }
@@ -154,6 +155,26 @@ export class NeedsDeltaStore extends Schema.TaggedError<NeedsDeltaStore>()("Need
       `\`tessera ${this.command}\` works on a Delta store (delta:PATH), whose log is a table of files, but the store ` +
       `is ${this.store}; SQLite and PostgreSQL logs need no ${this.command}`
     )
+  }
+}
+
+/** `tessera compact` got options that make no sense for the store (or none it needs). */
+export class InvalidCompaction extends Schema.TaggedError<InvalidCompaction>()("InvalidCompaction", {
+  store: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `\`tessera compact\` on ${this.store}: ${this.reason}`
+  }
+}
+
+/** An `--archive` (or a retention policy's `archive`) that is not a Delta table path. */
+export class InvalidArchive extends Schema.TaggedError<InvalidArchive>()("InvalidArchive", {
+  archive: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the archive "${this.archive}" ${this.reason}: give delta:PATH, a folder that holds (or will hold) a Delta table`
   }
 }
 

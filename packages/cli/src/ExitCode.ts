@@ -23,7 +23,8 @@ const failedTags = new Set([
   "InvalidTransition",
   "EventDecodeError",
   "DeltaIOError",
-  "ConcurrentModification"
+  "ConcurrentModification",
+  "ArchiveError"
 ])
 
 const tagOf = (error: unknown): string | undefined =>

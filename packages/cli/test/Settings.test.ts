@@ -85,6 +85,29 @@ describe("settings", () => {
     })
   )
 
+  it.scoped("reads the retention policy when asked, even with every flag given; a bad one is InvalidConfigFile", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      fs.writeFileSync(
+        path.join(dir, "tessera.config.mjs"),
+        'export default { retention: { before: "7d", archive: "delta:archive" } }\n'
+      )
+      const flags = { graph: Option.some("g.ts"), store: Option.some("sqlite:x.db") }
+      expect((yield* Settings.resolve(flags, dir)).retention).toEqual(Option.none())
+      const policy = Option.getOrThrow((yield* Settings.resolve(flags, dir, { retention: true })).retention)
+      expect(policy).toMatchObject({ before: "7d", bound: { _tag: "Age" }, archive: path.join(dir, "archive") })
+      // Another folder: a config module once imported stays in Node's module cache.
+      const other = yield* tempDir
+      fs.writeFileSync(
+        path.join(other, "tessera.config.mjs"),
+        'export default { retention: { before: "7d", every: "often" } }\n'
+      )
+      const refused = yield* Effect.flip(Settings.resolve(flags, other, { retention: true }))
+      expect(refused._tag).toBe("InvalidConfigFile")
+      expect(refused.message).toContain('retention.every: "often" is not a bound')
+    })
+  )
+
   it.scoped("refuses a module whose default export is not a Graph, saying what it found", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir

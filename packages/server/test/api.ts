@@ -73,6 +73,31 @@ export const scenarios = (name: string, open: Effect.Effect<Store, never, import
       })
     )
 
+    it.scopedLive("after tessera compact a build's events are gone: it is answered from the views, and says so", () =>
+      Effect.gen(function* () {
+        const store = yield* open
+        yield* registerRaw(store, ["2026-11-01"])
+        const { url } = yield* serve(store)
+        yield* call(url, "POST", "/api/v1/builds", { refs: ["report/date=2026-11-01"], id: "old" })
+        const done = yield* until(url, "old", terminal)
+        const clean = yield* call(url, "GET", `/api/v1/partitions/${ref("clean/date=2026-11-01")}`)
+        // A later event, so the build's last one is not the log's (which compaction always keeps).
+        yield* registerRaw(store, ["2026-11-02"])
+        const compacted = yield* Effect.flatMap(tessera(store, ["compact", "--before", "1ms"]), (child) => child.exit)
+        expect(compacted.code, compacted.output).toBe(0)
+        const events = yield* call(url, "GET", "/api/v1/events?build=old")
+        expect((events.body as { events: ReadonlyArray<unknown> }).events).toEqual([])
+        const after = build(yield* call(url, "GET", "/api/v1/builds/old"))
+        expect(after).toMatchObject({ build: done.build, eventsCompacted: true })
+        expect(after.partitions).toEqual([{ ref: "report/date=2026-11-01", status: "AVAILABLE", requested: true }])
+        expect(after.jobRuns.map((run) => [run.jobName, run.status, run.attempts.map((a) => a.status)])).toEqual(
+          done.jobRuns.map((run) => [run.jobName, run.status, ["COMPLETED"]])
+        )
+        // The partition keeps its producing run and its lineage.
+        expect((yield* call(url, "GET", `/api/v1/partitions/${ref("clean/date=2026-11-01")}`)).body).toEqual(clean.body)
+      })
+    )
+
     it.scopedLive("a dry run answers the plan and records nothing", () =>
       Effect.gen(function* () {
         const store = yield* open

@@ -127,11 +127,24 @@ const migrations = (schema: string): Record<string, Effect.Effect<void, SqlError
     sql.unsafe(`ALTER TABLE "${schema}".job_runs ADD COLUMN inputs text[] NOT NULL DEFAULT '{}';
       UPDATE "${schema}".job_runs SET inputs = ARRAY(SELECT jsonb_array_elements_text(data::jsonb->'inputs'));
       CREATE INDEX job_runs_inputs ON "${schema}".job_runs USING gin (inputs)`)
+  ),
+  // What compaction did to the log (one row): how far, how many chunks went to an archive, and the
+  // chunk written to an archive but not yet deleted here, so a crash between the two finishes later.
+  "0006_compaction": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(`CREATE TABLE "${schema}".compaction (
+        id integer PRIMARY KEY CHECK (id = 1),
+        log_id text NOT NULL,
+        through bigint NOT NULL,
+        chunks bigint NOT NULL,
+        removed bigint NOT NULL,
+        pending text
+      );
+      INSERT INTO "${schema}".compaction VALUES (1, md5(random()::text || clock_timestamp()::text), 0, 0, 0, NULL)`)
   )
 })
 
 /** The highest migration this version knows. */
-export const LATEST = 5
+export const LATEST = 6
 
 /** The schema was migrated by a newer @tessera/store-postgres than this process runs. */
 export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>()("SchemaTooNew", {

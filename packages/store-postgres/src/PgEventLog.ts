@@ -5,13 +5,14 @@
  * (`PgJobQueue`); this module puts them together over one client and one schema.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { EventLog, type JobQueue, Reading, Wakeup } from "@tessera/core"
+import { type Compaction, EventLog, type JobQueue, Reading, Wakeup } from "@tessera/core"
 import { Config, type ConfigError, Duration, Effect, Layer, RcRef, Stream } from "effect"
 import { type ConnectionOptions, clientLayer } from "./Connection.js"
 import { listen } from "./Listener.js"
 import type { LogContext } from "./LogContext.js"
 import { migrate, type SchemaTooNew, schemaNameProblem } from "./Migrations.js"
 import * as PgAppend from "./PgAppend.js"
+import * as PgCompactor from "./PgCompactor.js"
 import * as PgJobQueue from "./PgJobQueue.js"
 import * as PgReads from "./PgReads.js"
 import * as Resilience from "./Resilience.js"
@@ -39,10 +40,11 @@ export interface LogOptions {
 
 export interface Options extends ConnectionOptions, LogOptions {}
 
-/** The log and the distributed workers' queue of one schema. */
+/** The log, the distributed workers' queue and the log's compactor, of one schema. */
 export interface Store {
   readonly log: EventLog.EventLogShape
   readonly queue: JobQueue.JobQueueShape
+  readonly compactor: Compaction.CompactorShape
 }
 
 /**
@@ -93,7 +95,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     operationTimeout
   }
   const append = PgAppend.make(context)
-  const { read, head, partitions, jobRuns, buildRequests } = PgReads.make(context)
+  const { read, head, compactedThrough, partitions, jobRuns, buildRequests } = PgReads.make(context)
 
   const wakeup = yield* Wakeup.make
   const queueWakeup = yield* Wakeup.make
@@ -116,6 +118,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
         )
       ),
     head,
+    compactedThrough,
     partitions,
     jobRuns,
     buildRequests
@@ -128,7 +131,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     // The log's LISTEN connection serves the queue too: one per process, however many tails and workers.
     wakeups: Stream.unwrapScoped(Effect.as(RcRef.get(listener), Stream.repeatEffect(Effect.flatten(queueWakeup.next))))
   })
-  const store: Store = { log: shape, queue }
+  const store: Store = { log: shape, queue, compactor: PgCompactor.make(context) }
   return store
 })
 

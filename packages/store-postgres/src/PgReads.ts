@@ -18,10 +18,26 @@ const bigint = (value: number) =>
 const page = <A>(items: Array<A>, limit: number, keyOf: (row: A) => string): Queries.Page<A> =>
   items.length > limit ? { items: items.slice(0, limit), next: keyOf(items[limit - 1]!) } : { items }
 
+/** An `events` row as reads select it: bigints come back as text. */
+export interface EventRow {
+  readonly seq: string
+  readonly payload: string
+  readonly appended_at: string
+}
+
+/** Rows of `events` as logged events; a payload that does not decode fails with its seq. */
+export const decodeEvents = (rows: ReadonlyArray<EventRow>) =>
+  Effect.forEach(rows, (row) =>
+    Effect.map(
+      EventCodec.decode(row.payload, Number(row.seq)),
+      (event): BuildEvent.LoggedEvent => ({ seq: Number(row.seq), event, appendedAt: Number(row.appended_at) })
+    )
+  )
+
 /** The reads of the log in `context`. */
 export const make = (
   context: LogContext
-): Pick<EventLog.EventLogShape, "read" | "head" | "partitions" | "jobRuns" | "buildRequests"> => {
+): Pick<EventLog.EventLogShape, "read" | "head" | "compactedThrough" | "partitions" | "jobRuns" | "buildRequests"> => {
   const { sql, resilient } = context
   const { events, partitions, jobRuns, buildRequests } = context.tables
 
@@ -50,18 +66,10 @@ export const make = (
       "read",
       "read"
     )(
-      sql<{ readonly seq: string; readonly payload: string; readonly appended_at: string }>`SELECT seq, payload,
+      sql<EventRow>`SELECT seq, payload,
       appended_at FROM ${events} WHERE ${sql.and(conditions)} ORDER BY seq LIMIT ${limit + 1}`
     )
-    const out: Array<BuildEvent.LoggedEvent> = []
-    for (let i = 0; i < Math.min(limit, rows.length); i++) {
-      const seq = Number(rows[i]!.seq)
-      out.push({
-        seq,
-        event: yield* EventCodec.decode(rows[i]!.payload, seq),
-        appendedAt: Number(rows[i]!.appended_at)
-      })
-    }
+    const out = yield* decodeEvents(rows.slice(0, limit))
     return rows.length > limit ? { events: out, next: out[limit - 1]!.seq } : { events: out }
   })
 
@@ -73,6 +81,16 @@ export const make = (
       Number(rows[0]!.head)
     )
   ).pipe(Effect.withSpan("PgEventLog.head"))
+
+  const compactedThrough = resilient(
+    "compactedThrough",
+    "read"
+  )(
+    Effect.map(
+      sql<{ readonly through: string }>`SELECT through FROM ${sql(`${context.schema}.compaction`)} WHERE id = 1`,
+      (rows) => Number(rows[0]?.through ?? 0)
+    )
+  ).pipe(Effect.withSpan("PgEventLog.compactedThrough"))
 
   const partitionsQuery = Effect.fn("PgEventLog.partitions")(function* (query: Queries.PartitionQuery) {
     const limit = Queries.limitOf(query.limit)
@@ -126,5 +144,12 @@ export const make = (
     return page(yield* decodeBuildRequests(rows), limit, (row) => row.buildRequestId)
   })
 
-  return { read, head, partitions: partitionsQuery, jobRuns: jobRunsQuery, buildRequests: buildRequestsQuery }
+  return {
+    read,
+    head,
+    compactedThrough,
+    partitions: partitionsQuery,
+    jobRuns: jobRunsQuery,
+    buildRequests: buildRequestsQuery
+  }
 }

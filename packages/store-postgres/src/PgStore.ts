@@ -5,14 +5,14 @@
  * workers; `PgEventLog`'s layers provide the log alone.
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
-import { EventLog, JobQueue } from "@tessera/core"
+import { Compaction, EventLog, JobQueue } from "@tessera/core"
 import { Config, type ConfigError, Context, Effect, Layer } from "effect"
 import type { SchemaTooNew } from "./Migrations.js"
 import { clientLayer } from "./Connection.js"
 import * as PgEventLog from "./PgEventLog.js"
 
-/** What these layers provide. */
-export type Services = EventLog.EventLog | JobQueue.JobQueue
+/** What these layers provide: the log, the queue, and the log's compactor (`tessera compact`, retention). */
+export type Services = EventLog.EventLog | JobQueue.JobQueue | Compaction.Compactor
 
 /** The log and the queue over a `PgClient` the application provides. */
 export const layerWith = (
@@ -20,7 +20,10 @@ export const layerWith = (
 ): Layer.Layer<Services, EventLog.StoreError | SchemaTooNew, PgClient.PgClient> =>
   Layer.scopedContext(
     Effect.map(PgEventLog.makeStore(options), (store) =>
-      Context.make(EventLog.EventLog, store.log).pipe(Context.add(JobQueue.JobQueue, store.queue))
+      Context.make(EventLog.EventLog, store.log).pipe(
+        Context.add(JobQueue.JobQueue, store.queue),
+        Context.add(Compaction.Compactor, store.compactor)
+      )
     )
   )
 

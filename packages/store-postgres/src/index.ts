@@ -4,6 +4,7 @@
 export * as Connection from "./Connection.js"
 export * as Migrations from "./Migrations.js"
 export * as PgAppend from "./PgAppend.js"
+export * as PgCompactor from "./PgCompactor.js"
 export * as PgEventLog from "./PgEventLog.js"
 export * as PgJobQueue from "./PgJobQueue.js"
 export * as PgStore from "./PgStore.js"

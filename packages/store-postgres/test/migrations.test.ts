@@ -24,6 +24,7 @@ describe("PgEventLog migrations", () => {
         WHERE table_schema = ${schema} ORDER BY table_name`
       expect(tables.map((row) => row.table_name)).toEqual([
         "build_requests",
+        "compaction",
         "events",
         "job_queue",
         "job_queue_builds",

@@ -249,6 +249,9 @@ export const make = (options: DatabaseOptions): Effect.Effect<Database, SqliteOp
         yield* sql.unsafe(`PRAGMA busy_timeout = ${busyWait}`)
         const seen = yield* retryBusy(inspect(sql))
         yield* refuseForeign(filename, seen)
+        // Only a file SQLite has not written yet takes it (switching to WAL writes its header): pages that
+        // compaction frees are then given back (`incremental_vacuum`); older files reuse them for appends.
+        if (seen.tables.length === 0) yield* retryBusy(sql.unsafe("PRAGMA auto_vacuum = INCREMENTAL"))
         const [mode] = yield* retryBusy(sql.unsafe<{ journal_mode: string }>("PRAGMA journal_mode = WAL"))
         if (mode?.journal_mode !== "wal") {
           return yield* new CannotOpenDatabase({

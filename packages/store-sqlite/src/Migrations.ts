@@ -65,6 +65,19 @@ export const migrations = {
     "CREATE INDEX job_run_inputs_by_job_run ON job_run_inputs (job_run_id)",
     `INSERT OR IGNORE INTO job_run_inputs (ref, job_run_id)
       SELECT input.value, job_runs.job_run_id FROM job_runs, json_each(job_runs.data, '$.inputs') AS input`
+  ),
+  // What compaction did to the log (one row): how far, how many chunks went to an archive, and the
+  // chunk written to an archive but not yet deleted here, so a crash between the two finishes later.
+  "5_compaction": statements(
+    `CREATE TABLE compaction (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      log_id TEXT NOT NULL,
+      through INTEGER NOT NULL,
+      chunks INTEGER NOT NULL,
+      removed INTEGER NOT NULL,
+      pending TEXT
+    )`,
+    "INSERT INTO compaction VALUES (1, lower(hex(randomblob(16))), 0, 0, 0, NULL)"
   )
 } satisfies Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
 

@@ -61,6 +61,26 @@ class Where {
   }
 }
 
+/** An `events` row as reads select it. */
+export interface EventRow {
+  readonly seq: number
+  readonly payload: string
+  readonly appended_at: number
+}
+
+/** Rows of `events` as logged events; a payload that does not decode fails with its seq. */
+export const decodeEvents = (
+  rows: ReadonlyArray<EventRow>
+): Effect.Effect<Array<BuildEvent.LoggedEvent>, EventCodec.EventDecodeError> => {
+  const events: Array<BuildEvent.LoggedEvent> = []
+  for (const row of rows) {
+    const event = EventCodec.decode(row.payload, row.seq)
+    if (Either.isLeft(event)) return Effect.fail(event.left)
+    events.push({ seq: row.seq, event: event.right, appendedAt: row.appended_at })
+  }
+  return Effect.succeed(events)
+}
+
 interface KeyedRow {
   readonly key: string
   readonly data: string
@@ -70,6 +90,7 @@ type Failure = SqlError | EventLog.StoreError
 
 export interface Reads {
   readonly head: Effect.Effect<number, SqlError>
+  readonly compactedThrough: Effect.Effect<number, SqlError>
   readonly read: (
     filter: EventFilter.EventFilter,
     options?: EventLog.ReadOptions
@@ -94,6 +115,10 @@ export const make = (
   const prepared = (source: string) => (writer.inTransaction ? onReader(source) : onWriter(source))
 
   const head = query(() => (prepared("SELECT max(seq) AS head FROM events").get() as { head: number | null }).head ?? 0)
+  const compactedThrough = query(
+    () =>
+      (prepared("SELECT through FROM compaction WHERE id = 1").get() as { through: number } | undefined)?.through ?? 0
+  )
 
   const read: Reads["read"] = (filter, options) =>
     Effect.suspend((): ReturnType<Reads["read"]> => {
@@ -118,23 +143,11 @@ export const make = (
       }
       const source = `SELECT seq, payload, appended_at FROM events WHERE ${where.sql} ORDER BY seq LIMIT ?`
       return Effect.flatMap(
-        query(
-          () =>
-            prepared(source).all(...where.params, limit + 1) as Array<{
-              seq: number
-              payload: string
-              appended_at: number
-            }>
-        ),
-        (rows) => {
-          const events: Array<BuildEvent.LoggedEvent> = []
-          for (const row of rows.slice(0, limit)) {
-            const event = EventCodec.decode(row.payload, row.seq)
-            if (Either.isLeft(event)) return Effect.fail(event.left)
-            events.push({ seq: row.seq, event: event.right, appendedAt: row.appended_at })
-          }
-          return Effect.succeed(rows.length > limit ? { events, next: events[limit - 1]!.seq } : { events })
-        }
+        query(() => prepared(source).all(...where.params, limit + 1) as Array<EventRow>),
+        (rows) =>
+          Effect.map(decodeEvents(rows.slice(0, limit)), (events) =>
+            rows.length > limit ? { events, next: events[limit - 1]!.seq } : { events }
+          )
       )
     })
 
@@ -199,5 +212,5 @@ export const make = (
       return view("build_requests", "build_request_id", asBuildRequest, (row) => row.buildRequestId, where, query.limit)
     })
 
-  return { head, read, partitions, jobRuns, buildRequests }
+  return { head, compactedThrough, read, partitions, jobRuns, buildRequests }
 }

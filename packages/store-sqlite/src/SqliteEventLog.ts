@@ -89,6 +89,9 @@ export const make = (
       tail: (filter, tailOptions) =>
         Reading.tail(read, filter, { after: tailOptions?.after, head, wakeup, pollInterval }),
       head,
+      compactedThrough: reading("compactedThrough")(reads.compactedThrough).pipe(
+        Effect.withSpan("SqliteEventLog.compactedThrough")
+      ),
       partitions: (query) =>
         reading("partitions")(reads.partitions(query)).pipe(Effect.withSpan("SqliteEventLog.partitions")),
       jobRuns: (query) => reading("jobRuns")(reads.jobRuns(query)).pipe(Effect.withSpan("SqliteEventLog.jobRuns")),

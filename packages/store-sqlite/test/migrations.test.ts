@@ -42,6 +42,9 @@ describe("SqliteEventLog migrations", () => {
       const [application] = yield* sql<{ application_id: number }>`PRAGMA application_id`
       expect(version!.user_version).toBe(SqliteMigrations.LATEST)
       expect(application!.application_id).toBe(SqliteMigrations.APPLICATION_ID)
+      // Pages that compaction frees go back to the file system (2 = INCREMENTAL).
+      const [vacuum] = yield* sql<{ auto_vacuum: number }>`PRAGMA auto_vacuum`
+      expect(vacuum!.auto_vacuum).toBe(2)
     })
   )
 
@@ -78,6 +81,7 @@ describe("SqliteEventLog migrations", () => {
 
       const log = yield* SqliteEventLog.make({ filename })
       expect(yield* migrationIds(filename)).toEqual(Array.from({ length: SqliteMigrations.LATEST }, (_, i) => i + 1))
+      expect(yield* log.compactedThrough!).toBe(0)
       // Runs written before the index of runs by input are found through it.
       expect((yield* log.jobRuns({ inputs: ["raw/date=1"] })).items).toEqual([builtFromRaw])
       const next = yield* log.append([delegated("sales/date=2")])

@@ -40,12 +40,13 @@ export const tessera = Command.make("tessera", { graph, store }).pipe(
   Command.withDescription("Build and inspect partitioned data pipelines")
 )
 
-const asCommandError = <A, E extends CommandError, R>(
+/** Widens a command's errors to `CommandError`: what `ExitCode` reports, and a type other packages can name. */
+export const asCommandError = <A, E extends CommandError, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<A, CommandError, R> => self
 
 /** This invocation's settings, from the subcommand's flags, the parent's, the environment and tessera.config.ts. */
-export const settings = (flags: Settings.Flags) =>
+export const settings = (flags: Settings.Flags, options: { readonly retention?: boolean } = {}) =>
   Effect.gen(function* () {
     const parent = yield* tessera
     const cwd = yield* Effect.sync(() => process.cwd())
@@ -54,7 +55,8 @@ export const settings = (flags: Settings.Flags) =>
         graph: Option.orElse(flags.graph, () => parent.graph),
         store: Option.orElse(flags.store, () => parent.store)
       },
-      cwd
+      cwd,
+      options
     )
   })
 

@@ -7,8 +7,9 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Graph } from "@tessera/core"
-import { Config, Effect, Option } from "effect"
+import { Config, Effect, Either, Option } from "effect"
 import { InvalidConfigFile, type ModuleLoadFailed, NoGraph, NotAGraph } from "../Errors.js"
+import * as Retention from "../retention/Retention.js"
 import * as Modules from "./Modules.js"
 import * as Store from "./Store.js"
 
@@ -27,12 +28,15 @@ export type GraphSource =
 export interface Settings {
   readonly graph: Option.Option<GraphSource>
   readonly store: Store.StoreSpec
+  /** The config file's retention policy, when it has one and it was read (see `resolve`). */
+  readonly retention: Option.Option<Retention.Policy>
 }
 
 interface ConfigFile {
   readonly path: string
   readonly graph?: GraphSource | undefined
   readonly store?: string | undefined
+  readonly retention?: Retention.Policy | undefined
 }
 
 const describeValue = (value: unknown): string => {
@@ -53,7 +57,11 @@ const loadConfigFile = (file: string): Effect.Effect<ConfigFile, ModuleLoadFaile
     if (typeof value !== "object" || value === null) {
       return yield* new InvalidConfigFile({ path: file, reason: `its default export is ${describeValue(value)}` })
     }
-    const { graph, store } = value as { readonly graph?: unknown; readonly store?: unknown }
+    const { graph, store, retention } = value as {
+      readonly graph?: unknown
+      readonly store?: unknown
+      readonly retention?: unknown
+    }
     const base = path.dirname(file)
     let source: GraphSource | undefined
     if (typeof graph === "string") source = { _tag: "Module", path: path.resolve(base, graph) }
@@ -64,11 +72,22 @@ const loadConfigFile = (file: string): Effect.Effect<ConfigFile, ModuleLoadFaile
     if (store !== undefined && typeof store !== "string") {
       return yield* new InvalidConfigFile({ path: file, reason: `store is ${describeValue(store)}, not a string` })
     }
-    return { path: file, graph: source, store }
+    const policy = retention === undefined ? undefined : Retention.parse(retention, base)
+    if (policy !== undefined && Either.isLeft(policy)) {
+      return yield* new InvalidConfigFile({ path: file, reason: policy.left })
+    }
+    return { path: file, graph: source, store, retention: policy?.right }
   })
 
-/** Resolves the flags against the environment and `tessera.config.ts` in `cwd`. */
-export const resolve = Effect.fn("Settings.resolve")(function* (flags: Flags, cwd: string) {
+/**
+ * Resolves the flags against the environment and `tessera.config.ts` in `cwd`. The retention policy
+ * is read when `options.retention` asks for it (a command that runs it), or with the rest of the file.
+ */
+export const resolve = Effect.fn("Settings.resolve")(function* (
+  flags: Flags,
+  cwd: string,
+  options: { readonly retention?: boolean } = {}
+) {
   const env = yield* Config.all({
     graph: Config.option(Config.nonEmptyString("TESSERA_GRAPH")),
     store: Config.option(Config.nonEmptyString("TESSERA_STORE"))
@@ -78,7 +97,8 @@ export const resolve = Effect.fn("Settings.resolve")(function* (flags: Flags, cw
   const configPath = findConfigFile(cwd)
   // The config file is code: it is only run when a flag or variable leaves something to decide.
   const file =
-    configPath !== undefined && (Option.isNone(graphFromArgs) || Option.isNone(storeFromArgs))
+    configPath !== undefined &&
+    (Option.isNone(graphFromArgs) || Option.isNone(storeFromArgs) || options.retention === true)
       ? yield* loadConfigFile(configPath)
       : undefined
   const graph: Option.Option<GraphSource> = Option.match(graphFromArgs, {
@@ -91,7 +111,7 @@ export const resolve = Effect.fn("Settings.resolve")(function* (flags: Flags, cw
       ? // A relative sqlite:/delta: path in the config file is relative to the file, like its graph path.
         yield* Store.parse(file.store, path.dirname(file.path))
       : yield* Store.parse(Store.DEFAULT_STORE, cwd)
-  return { graph, store } satisfies Settings
+  return { graph, store, retention: Option.fromNullable(file?.retention) } satisfies Settings
 })
 
 /** The graph `command` works on: loaded, and checked to be a Graph. */

@@ -3,7 +3,7 @@
  * into the store's `EventLog` layer.
  */
 import * as path from "node:path"
-import type { EventLog, JobQueue } from "@tessera/core"
+import type { Compaction, EventLog, JobQueue } from "@tessera/core"
 import type { Migrations } from "@tessera/store-postgres"
 import type { SqliteOpenError } from "@tessera/store-sqlite"
 import { Effect, Either, Layer } from "effect"
@@ -133,13 +133,27 @@ export const layer = (spec: StoreSpec): Layer.Layer<EventLog.EventLog, OpenError
 }
 
 /**
+ * The compactor of a SQL store (`tessera compact --before`, the retention policy): on SQLite it opens
+ * the file with connections of its own, like any other process sharing it; on PostgreSQL it comes
+ * with the store's layer. A Delta log has none: its files are compacted, its events kept.
+ */
+export const compactorLayer = (
+  spec: Exclude<StoreSpec, { readonly _tag: "Delta" }>
+): Layer.Layer<Compaction.Compactor, OpenError> =>
+  spec._tag === "Sqlite"
+    ? lazy(async () =>
+        opened(spec)((await import("@tessera/store-sqlite")).SqliteCompactor.layer({ filename: spec.filename }))
+      )
+    : postgresLayer(spec, "tessera-compact")
+
+/**
  * The PostgreSQL log and, beside it, the distributed workers' job queue. `applicationName` shows in
  * `pg_stat_activity`, so operators can tell workers' connections from the rest.
  */
 export const postgresLayer = (
   spec: Extract<StoreSpec, { readonly _tag: "Postgres" }>,
   applicationName: string
-): Layer.Layer<EventLog.EventLog | JobQueue.JobQueue, OpenError> =>
+): Layer.Layer<EventLog.EventLog | JobQueue.JobQueue | Compaction.Compactor, OpenError> =>
   lazy(async () =>
     opened(spec)(
       (await import("@tessera/store-postgres")).PgStore.layer({

@@ -72,6 +72,12 @@ export interface EventLogShape {
   readonly tail: (filter: EventFilter, options?: { readonly after?: number }) => Stream.Stream<LoggedEvent, ReadError>
   /** The seq of the last event in the log (0 when empty). */
   readonly head: Effect.Effect<number, StoreError>
+  /**
+   * How far the log was compacted (see `Compaction`): events of builds that finished at or before
+   * this seq may be gone from it, moved to an archive or dropped; 0 when never. Absent on stores
+   * that keep every event (in-memory, Delta).
+   */
+  readonly compactedThrough?: Effect.Effect<number, StoreError> | undefined
   readonly partitions: (query: PartitionQuery) => Effect.Effect<Page<PartitionRow>, StoreError>
   readonly jobRuns: (query: JobRunQuery) => Effect.Effect<Page<JobRunRow>, StoreError>
   readonly buildRequests: (query: BuildRequestQuery) => Effect.Effect<Page<BuildRequestRow>, StoreError>

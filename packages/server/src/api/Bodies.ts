@@ -74,7 +74,13 @@ export type BuildPartition = typeof BuildPartition.Type
 export const Build = Schema.Struct({
   build: Views.BuildRequestRow,
   partitions: Schema.Array(BuildPartition),
-  jobRuns: Schema.Array(BuildJobRun)
+  jobRuns: Schema.Array(BuildJobRun),
+  /**
+   * True when the build's events were compacted out of the log (`tessera compact`): its partitions
+   * are then its requested refs with their catalog status, and each job run has its last attempt
+   * alone, from the views.
+   */
+  eventsCompacted: Schema.optional(Schema.Boolean)
 }).annotations({ identifier: "Build" })
 export type Build = typeof Build.Type
 

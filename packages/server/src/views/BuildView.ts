@@ -1,9 +1,9 @@
 /**
  * One build as the API shows it: its row, its own view of every partition it touched (requested,
  * delegated to another build, built here) and its job runs with the span of every attempt, read
- * from the build's events.
+ * from the build's events; or, once compaction moved those events out of the log, from the views.
  */
-import { type BuildEvent, BuildErrors, EventLog, Queries } from "@tessera/core"
+import { type BuildEvent, BuildErrors, EventLog, Queries, Status, type Views } from "@tessera/core"
 import { Effect, Stream } from "effect"
 import type * as Bodies from "../api/Bodies.js"
 
@@ -49,6 +49,31 @@ const fold = (folded: Folded, { event }: BuildEvent.LoggedEvent): Folded => {
   return folded
 }
 
+/** A build whose events were compacted: what the views keep of it, and a flag that says so. */
+const fromViews = (build: Views.BuildRequestRow, runs: ReadonlyArray<Views.JobRunRow>) =>
+  Effect.gen(function* () {
+    const log = yield* EventLog.EventLog
+    const catalog = yield* Queries.allPages((after) => log.partitions({ refs: build.requestedRefs, after }))
+    const statuses = new Map(catalog.map((row) => [row.ref, row.status]))
+    const partitions = build.requestedRefs.map(
+      (ref): Bodies.BuildPartition => ({ ref, status: statuses.get(ref) ?? "UNKNOWN", requested: true })
+    )
+    const jobRuns = runs
+      .map((run) => ({
+        ...run,
+        attempts: [
+          {
+            attempt: run.attempt,
+            status: run.status,
+            ...(ENDED.has(run.status) ? { endedAt: run.updatedAt } : {}),
+            ...(run.message === undefined ? {} : { message: run.message })
+          }
+        ]
+      }))
+      .sort((a, b) => a.createdAt - b.createdAt)
+    return { build, partitions, jobRuns, eventsCompacted: true } satisfies Bodies.Build
+  })
+
 /** The build `id`, as it stands in the log now. */
 export const read: (
   id: string
@@ -59,6 +84,10 @@ export const read: (
   const build = (yield* log.buildRequests({ buildRequestIds: [id] })).items[0]
   if (build === undefined) return yield* new BuildErrors.UnknownBuild({ buildRequestId: id })
   const runs = yield* Queries.allPages((after) => log.jobRuns({ buildRequestIds: [id], after }))
+  const compactedThrough = log.compactedThrough === undefined ? 0 : yield* log.compactedThrough
+  if (Status.isTerminalBuildStatus(build.status) && build.updatedSeq <= compactedThrough) {
+    return yield* fromViews(build, runs)
+  }
   const folded = yield* log
     .stream({ buildRequestIds: [id], kinds: ["PartitionStatusChanged", "Delegated", "JobRunStatusChanged"] })
     .pipe(Stream.runFold<Folded, BuildEvent.LoggedEvent>({ partitions: new Map(), attempts: new Map() }, fold))

@@ -40,12 +40,14 @@ export const read: (
   if (partition === undefined) return yield* new BuildErrors.UnknownPartition({ ref })
   // By ref alone: the stores index events by ref, and a kind filter beside it makes SQLite scan.
   const claims = yield* log.stream({ partitionRefs: [ref] }).pipe(Stream.runCollect)
+  // The producing run comes from the catalog row too: its events may have been compacted out of the log.
   const jobRunIds = [
-    ...new Set(
-      Chunk.toReadonlyArray(claims).flatMap(({ event }) =>
+    ...new Set([
+      ...(partition.jobRunId === undefined ? [] : [partition.jobRunId]),
+      ...Chunk.toReadonlyArray(claims).flatMap(({ event }) =>
         event._tag === "PartitionStatusChanged" && event.jobRunId !== undefined ? [event.jobRunId] : []
       )
-    )
+    ])
   ]
   const jobRuns = jobRunIds.length === 0 ? [] : yield* Queries.allPages((after) => log.jobRuns({ jobRunIds, after }))
   jobRuns.sort((a, b) => a.createdAt - b.createdAt)

@@ -1,2 +1,2 @@
 export { compactLog, layer, make, type DeltaEventLogOptions } from "./Store.js"
-export { eventPartitionColumns, eventSchema, eventStatsColumns } from "./Table.js"
+export { eventPartitionColumns, eventSchema, eventStatsColumns, toRow } from "./Table.js"
