@@ -10,9 +10,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Store } from "@tessera/cli"
 import { EventFilter, EventLog } from "@tessera/core"
 import { loadSnapshot } from "@tessera/store-delta"
-import { Effect, Either, type Scope, Stream } from "effect"
+import { Effect, Either, Schedule, type Scope, Stream } from "effect"
 import { build } from "../src/builds.js"
-import { runCli, tempDir } from "./cli-process.js"
+import { startNode } from "../src/processes.js"
+import { bin, fixtureGraph, runCli, tempDir } from "./cli-process.js"
 
 const DAY = 86_400_000
 
@@ -119,6 +120,30 @@ export const cliCompaction = (name: string, freshStore: Effect.Effect<string, ne
         const perBuild = build("x", 0, { runs: 3, heartbeats: 4 }).length
         expect(yield* countEvents(store)).toBe(total - 5 * perBuild)
         expect(yield* statuses(dir, store)).toEqual(before)
+      })
+    )
+
+    it.scopedLive("tessera daemon runs the config's retention policy on its timetable, and stops on SIGTERM", () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const store = yield* freshStore
+        const total = yield* fill(store, 5)
+        fs.writeFileSync(
+          path.join(dir, "tessera.config.ts"),
+          `export default { store: ${JSON.stringify(store)}, graph: ${JSON.stringify(fixtureGraph)}, ` +
+            `retention: { before: "3d", every: "1h" } }\n`
+        )
+        const daemon = yield* startNode([bin, "daemon"], { cwd: dir })
+        const perBuild = build("x", 0, { runs: 3, heartbeats: 4 }).length
+        // The policy's first run is at the daemon's start; the next would be an hour later.
+        yield* countEvents(store).pipe(
+          Effect.repeat({ until: (n) => n === total - 5 * perBuild, schedule: Schedule.spaced("200 millis") }),
+          Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(daemon.output()) })
+        )
+        daemon.child.kill("SIGTERM")
+        const exit = yield* daemon.exit
+        expect(exit.code, exit.stderr).toBe(130)
+        expect(exit.stdout).toContain("retention: events of finished builds older than 3d compacted every 1h")
       })
     )
 

@@ -1,10 +1,12 @@
 /**
  * What `tessera daemon` and `tessera serve` run beside everything else: one fiber per sensor and
- * schedule of the graph, and one that resumes builds a dead daemon left, all in the caller's scope.
- * Another loop (a retention policy, say) joins them by being added to `loops`.
+ * schedule of the graph, and one that resumes builds a dead daemon left, all in the caller's scope;
+ * the daemon adds the config's retention policy as one more loop.
  */
 import { Automation, type AutomationState, Builds, type EventLog, type Graph } from "@tessera/core"
 import { Effect } from "effect"
+import * as Store from "../config/Store.js"
+import * as Retention from "../retention/Retention.js"
 import * as FileSensor from "./FileSensor.js"
 
 export interface Options extends Automation.Options {
@@ -15,6 +17,27 @@ export interface Options extends Automation.Options {
 /** The loops of `graph`'s sensors and schedules. */
 export const loops = (graph: Graph.Graph, options: Options): ReadonlyArray<Automation.Loop> =>
   Automation.loops(graph, (sensor) => FileSensor.loop(sensor, options.cwd, options), options)
+
+/**
+ * The retention policy on its timetable, compacting `store` (a SQL store: a Delta log compacts itself).
+ * A store it cannot open yet is tried again at the next tick, like a failed compaction.
+ */
+export const retention = (
+  policy: Retention.Policy,
+  store: Exclude<Store.StoreSpec, { readonly _tag: "Delta" }>
+): Automation.Loop => ({
+  name: "retention",
+  run: Retention.run(policy).pipe(
+    Effect.provide(Store.compactorLayer(store)),
+    Effect.catchAll((error) =>
+      Effect.zipRight(
+        Effect.logWarning(`retention: cannot open the store, trying again later: ${error.message}`),
+        Effect.sleep(policy.every)
+      )
+    ),
+    Effect.forever
+  )
+})
 
 /** Whether `graph` declares anything for a daemon to run. */
 export const hasAutomations = (graph: Graph.Graph): boolean => graph.sensors.length + graph.schedules.length > 0

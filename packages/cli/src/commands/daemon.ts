@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
+import { Console, Duration, Effect, Layer, Option } from "effect"
 import * as Settings from "../config/Settings.js"
 import * as Store from "../config/Store.js"
 import * as AutomationTable from "../automation/AutomationTable.js"
@@ -31,14 +31,22 @@ export const daemon = Command.make(
   },
   (options) =>
     Effect.gen(function* () {
-      const resolved = yield* settings(options)
+      const resolved = yield* settings(options, { retention: true })
       const graph = yield* Settings.loadGraph(resolved, "daemon")
       const cwd = yield* Effect.sync(() => process.cwd())
-      const loops = Daemon.loops(graph, { cwd, leaseMs: Option.getOrUndefined(options.lease) })
+      const store = resolved.store
+      const policy = Option.getOrUndefined(resolved.retention)
+      const retention = policy === undefined || store._tag === "Delta" ? [] : [Daemon.retention(policy, store)]
+      const loops = [...Daemon.loops(graph, { cwd, leaseMs: Option.getOrUndefined(options.lease) }), ...retention]
       yield* Console.log(
-        `daemon on ${Store.describe(resolved.store)}: ${graph.sensors.length} sensor(s), ` +
+        `daemon on ${Store.describe(store)}: ${graph.sensors.length} sensor(s), ` +
           `${graph.schedules.length} schedule(s)` +
           (Daemon.hasAutomations(graph) ? "" : " (the graph declares none: only left-over builds are resumed)") +
+          (policy === undefined
+            ? ""
+            : store._tag === "Delta"
+              ? "; the retention policy is for SQLite and PostgreSQL logs (a Delta log compacts its files itself)"
+              : `; retention: events of finished builds older than ${policy.before} compacted every ${Duration.format(policy.every)}`) +
           "; stop it with SIGTERM or Ctrl-C"
       )
       return yield* Daemon.run(graph, loops).pipe(
