@@ -34,11 +34,18 @@ export const listen = (
         }),
         Effect.forkScoped
       )
-      /** Sends a ping through the channel and waits for it to come back on the LISTEN connection. */
+      /**
+       * Sends a ping through the channel and waits for it to come back on the LISTEN connection. The
+       * ping's statement is never interrupted by the timeout (it finishes on its own): interrupting it
+       * makes @effect/sql-pg send `pg_cancel_backend`, which lands on whatever its pooled connection
+       * runs by then — under load, another caller's append (seen: "canceling statement due to user
+       * request" failing one of eight racing builders).
+       */
+      const ping = sql`SELECT pg_notify(${channel}, ${me})`.pipe(Effect.uninterruptible, Effect.disconnect)
       const check = (within: Duration.DurationInput) =>
         Queue.takeAll(pings).pipe(
           // Not `sql.notify`: it sends `NOTIFY channel, $1`, which PostgreSQL refuses (NOTIFY takes no parameters).
-          Effect.zipRight(sql`SELECT pg_notify(${channel}, ${me})`),
+          Effect.zipRight(ping),
           Effect.zipRight(Queue.take(pings)),
           Effect.timeoutFail({ duration: within, onTimeout: () => new ListenLost({ channel }) })
         )
