@@ -53,9 +53,8 @@ export interface RunNode {
 
 export type Settled = Outcome | { readonly _tag: "Missing"; readonly refs: ReadonlyArray<PartitionRef> }
 
-/** The verdict on each output of a run, and the catalog rows and log head it was judged from. */
+/** The verdict on each output of a run, and the catalog rows it was judged from. */
 interface Judged {
-  readonly head: number
   readonly rows: ReadonlyMap<string, PartitionRow>
   readonly verdicts: ReadonlyArray<readonly [PartitionRef, Verdict]>
 }
@@ -188,11 +187,10 @@ export const make = (ctx: SettleContext): Settler => {
    */
   const judgeNow = (node: RunNode) =>
     Effect.gen(function* () {
-      const head = yield* log.head
       const rows = yield* catalogRows(log, [...node.run.outputs, ...node.run.inputs, ...node.extraInputs])
       const now = yield* Clock.currentTimeMillis
       const verdicts = node.run.outputs.map((ref) => [ref, judge(node.run, rows.get(ref), rows, now)] as const)
-      return { head, rows, verdicts } satisfies Judged
+      return { rows, verdicts } satisfies Judged
     })
 
   /** Whether the run must be built here: not every output can be reused, and none is held by another run. */
@@ -213,10 +211,7 @@ export const make = (ctx: SettleContext): Settler => {
         const held = judged.verdicts.flatMap(([ref, v]) => (v._tag === "Held" ? [[ref, v.row] as const] : []))
         if (held.length > 0) {
           if (!(yield* delegate(held))) continue
-          const released = yield* waitForRelease(
-            held.map(([ref]) => ref),
-            judged.head
-          )
+          const released = yield* waitForRelease(held.map(([ref]) => ref))
           if (released) takeovers++
           if (takeovers > (node.run.job.retry ?? ctx.retry).attempts + 1) {
             return yield* fail(node, `gave up after ${takeovers} takeovers of partitions other builds failed to build`)
@@ -335,10 +330,11 @@ export const make = (ctx: SettleContext): Settler => {
   /**
    * Waits until none of `refs` is held under a live claim: woken by their next event, or when the
    * earliest lease runs out (expiry is not an event). True when a holder let go without finishing.
+   * Each round reads the head before the rows, so the tail after it sees every change the rows
+   * may not show; judging a run reads no head, since most runs never wait.
    */
-  const waitForRelease = (refs: ReadonlyArray<PartitionRef>, after: number) =>
+  const waitForRelease = (refs: ReadonlyArray<PartitionRef>) =>
     Effect.gen(function* () {
-      let cursor = after
       for (;;) {
         const head = yield* log.head
         const rows = yield* catalogRows(log, refs)
@@ -349,10 +345,9 @@ export const make = (ctx: SettleContext): Settler => {
         }
         const until = Math.min(...live.map((row) => row.leaseExpiresAt ?? now)) - now
         yield* Effect.raceFirst(
-          log.tail({ partitionRefs: refs }, { after: cursor }).pipe(Stream.take(1), Stream.runDrain),
+          log.tail({ partitionRefs: refs }, { after: head }).pipe(Stream.take(1), Stream.runDrain),
           Effect.sleep(Duration.millis(Math.max(10, until + 10)))
         )
-        cursor = head
       }
     })
 
