@@ -558,6 +558,37 @@ export const conformance = (store: StoreUnderTest) =>
       { timeout: 300_000, fastCheck: { numRuns: store.propertyRuns ?? 200 } }
     )
 
+    it.live.prop(
+      "random appends racing at once: each lands whole at the seqs it reports or is refused alone, and views equal the reducer",
+      [Arbitrary.history],
+      ([history]) =>
+        Effect.gen(function* () {
+          const log = yield* EventLog.EventLog
+          let previous: ReadonlyArray<BuildEvent.BuildEvent> = []
+          const appends = history.map((batch) => {
+            const events = Arbitrary.toEvents(batch.ops, previous)
+            previous = events
+            return Effect.either(log.append(events, { expect: batch.expect }))
+          })
+          const results = yield* Effect.all(appends, { concurrency: "unbounded" })
+          for (const result of results) {
+            if (Either.isLeft(result)) expect(["AppendConflict", "InvalidTransition"]).toContain(result.left._tag)
+          }
+          const state = yield* snapshot
+          expect(state.events.map((e) => e.seq)).toEqual(Array.from({ length: state.head }, (_, i) => i + 1))
+          const reported = results
+            .flatMap((result) => (Either.isRight(result) ? result.right.appended : []))
+            .map(({ seq, event }) => [seq, event.eventId] as const)
+            .sort(([a], [b]) => a - b)
+          expect(reported).toEqual(state.events.map(({ seq, event }) => [seq, event.eventId] as const))
+          const replayed = Either.getOrThrow(Projection.replay(state.events))
+          expect(state.partitions).toEqual(sortedValues(replayed.partitions))
+          expect(state.jobRuns).toEqual(sortedValues(replayed.jobRuns))
+          expect(state.buildRequests).toEqual(sortedValues(replayed.buildRequests))
+        }).pipe(Effect.provide(store.fresh)),
+      { timeout: 300_000, fastCheck: { numRuns: Math.ceil((store.propertyRuns ?? 200) / 4) } }
+    )
+
     test(
       "a batch of 100,000 events lands whole",
       Effect.gen(function* () {

@@ -1,12 +1,12 @@
 /**
- * Appending to the log on PostgreSQL: one transaction per append, serialised by an advisory lock so
- * `seq` is gap-free and commits become visible in seq order, in two round trips: BEGIN, the lock and
- * a read of the head, the clock and every row the batch names in one message, then the events, the
- * changed view rows, the NOTIFY and COMMIT in another.
+ * Appending to the log on PostgreSQL: one transaction per group of concurrent appends, serialised by
+ * an advisory lock so `seq` is gap-free and commits become visible in seq order, in two round trips:
+ * BEGIN, the lock and a read of the head, the clock and every row the group names in one message,
+ * then the events, the changed view rows, the NOTIFY and COMMIT in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, EventCodec, type EventLog, type Expectation, Wakeup } from "@tessera/core"
-import { Effect, Metric, Ref } from "effect"
+import { Batch, BuildEvent, type Errors, EventCodec, type EventLog, GroupCommit, Wakeup } from "@tessera/core"
+import { Effect, Either, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
 import {
@@ -26,15 +26,35 @@ export const appended = Metric.counter("tessera_postgres_appended_events", {
   description: "Events appended to the PostgreSQL log by this process"
 })
 
-/** What an append attempt wrote before it asked to commit: if the commit's answer is lost, the retry checks it. */
+/** One append waiting for its group. */
+interface Item {
+  readonly events: ReadonlyArray<BuildEvent.BuildEvent>
+  readonly expect: EventLog.AppendOptions["expect"]
+}
+
+type ItemResult = Either.Either<
+  EventLog.AppendResult,
+  Errors.AppendConflict | Errors.InvalidTransition | EventLog.StoreError
+>
+
+/** What a group's attempt wrote before it asked to commit: if the commit's answer is lost, the retry checks it. */
 interface Pending {
   readonly firstEventId: string
   readonly firstSeq: number
-  readonly result: EventLog.AppendResult
+  readonly results: ReadonlyArray<ItemResult>
 }
 
-/** The append of the log in `context`. */
-export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
+/**
+ * The most events one group commits. Each group is one json document per statement, so a bound
+ * keeps a group's messages a size the server parses quickly; a bigger append is committed alone.
+ */
+const GROUP_EVENTS = 5_000
+
+/**
+ * The append of the log in `context`. Concurrent appends of this process are committed together,
+ * a group per transaction: one lock, one WAL flush and two round trips for all of them.
+ */
+export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
   const { sql, schema, channel, resilient, operationTimeout } = context
   const { events, partitions, jobRuns, buildRequests } = context.tables
 
@@ -102,7 +122,7 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
     Effect.gen(function* () {
       const byKind = (kind: string) => rows.flatMap((row) => (row.kind === kind ? [{ data: row.data ?? "" }] : []))
       const state = rows.find((row) => row.kind === "head")!
-      const loader = Batch.prefetched(
+      const prefetch = Batch.prefetched(
         keys,
         {
           existingEventIds: new Set(rows.flatMap((row) => (row.kind === "event" ? [row.key] : []))),
@@ -114,7 +134,7 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
         },
         fallback
       )
-      return { head: Number(state.key), now: Number(state.data), loader }
+      return { head: Number(state.key), now: Number(state.data), prefetch }
     })
 
   /**
@@ -183,14 +203,17 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
   const lastResult = <A>(results: ReadonlyArray<unknown>): ReadonlyArray<A> =>
     (results[results.length - 1] ?? []) as ReadonlyArray<A>
 
-  const appendOnce = (
-    batch: ReadonlyArray<BuildEvent.BuildEvent>,
-    expect: ReadonlyArray<Expectation.Expectation>,
-    pending: Ref.Ref<Pending | undefined>
-  ) =>
+  /**
+   * One attempt at a group: every item decided in order against what the earlier ones decided, in
+   * one transaction of two round trips whatever the group's size.
+   */
+  const groupOnce = (items: ReadonlyArray<Item>, pending: Ref.Ref<Pending | undefined>) =>
     Transaction.packed(sql, (connection) =>
       Effect.gen(function* () {
-        const keys = Batch.keysOf(batch, expect)
+        const keys = Batch.keysOf(
+          items.flatMap((item) => item.events),
+          items.flatMap((item) => item.expect ?? [])
+        )
         const opened = yield* connection.executeUnprepared(`${beginAndLock}; ${prefetchText(keys)}`, [], undefined)
         const commit = connection.executeUnprepared("COMMIT", [], undefined)
         const earlier = yield* Ref.get(pending)
@@ -199,42 +222,61 @@ export const make = (context: LogContext): EventLog.EventLogShape["append"] => {
           WHERE event_id = ${earlier.firstEventId}`
           if (found.length > 0 && Number(found[0]!.seq) === earlier.firstSeq) {
             yield* commit
-            return earlier.result
+            return earlier.results
           }
           yield* Ref.set(pending, undefined)
         }
-        const { head, now, loader } = yield* loaded(keys, lastResult<PrefetchRow>(opened))
-        const decided = yield* Batch.decide(loader, batch, { firstSeq: head + 1, now, expect })
-        if (decided.logged.length === 0) {
+        const { head, now, prefetch } = yield* loaded(keys, lastResult<PrefetchRow>(opened))
+        const results: Array<ItemResult> = []
+        const batches: Array<Batch.Batch> = []
+        let next = head
+        for (const item of items) {
+          const decided = yield* Effect.either(
+            Batch.decide(prefetch.loader, item.events, { firstSeq: next + 1, now, expect: item.expect })
+          )
+          if (Either.isLeft(decided)) {
+            const refused = decided.left
+            if (refused._tag !== "AppendConflict" && refused._tag !== "InvalidTransition") return yield* refused
+            results.push(Either.left(refused))
+            continue
+          }
+          const batch = decided.right
+          prefetch.record(batch)
+          next += batch.logged.length
+          if (batch.logged.length > 0) batches.push(batch)
+          results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head: next }))
+        }
+        if (batches.length === 0) {
           yield* commit
-          return { appended: [], duplicates: decided.duplicates, head }
+          return results
         }
-        const result: EventLog.AppendResult = {
-          appended: decided.logged,
-          duplicates: decided.duplicates,
-          head: head + decided.logged.length
-        }
+        const first = batches[0]!.logged[0]!
         // From here the outcome is in doubt until the answer comes: a retry checks what landed.
-        yield* Ref.set(pending, {
-          firstEventId: result.appended[0]!.event.eventId,
-          firstSeq: result.appended[0]!.seq,
-          result
-        })
-        yield* connection.executeUnprepared(`${writeText(decided)}; COMMIT`, [], undefined)
-        return result
+        yield* Ref.set(pending, { firstEventId: first.event.eventId, firstSeq: first.seq, results })
+        yield* connection.executeUnprepared(`${writeText(Batch.merge(batches))}; COMMIT`, [], undefined)
+        return results
       })
     )
+
+  const commitGroup = (items: ReadonlyArray<Item>) =>
+    Effect.flatMap(Ref.make<Pending | undefined>(undefined), (pending) =>
+      resilient("append")(groupOnce(items, pending))
+    )
+  const group = yield* GroupCommit.make({
+    commit: commitGroup,
+    weight: (item: Item) => Math.max(1, item.events.length),
+    maxWeight: GROUP_EVENTS
+  })
 
   const append = Effect.fn("PgEventLog.append")(function* (
     batch: ReadonlyArray<BuildEvent.BuildEvent>,
     options?: EventLog.AppendOptions
   ) {
     yield* Effect.annotateCurrentSpan({ store: STORE, events: batch.length })
-    const pending = yield* Ref.make<Pending | undefined>(undefined)
-    const result = yield* resilient("append")(appendOnce(batch, options?.expect ?? [], pending))
+    const result = yield* group.submit({ events: batch, expect: options?.expect })
     yield* Metric.incrementBy(appended, result.appended.length)
     return result
   })
 
   return append
-}
+})

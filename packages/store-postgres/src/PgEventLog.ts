@@ -94,7 +94,7 @@ export const makeStore = Effect.fn("PgEventLog.makeStore")(function* (options: L
     resilient,
     operationTimeout
   }
-  const append = PgAppend.make(context)
+  const append = yield* PgAppend.make(context)
   const { read, head, compactedThrough, partitions, jobRuns, buildRequests } = PgReads.make(context)
 
   const wakeup = yield* Wakeup.make

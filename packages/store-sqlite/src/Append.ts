@@ -151,7 +151,7 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
       const results: Array<ItemResult> = []
       for (const item of items) {
         const keys = Batch.keysOf(item.events, item.expect)
-        const served = Batch.prefetched(keys, yield* fetch(keys), loader)
+        const served = Batch.prefetched(keys, yield* fetch(keys), loader).loader
         const decided = yield* Effect.either(
           Batch.decide(served, item.events, { firstSeq: head + 1, now, expect: item.expect })
         )

@@ -49,34 +49,114 @@ export interface Prefetched {
   readonly buildRequests: ReadonlyMap<string, BuildRequestRow>
 }
 
+/** A loader over rows fetched up front, kept current across the appends of one group. */
+export interface Prefetch<E> {
+  readonly loader: Loader<E>
+  /**
+   * Makes what an append of the group decided visible to the appends decided after it, before any
+   * of it is written: its events now exist and its rows are the current ones.
+   */
+  readonly record: (batch: Batch) => void
+}
+
 /**
- * A loader that answers from rows fetched up front for `keys`, and asks `fallback` only for keys it
- * did not fetch (a heartbeat's outputs, known once its run is loaded).
+ * A loader that answers from rows fetched up front for `keys` and from what earlier appends of the
+ * group decided (`record`), and asks `fallback` only for keys neither holds (a heartbeat's outputs,
+ * known once its run is loaded). What `fallback` finds is kept too.
  */
-export const prefetched = <E>(keys: Keys, found: Prefetched, fallback: Loader<E>): Loader<E> => {
+export const prefetched = <E>(keys: Keys, found: Prefetched, fallback: Loader<E>): Prefetch<E> => {
+  const eventIds = new Set(found.existingEventIds)
+  const askedIds = new Set(keys.eventIds)
+  const partitions = new Map(found.partitions)
+  const jobRuns = new Map(found.jobRuns)
+  const buildRequests = new Map(found.buildRequests)
+  const asked = {
+    partitions: new Set(keys.refs),
+    jobRuns: new Set(keys.jobRunIds),
+    buildRequests: new Set(keys.buildRequestIds)
+  }
   const serve =
     <A>(
-      asked: ReadonlySet<string>,
-      rows: ReadonlyMap<string, A>,
+      known: Set<string>,
+      rows: Map<string, A>,
+      keyOf: (row: A) => string,
       select: (keys: ReadonlyArray<string>) => Effect.Effect<Iterable<A>, E>
     ) =>
     (wanted: ReadonlyArray<string>): Effect.Effect<Iterable<A>, E> => {
-      const missing = wanted.filter((key) => !asked.has(key))
-      const served = wanted.flatMap((key) => {
-        const row = rows.get(key)
-        return row === undefined ? [] : [row]
+      const served = () =>
+        wanted.flatMap((key) => {
+          const row = rows.get(key)
+          return row === undefined ? [] : [row]
+        })
+      const missing = wanted.filter((key) => !known.has(key))
+      if (missing.length === 0) return Effect.sync(served)
+      return Effect.map(select(missing), (more) => {
+        for (const row of more) rows.set(keyOf(row), row)
+        for (const key of missing) known.add(key)
+        return served()
       })
-      return missing.length === 0 ? Effect.succeed(served) : Effect.map(select(missing), (more) => [...served, ...more])
     }
-  const askedIds = new Set(keys.eventIds)
+  const loader: Loader<E> = {
+    existingEventIds: (wanted) => {
+      const missing = wanted.filter((id) => !askedIds.has(id))
+      if (missing.length === 0) return Effect.succeed(eventIds)
+      return Effect.map(fallback.existingEventIds(missing), (more) => {
+        for (const id of missing) askedIds.add(id)
+        for (const id of more) eventIds.add(id)
+        return eventIds
+      })
+    },
+    partitions: serve(asked.partitions, partitions, (row) => row.ref, fallback.partitions),
+    jobRuns: serve(asked.jobRuns, jobRuns, (row) => row.jobRunId, fallback.jobRuns),
+    buildRequests: serve(asked.buildRequests, buildRequests, (row) => row.buildRequestId, fallback.buildRequests)
+  }
+  const record = (batch: Batch) => {
+    for (const { event } of batch.logged) {
+      askedIds.add(event.eventId)
+      eventIds.add(event.eventId)
+    }
+    for (const row of batch.partitions) {
+      asked.partitions.add(row.ref)
+      partitions.set(row.ref, row)
+    }
+    for (const row of batch.jobRuns) {
+      asked.jobRuns.add(row.jobRunId)
+      jobRuns.set(row.jobRunId, row)
+    }
+    for (const row of batch.buildRequests) {
+      asked.buildRequests.add(row.buildRequestId)
+      buildRequests.set(row.buildRequestId, row)
+    }
+  }
+  return { loader, record }
+}
+
+/**
+ * The batches a group decided in order, as one write: every event, and each changed row once, as
+ * the last batch to change it left it.
+ */
+export const merge = (batches: ReadonlyArray<Batch>): Batch => {
+  if (batches.length === 1) return batches[0]!
+  const last = <A>(rows: (batch: Batch) => ReadonlyArray<A>, keyOf: (row: A) => string): ReadonlyArray<A> => {
+    const byKey = new Map<string, A>()
+    for (const batch of batches) for (const row of rows(batch)) byKey.set(keyOf(row), row)
+    return [...byKey.values()]
+  }
   return {
-    existingEventIds: (wanted) =>
-      wanted.every((id) => askedIds.has(id))
-        ? Effect.succeed(found.existingEventIds)
-        : fallback.existingEventIds(wanted),
-    partitions: serve(new Set(keys.refs), found.partitions, fallback.partitions),
-    jobRuns: serve(new Set(keys.jobRunIds), found.jobRuns, fallback.jobRuns),
-    buildRequests: serve(new Set(keys.buildRequestIds), found.buildRequests, fallback.buildRequests)
+    logged: batches.flatMap((batch) => batch.logged),
+    duplicates: batches.reduce((sum, batch) => sum + batch.duplicates, 0),
+    partitions: last(
+      (batch) => batch.partitions,
+      (row) => row.ref
+    ),
+    jobRuns: last(
+      (batch) => batch.jobRuns,
+      (row) => row.jobRunId
+    ),
+    buildRequests: last(
+      (batch) => batch.buildRequests,
+      (row) => row.buildRequestId
+    )
   }
 }
 
