@@ -12,7 +12,7 @@ const utf8 = new TextDecoder()
 const utf8Bytes = new TextEncoder()
 
 /** The element node of a Parquet list (three-level or legacy two-level). */
-const listElement = (node: SchemaTree | undefined): SchemaTree | undefined => {
+export const listElement = (node: SchemaTree | undefined): SchemaTree | undefined => {
   const repeated = node?.children[0]
   if (repeated === undefined) return undefined
   return repeated.element.repetition_type === "REPEATED" && repeated.children.length === 1
@@ -20,7 +20,9 @@ const listElement = (node: SchemaTree | undefined): SchemaTree | undefined => {
     : repeated
 }
 
-const mapValue = (node: SchemaTree | undefined): SchemaTree | undefined => node?.children[0]?.children[1]
+/** The key and value nodes of a Parquet MAP's repeated key_value group. */
+export const mapKey = (node: SchemaTree | undefined): SchemaTree | undefined => node?.children[0]?.children[0]
+export const mapValue = (node: SchemaTree | undefined): SchemaTree | undefined => node?.children[0]?.children[1]
 
 const toNumber = (value: unknown): unknown => (typeof value === "bigint" ? Number(value) : value)
 
