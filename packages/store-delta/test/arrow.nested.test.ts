@@ -150,7 +150,7 @@ describe("nested columns in Arrow reads", () => {
         // Nulls at every depth: a null struct, list and map; null children of a present struct.
         expect(ours.find((row) => row.k === 1n)).toEqual({ k: 1n, st: null, arr: null, m: null, mk: null, ld: null })
         // A nested decimal given as a bigint is the whole number it says, as at the top level.
-      expect(ours.find((row) => row.k === 2n)).toMatchObject({ arr: [], m: {}, mk: { "9": 7 }, ld: [] })
+        expect(ours.find((row) => row.k === 2n)).toMatchObject({ arr: [], m: {}, mk: { "9": 7 }, ld: [] })
         const mapKeys = table.getChild("mk")!.get(0) as Arrow.MapRow
         expect([...mapKeys].map(([key]) => key)).toEqual([5n, -7n])
 
