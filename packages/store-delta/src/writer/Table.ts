@@ -9,7 +9,7 @@ import {
   InvalidRows,
   UnsupportedFeature
 } from "../Errors.js"
-import { io, makeDir, removeFile, syncDir, writeDurable } from "../Fs.js"
+import { createDurableInFolder, io, makeDir, removeFile } from "../Fs.js"
 import type { Action, AddFile, Metadata, RemoveFile } from "../reader/Actions.js"
 import { missingWriterFeature, protocolForSchema, unwritableType } from "../reader/Features.js"
 import { logDir } from "../reader/Listing.js"
@@ -228,19 +228,11 @@ export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
  * partition folder's own entry when this write created it, so no commit can name a file a power loss
  * would take back.
  */
-export const writeEncodedFiles = (tablePath: string, files: ReadonlyArray<EncodedDataFile>) =>
-  Effect.forEach(
-    files,
-    (file) =>
-      Effect.gen(function* () {
-        const directory = Path.dirname(file.absolutePath)
-        const created = directory === tablePath ? undefined : yield* makeDir(directory)
-        yield* writeDurable(file.absolutePath, file.bytes)
-        yield* syncDir(directory)
-        if (created !== undefined) yield* syncDir(Path.dirname(created))
-      }),
-    { concurrency: "unbounded", discard: true }
-  )
+export const writeEncodedFiles = (files: ReadonlyArray<EncodedDataFile>) =>
+  Effect.forEach(files, (file) => createDurableInFolder(file.absolutePath, file.bytes), {
+    concurrency: "unbounded",
+    discard: true
+  })
 
 /** Writes rows as data files, one per partition, and returns their add actions (not yet committed). */
 export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
@@ -249,7 +241,7 @@ export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
   options: DataFileOptions = {}
 ) {
   const files = yield* encodeDataFiles(snapshot, input, options)
-  yield* writeEncodedFiles(snapshot.tablePath, files)
+  yield* writeEncodedFiles(files)
   return files.map(({ absolutePath, add }): WrittenFile => ({ absolutePath, add }))
 })
 
@@ -276,12 +268,16 @@ const txnApplied = (snapshot: Snapshot, txn: AppendOptions["txn"]) =>
 /** Checkpoints after a commit when the interval says so. A failed checkpoint is logged: the commit stands. */
 export const maybeCheckpoint = (tablePath: string, version: number, metadata: Metadata, fallbackInterval: number) =>
   version > 0 && version % checkpointInterval(metadata, fallbackInterval) === 0
-    ? loadSnapshot(tablePath, { version }).pipe(
-        Effect.flatMap((snapshot) => writeCheckpoint(snapshot)),
-        Effect.asVoid,
-        Effect.catchAll((error) => Effect.logWarning(`Checkpoint ${version} of ${tablePath} failed: ${error.message}`))
-      )
+    ? checkpointAt(tablePath, version)
     : Effect.void
+
+/** Writes the checkpoint of `version`. A failure is logged: the commits it would summarize stand. */
+export const checkpointAt = (tablePath: string, version: number) =>
+  loadSnapshot(tablePath, { version }).pipe(
+    Effect.flatMap((snapshot) => writeCheckpoint(snapshot)),
+    Effect.asVoid,
+    Effect.catchAll((error) => Effect.logWarning(`Checkpoint ${version} of ${tablePath} failed: ${error.message}`))
+  )
 
 /**
  * Appends rows (objects, or a `{ columns }` batch): one data file per partition, then one commit with
@@ -335,7 +331,7 @@ export const append = Effect.fn("Delta.append")(function* (
       isBlindAppend: true,
       engineInfo: "tessera-store-delta"
     }),
-    alongside: writeEncodedFiles(tablePath, written)
+    alongside: writeEncodedFiles(written)
   }).pipe(Effect.tapError(() => Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })))
   if (Option.isNone(committed)) {
     yield* Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })
