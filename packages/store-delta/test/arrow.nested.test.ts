@@ -1,27 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import type * as Arrow from "apache-arrow"
 import { Effect } from "effect"
-import {
-  append,
-  createTable,
-  type DataType,
-  loadSnapshot,
-  readAll,
-  readArrow,
-  type StructField,
-  type StructType
-} from "../src/index.js"
+import { append, createTable, type DataType, loadSnapshot, readAll, readArrow, type StructType } from "../src/index.js"
 import { decimalPattern } from "../src/reader/Schema.js"
 import { decimalOf } from "../src/reader/Values.js"
 import { fixture, fixturesPresent } from "./fixtures.js"
-import { tempDir, withDuckDB } from "./helpers.js"
-
-const column = (name: string, type: StructField["type"], nullable = true): StructField => ({
-  name,
-  type,
-  nullable,
-  metadata: {}
-})
+import { field as column, tempDir, withDuckDB } from "./helpers.js"
 
 const nestedSchema: StructType = {
   type: "struct",

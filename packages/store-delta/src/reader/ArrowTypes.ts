@@ -5,9 +5,18 @@
  */
 import * as Arrow from "apache-arrow"
 import type { SchemaTree } from "hyparquet"
-import { type ColumnMappingMode, findChild } from "./ColumnMapping.js"
 import { type DataType, decimalPattern } from "./Schema.js"
-import { listElement, mapKey, mapValue, timestampMillis, toDeltaValue, unscaledOf } from "./Values.js"
+import {
+  arrayValue,
+  type Convert,
+  listElement,
+  mapKey,
+  mapValue,
+  structValue,
+  timestampMillis,
+  toDeltaValue,
+  unscaledOf
+} from "./Values.js"
 
 /**
  * The Arrow type a Delta column reads as. Timestamps keep millisecond precision in UTC; decimals are
@@ -81,29 +90,14 @@ export const writeDecimalWords = (words: Uint32Array, slot: number, unscaled: bi
  * value Arrow's builder for `arrowTypeOf(type)` takes: epoch milliseconds for dates and timestamps, the
  * four words of a decimal, a `Map` with typed keys for a map, objects by logical name for a struct.
  */
-export const toArrowValue = (
-  value: unknown,
-  type: DataType,
-  node: SchemaTree | undefined,
-  mode: ColumnMappingMode
-): unknown => {
+export const toArrowValue: Convert = (value, type, node, mode) => {
   if (value === null || value === undefined) return null
   if (typeof type !== "string") {
     switch (type.type) {
-      case "struct": {
-        const source = value as Record<string, unknown>
-        const out: Record<string, unknown> = {}
-        for (const field of type.fields) {
-          const child = findChild(node, field, mode)
-          out[field.name] =
-            child === undefined ? null : toArrowValue(source[child.element.name], field.type, child, mode)
-        }
-        return out
-      }
-      case "array": {
-        const element = listElement(node)
-        return (value as ReadonlyArray<unknown>).map((item) => toArrowValue(item, type.elementType, element, mode))
-      }
+      case "struct":
+        return structValue(value, type, node, mode, toArrowValue)
+      case "array":
+        return arrayValue(value, type, node, mode, toArrowValue)
       case "map": {
         const keyNode = mapKey(node)
         const valueNode = mapValue(node)
