@@ -174,11 +174,8 @@ describe("writer", () => {
       const error = yield* Effect.flip(append(path, sampleRows(0, 1)))
       expect(error._tag).toBe("UnsupportedFeature")
       expect(error.message).toContain("writerVersion4")
-      // Databricks' defaults: refused by name, saying why.
-      for (const [feature, reason] of [
-        ["deletionVectors", "checkpoints do not carry deletion vectors"],
-        ["columnMapping", "physical column names"]
-      ]) {
+      // Column mapping (a Databricks default): refused by name, saying why.
+      for (const [feature, reason] of [["columnMapping", "physical column names"]]) {
         const protocol = {
           minReaderVersion: 3,
           minWriterVersion: 7,

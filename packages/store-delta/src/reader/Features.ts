@@ -126,12 +126,10 @@ export const missingSchemaFeature = (schema: StructType): Option.Option<MissingF
 }
 
 /** Features this library's writer implements: the ones its own tables need. */
-export const supportedWriterFeatures: ReadonlySet<string> = new Set(["timestampNtz"])
+export const supportedWriterFeatures: ReadonlySet<string> = new Set(["timestampNtz", "deletionVectors"])
 
 /** Why the writer refuses the features people most often meet on tables they want to append to. */
 const refusedWriterFeatures: Readonly<Record<string, string>> = {
-  deletionVectors:
-    "the protocol allows blind appends (files without vectors) here, but this writer's checkpoints do not carry deletion vectors, so the next checkpoint would bring deleted rows back",
   columnMapping:
     "appends must write physical column names (and Parquet field ids in id mode) and key stats and partition values by them, which this writer does not do"
 }

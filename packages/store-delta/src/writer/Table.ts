@@ -10,7 +10,8 @@ import {
   UnsupportedFeature
 } from "../Errors.js"
 import { createDurableInFolder, io, makeDir, removeFile } from "../Fs.js"
-import type { Action, AddFile, Metadata, RemoveFile } from "../reader/Actions.js"
+import type { Action, AddFile, DeletionVectorDescriptor, Metadata, RemoveFile } from "../reader/Actions.js"
+import { vectorFile } from "../reader/DeletionVectors.js"
 import { missingWriterFeature, protocolForSchema, unwritableType } from "../reader/Features.js"
 import { logDir } from "../reader/Listing.js"
 import { decodeLogPath } from "../reader/Replay.js"
@@ -478,9 +479,19 @@ export const vacuum = Effect.fn("Delta.vacuum")(function* (tablePath: string, op
   const snapshot = yield* loadSnapshot(tablePath)
   const now = options.now ?? Date.now()
   const cutoff = now - (options.retentionMs ?? deletedFileRetentionMs(snapshot.metadata))
-  const active = new Set(snapshot.files.map((file) => file.path))
+  // A deletion vector's file is kept while an active file uses it; one only a tombstone names ages
+  // with the tombstone, as the data file does.
+  const vectorOf = (dv: DeletionVectorDescriptor | undefined) => {
+    const file = dv === undefined ? undefined : vectorFile(tablePath, dv)
+    return file === undefined ? [] : [Path.relative(tablePath, file)]
+  }
+  const active = new Set(snapshot.files.flatMap((file) => [file.path, ...vectorOf(file.add.deletionVector)]))
   const removedAt = new Map(
-    snapshot.tombstones.map((remove) => [decodeLogPath(remove.path), remove.deletionTimestamp ?? 0])
+    snapshot.tombstones.flatMap((remove) =>
+      [decodeLogPath(remove.path), ...vectorOf(remove.deletionVector)].map(
+        (path) => [path, remove.deletionTimestamp ?? 0] as const
+      )
+    )
   )
   const dataFiles = yield* walk(tablePath, "")
   const logNames = yield* io("list", logDir(tablePath), () => NodeFs.readdir(logDir(tablePath)))
