@@ -20,6 +20,7 @@ import type { DataType, StructType } from "../reader/Schema.js"
 import { loadSnapshot, type Snapshot } from "../reader/Snapshot.js"
 import { writeCheckpoint } from "./Checkpoint.js"
 import { type Columns, columnsOf, type Selection, type WriteInput } from "./Columns.js"
+import { physicalTable } from "./ColumnMapping.js"
 import { commitLoop, rejectMetadataChange } from "./Commit.js"
 import { checkpointInterval, deletedFileRetentionMs } from "./Config.js"
 import {
@@ -133,7 +134,7 @@ export const createTable = Effect.fn("Delta.createTable")(function* (tablePath: 
 })
 
 const checkWritable = (snapshot: Snapshot) => {
-  const missing = missingWriterFeature(snapshot.protocol)
+  const missing = missingWriterFeature(snapshot.protocol, snapshot.metadata, snapshot.schema)
   if (Option.isSome(missing)) return Effect.fail(new UnsupportedFeature({ path: snapshot.tablePath, ...missing.value }))
   const invariant = snapshot.schema.fields.find((field) => "delta.invariants" in field.metadata)
   if (invariant !== undefined) {
@@ -191,20 +192,29 @@ export interface DataFileOptions {
 
 /** Encodes rows (objects or whole columns) as data files, one per partition, with their add actions. */
 export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
-  snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns">,
+  snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns"> & Partial<Pick<Snapshot, "columnMapping">>,
   input: WriteInput,
   options: DataFileOptions = {}
 ) {
-  const { partitionColumns, schema, tablePath } = snapshot
-  const columns = columnsOf(input)
-  if (Either.isLeft(columns)) return yield* new InvalidRows({ path: tablePath, reason: columns.left })
+  const { tablePath } = snapshot
+  const logicalColumns = columnsOf(input)
+  if (Either.isLeft(logicalColumns)) return yield* new InvalidRows({ path: tablePath, reason: logicalColumns.left })
+  // From here on every name is the physical one (the logical one when the table has no column mapping).
+  const { schema, partitionColumns, columns, physical } = physicalTable(
+    snapshot.schema,
+    snapshot.partitionColumns,
+    logicalColumns.right,
+    snapshot.columnMapping ?? "none"
+  )
   const types = new Map(schema.fields.map((field) => [field.name, field.type]))
   const dataFields = dataFieldsOf(schema, partitionColumns)
   // Delta's default: stats on the first 32 columns.
-  const statsColumns = new Set(options.statsColumns ?? dataFields.slice(0, 32).map((field) => field.name))
+  const statsColumns = new Set(
+    options.statsColumns?.map(physical) ?? dataFields.slice(0, 32).map((field) => field.name)
+  )
   const files: Array<EncodedDataFile> = []
-  for (const group of partitionGroups(columns.right, partitionColumns, types)) {
-    const encoded = encodeDataFile(dataFields, columns.right, group.selection, statsColumns)
+  for (const group of partitionGroups(columns, partitionColumns, types)) {
+    const encoded = encodeDataFile(dataFields, columns, group.selection, statsColumns)
     if (Either.isLeft(encoded)) return yield* new InvalidRows({ path: tablePath, reason: encoded.left })
     const directory = partitionDirectory(partitionColumns, group.values)
     const relative = directory === "" ? dataFileName() : `${directory}/${dataFileName()}`
