@@ -12,7 +12,8 @@ export const tempDir = Effect.acquireRelease(
   (dir) => Effect.promise(() => NodeFs.rm(dir, { recursive: true, force: true }))
 )
 
-const field = (name: string, type: StructField["type"], nullable = true): StructField => ({
+/** A schema field with no metadata. */
+export const field = (name: string, type: StructField["type"], nullable = true): StructField => ({
   name,
   type,
   nullable,

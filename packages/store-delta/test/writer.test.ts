@@ -165,33 +165,40 @@ describe("writer", () => {
       const path = yield* tempDir
       yield* create(path)
       const log = Path.join(path, "_delta_log")
-      yield* Effect.promise(() =>
-        NodeFs.writeFile(
-          Path.join(log, "00000000000000000001.json"),
-          `${JSON.stringify({ protocol: { minReaderVersion: 1, minWriterVersion: 4 } })}\n`
+      const commit1 = (actions: ReadonlyArray<Record<string, unknown>>) =>
+        Effect.promise(() =>
+          NodeFs.writeFile(
+            Path.join(log, "00000000000000000001.json"),
+            actions.map((action) => `${JSON.stringify(action)}\n`).join("")
+          )
         )
-      )
+      // Identity columns (writer 6): their values are the writer's to generate.
+      yield* commit1([{ protocol: { minReaderVersion: 1, minWriterVersion: 6 } }])
       const error = yield* Effect.flip(append(path, sampleRows(0, 1)))
       expect(error._tag).toBe("UnsupportedFeature")
-      expect(error.message).toContain("writerVersion4")
-      // Databricks' defaults: refused by name, saying why.
-      for (const [feature, reason] of [
-        ["deletionVectors", "checkpoints do not carry deletion vectors"],
-        ["columnMapping", "physical column names"]
-      ]) {
-        const protocol = {
-          minReaderVersion: 3,
-          minWriterVersion: 7,
-          readerFeatures: [feature],
-          writerFeatures: [feature]
-        }
-        yield* Effect.promise(() =>
-          NodeFs.writeFile(Path.join(log, "00000000000000000001.json"), `${JSON.stringify({ protocol })}\n`)
-        )
-        const refused = yield* Effect.flip(append(path, sampleRows(0, 1)))
-        expect(refused._tag === "UnsupportedFeature" && refused.feature).toBe(feature)
-        expect(refused.message).toContain(reason)
+      expect(error.message).toContain("writerVersion6")
+      // Writer 3 to 5 only where no constraint or generation expression is defined.
+      const snapshot = yield* loadSnapshot(path, { version: 0 })
+      const constrained = { ...snapshot.metadata, configuration: { "delta.constraints.positive": "count > 0" } }
+      yield* commit1([{ protocol: { minReaderVersion: 1, minWriterVersion: 3 } }, { metaData: constrained }])
+      const refused = yield* Effect.flip(append(path, sampleRows(0, 1)))
+      expect(refused._tag === "UnsupportedFeature" && refused.feature).toBe("checkConstraints")
+      expect(refused.message).toContain("delta.constraints.positive")
+      const generated = {
+        ...snapshot.metadata,
+        schemaString: JSON.stringify({
+          ...sampleSchema,
+          fields: sampleSchema.fields.map((field) =>
+            field.name === "note" ? { ...field, metadata: { "delta.generationExpression": "upper(id)" } } : field
+          )
+        })
       }
+      yield* commit1([{ protocol: { minReaderVersion: 1, minWriterVersion: 4 } }, { metaData: generated }])
+      const noGenerated = yield* Effect.flip(append(path, sampleRows(0, 1)))
+      expect(noGenerated._tag === "UnsupportedFeature" && noGenerated.feature).toBe("generatedColumns")
+      yield* commit1([{ protocol: { minReaderVersion: 1, minWriterVersion: 4 } }])
+      yield* append(path, sampleRows(0, 1))
+      expect((yield* readAll(yield* loadSnapshot(path))).length).toBe(1)
     })
   )
 

@@ -19,7 +19,8 @@ import { logDir } from "../reader/Listing.js"
 import { readParquetRows } from "../reader/Parquet.js"
 import { readCommit } from "../reader/Snapshot.js"
 import { putIfAbsent, serializeActions } from "../writer/Commit.js"
-import { compact, encodeDataFiles, maybeCheckpoint, openOrCreateTable, writeEncodedFiles } from "../writer/Table.js"
+import { checkpointInterval } from "../writer/Config.js"
+import { checkpointAt, compact, encodeDataFiles, openOrCreateTable, writeEncodedFiles } from "../writer/Table.js"
 import {
   eventPartitionColumns,
   eventSchema,
@@ -53,18 +54,18 @@ export interface DeltaEventLogOptions {
 export const compactLog = (tablePath: string, options: { readonly minFiles?: number | undefined } = {}) =>
   compact(tablePath, { minFiles: options.minFiles ?? 10, sortBy: "seq", statsColumns: eventStatsColumns })
 
-/** Auto-compaction after a commit, when the interval says so. A failure is logged: the append stands. */
-const maybeCompact = (tablePath: string, version: number, options: DeltaEventLogOptions) => {
-  const every = options.compactEvery ?? 50
-  return every > 0 && version > 0 && version % every === 0
-    ? compactLog(tablePath, { minFiles: options.compactMinFiles }).pipe(
-        Effect.asVoid,
-        Effect.catchAll((error) =>
-          Effect.logWarning(`Compacting ${tablePath} after version ${version} failed: ${error.message}`)
-        )
-      )
-    : Effect.void
-}
+/** Auto-compaction. A failure is logged: the appends stand. */
+const compactAfter = (tablePath: string, version: number, options: DeltaEventLogOptions) =>
+  compactLog(tablePath, { minFiles: options.compactMinFiles }).pipe(
+    Effect.asVoid,
+    Effect.catchAll((error) =>
+      Effect.logWarning(`Compacting ${tablePath} after version ${version} failed: ${error.message}`)
+    )
+  )
+
+/** Whether the versions after `done` up to `version` crossed a multiple of `every`. */
+const crossed = (done: number, version: number, every: number) =>
+  every > 0 && Math.floor(version / every) > Math.floor(done / every)
 
 const STORE = "delta"
 
@@ -259,7 +260,7 @@ export const make = (options: DeltaEventLogOptions) =>
               },
               ...written.map((file) => ({ _tag: "add" as const, add: file.add }))
             ])
-            const won = yield* putIfAbsent(tablePath, version + 1, content, writeEncodedFiles(tablePath, written)).pipe(
+            const won = yield* putIfAbsent(tablePath, version + 1, content, writeEncodedFiles(written)).pipe(
               Effect.mapError(storeError("commit"))
             )
             if (!won) {
@@ -278,8 +279,7 @@ export const make = (options: DeltaEventLogOptions) =>
             for (const [key, row] of overlay.jobRuns) state.jobRuns.set(key, row)
             for (const [key, row] of overlay.buildRequests) state.buildRequests.set(key, row)
             yield* wakeup.signal
-            yield* maybeCheckpoint(tablePath, version, metadata, options.checkpointInterval ?? 100)
-            yield* maybeCompact(tablePath, version, options)
+            yield* Queue.offer(maintenance, version)
           }
           const head = events.length
           for (let i = 0; i < group.length; i++) {
@@ -293,6 +293,41 @@ export const make = (options: DeltaEventLogOptions) =>
           return
         }
       })
+
+    /**
+     * Checkpoints and compactions run in a fiber of their own, after the appends whose commits crossed
+     * their interval have resolved: neither is needed for an append to be durable, and inline they
+     * doubled the average append's time. The fiber takes the newest committed version (older ones
+     * queued behind it are dropped: one checkpoint of the newest version covers them all) and does
+     * what the versions since its last run call for. Each step is crash-safe on its own: a checkpoint
+     * is written under a temp name and renamed, a compaction is one commit (its rewritten files are
+     * unnamed until then, and vacuum deletes them if it never lands), and a compaction racing an
+     * append for a version loses or wins like any other writer. Closing the log waits for a step in
+     * progress (interrupted, it left its temp files behind), then stops the fiber; a step the closing
+     * skipped is done by the next interval's run.
+     */
+    const maintenance = yield* Effect.acquireRelease(Queue.sliding<number>(1), Queue.shutdown)
+    let checkpointed = version
+    let compacted = version
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          const committed = yield* Queue.take(maintenance)
+          yield* Effect.uninterruptible(
+            Effect.gen(function* () {
+              if (crossed(checkpointed, committed, checkpointInterval(metadata, options.checkpointInterval ?? 100))) {
+                yield* checkpointAt(tablePath, committed)
+                checkpointed = committed
+              }
+              if (crossed(compacted, committed, options.compactEvery ?? 50)) {
+                yield* compactAfter(tablePath, committed, options)
+                compacted = committed
+              }
+            })
+          )
+        })
+      )
+    )
 
     // Group commit: appends waiting while a commit is in flight share the next one.
     const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)

@@ -12,46 +12,10 @@ import { readDeletionVector } from "./DeletionVectors.js"
 import { type ColumnBuilder, columnBuilder } from "./ArrowColumns.js"
 import { readParquetColumnChunks } from "./Parquet.js"
 import { boundsMayMatch, type ColumnRange, inRange, pruneFiles, type ScanOptions } from "./Scan.js"
-import { type DataType, decimalPattern, type StructField, type Value } from "./Schema.js"
+import { arrowTypeOf } from "./ArrowTypes.js"
+import type { DataType, StructField, Value } from "./Schema.js"
 import type { ActiveFile, Snapshot } from "./Snapshot.js"
 import { toDeltaValue } from "./Values.js"
-
-/**
- * The Arrow type a Delta column reads as. Timestamps keep millisecond precision in UTC; decimals are
- * Arrow's 128-bit `Decimal` of the column's precision and scale (exact); nested columns (struct, array,
- * map) are their JSON text, which every Arrow consumer can read without the nested type's description.
- */
-export const arrowTypeOf = (type: DataType): Arrow.DataType => {
-  if (typeof type !== "string") return new Arrow.Utf8()
-  switch (type) {
-    case "byte":
-      return new Arrow.Int8()
-    case "short":
-      return new Arrow.Int16()
-    case "integer":
-      return new Arrow.Int32()
-    case "long":
-      return new Arrow.Int64()
-    case "float":
-      return new Arrow.Float32()
-    case "double":
-      return new Arrow.Float64()
-    case "boolean":
-      return new Arrow.Bool()
-    case "binary":
-      return new Arrow.Binary()
-    case "date":
-      return new Arrow.DateMillisecond()
-    case "timestamp":
-      return new Arrow.TimestampMillisecond("UTC")
-    case "timestamp_ntz":
-      return new Arrow.TimestampMillisecond()
-    default: {
-      const decimal = decimalPattern.exec(type)
-      return decimal === null ? new Arrow.Utf8() : new Arrow.Decimal(Number(decimal[2]), Number(decimal[1]), 128)
-    }
-  }
-}
 
 const textOf = new TextDecoder()
 

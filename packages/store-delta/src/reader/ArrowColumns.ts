@@ -9,7 +9,8 @@ import type { SchemaTree } from "hyparquet"
 import { unscaledDecimal } from "../writer/Columns.js"
 import type { ColumnMappingMode } from "./ColumnMapping.js"
 import { type DataType, decimalPattern } from "./Schema.js"
-import { timestampMillis, toDeltaValue, unscaledOf } from "./Values.js"
+import { toArrowValue, writeDecimalWords } from "./ArrowTypes.js"
+import { timestampMillis, unscaledOf } from "./Values.js"
 
 export interface ColumnBuilder {
   /** Row `row`'s value: a decoded Parquet value, or (for a partition column) the typed partition value. */
@@ -160,39 +161,22 @@ const bytesBuilder = (type: Arrow.Utf8 | Arrow.Binary, length: number): ColumnBu
   }
 }
 
-/** Any other type: Delta values, turned into Arrow's by its own builders at the end. */
-const valuesBuilder = (
+/** Dates and nested columns: each row's value as Arrow's builders take it, built into vectors at the end. */
+const nestedBuilder = (
   type: DataType,
   arrowType: Arrow.DataType,
   length: number,
-  convert: (value: unknown) => unknown
+  node: SchemaTree | undefined,
+  mode: ColumnMappingMode
 ): ColumnBuilder => {
   const values = new Array<unknown>(length).fill(null)
   return {
     set: (row, value) => {
-      values[row] = convert(value)
+      values[row] = toArrowValue(value, type, node, mode)
     },
-    finish: (keep) => {
-      const kept = keep === undefined ? values : values.filter((_, i) => keep[i] === 1)
-      return Arrow.vectorFromArray(
-        kept.map((value) => arrowValue(value, type)),
-        arrowType
-      ).data[0]!
-    }
+    finish: (keep) =>
+      Arrow.vectorFromArray(keep === undefined ? values : values.filter((_, i) => keep[i] === 1), arrowType).data[0]!
   }
-}
-
-const json = (value: unknown) =>
-  JSON.stringify(value, (_, inner) =>
-    typeof inner === "bigint" ? inner.toString() : inner instanceof Uint8Array ? Array.from(inner) : inner
-  )
-
-/** A Delta value as Arrow's builders take it. */
-const arrowValue = (value: unknown, type: DataType): unknown => {
-  if (value === null || value === undefined) return null
-  if (typeof type !== "string") return json(value)
-  if (value instanceof Date) return value.getTime()
-  return value
 }
 
 const setNumber = (
@@ -229,11 +213,7 @@ export const columnBuilder = (
       (array, slot, value) => {
         const unscaled = partition ? unscaledDecimal(value, precision, scale) : unscaledOf(value, scale, node)
         if (unscaled === undefined) return false
-        let word = BigInt.asUintN(128, unscaled)
-        for (let k = 0; k < 4; k++) {
-          array[slot + k] = Number(word & 0xffffffffn)
-          word >>= 32n
-        }
+        writeDecimalWords(array, slot, unscaled)
         return true
       }
     )
@@ -284,8 +264,6 @@ export const columnBuilder = (
     case "byte":
       return fixedBuilder(arrowType, length, (size) => new Int8Array(size), 1, setNumber)
     default:
-      return valuesBuilder(type, arrowType, length, (value) =>
-        partition ? value : toDeltaValue(value, type, node, mode)
-      )
+      return nestedBuilder(type, arrowType, length, node, mode)
   }
 }

@@ -175,8 +175,8 @@ const readRange = (path: string, offset: number, length: number) =>
     }
   })
 
-/** Where an on-disk vector is: `u` relative to the table, `p` a path like an add's. */
-const vectorFile = (tablePath: string, dv: DeletionVectorDescriptor): string | undefined => {
+/** Where an on-disk vector is: `u` relative to the table, `p` a path like an add's; inline ones have none. */
+export const vectorFile = (tablePath: string, dv: DeletionVectorDescriptor): string | undefined => {
   if (dv.storageType === "u") {
     const name = deletionVectorFileName(dv.pathOrInlineDv)
     return name === undefined ? undefined : Path.join(tablePath, name)

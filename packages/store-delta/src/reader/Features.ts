@@ -1,5 +1,5 @@
 import { Option } from "effect"
-import type { Protocol } from "./Actions.js"
+import type { Metadata, Protocol } from "./Actions.js"
 import { type DataType, decimalPattern, type StructType } from "./Schema.js"
 
 /** Reader features this library implements. Any other listed reader feature makes a table unreadable here. */
@@ -126,38 +126,58 @@ export const missingSchemaFeature = (schema: StructType): Option.Option<MissingF
 }
 
 /** Features this library's writer implements: the ones its own tables need. */
-export const supportedWriterFeatures: ReadonlySet<string> = new Set(["timestampNtz"])
+export const supportedWriterFeatures: ReadonlySet<string> = new Set([
+  "timestampNtz",
+  "deletionVectors",
+  "columnMapping"
+])
 
-/** Why the writer refuses the features people most often meet on tables they want to append to. */
-const refusedWriterFeatures: Readonly<Record<string, string>> = {
-  deletionVectors:
-    "the protocol allows blind appends (files without vectors) here, but this writer's checkpoints do not carry deletion vectors, so the next checkpoint would bring deleted rows back",
-  columnMapping:
-    "appends must write physical column names (and Parquet field ids in id mode) and key stats and partition values by them, which this writer does not do"
-}
+const hasGeneratedColumn = (type: DataType): boolean =>
+  typeof type !== "string" &&
+  (type.type === "struct"
+    ? type.fields.some((field) => "delta.generationExpression" in field.metadata || hasGeneratedColumn(field.type))
+    : type.type === "array"
+      ? hasGeneratedColumn(type.elementType)
+      : hasGeneratedColumn(type.keyType) || hasGeneratedColumn(type.valueType))
 
 /**
- * What this writer may not touch: writer versions 3 to 6 (constraints, generated columns, change data
- * feed, column mapping, identity columns, whose rules it does not enforce), and at version 7 any listed
- * feature it does not implement.
+ * What this writer may not touch. Writer versions 3 to 5 bring check constraints (3), generated
+ * columns and the change data feed (4) and column mapping (5): blind appends are correct there when
+ * the table defines no constraint (`delta.constraints.*`) and no generation expression, whose rules
+ * this writer does not evaluate; the change data feed needs no change files for inserts. Version 6
+ * (identity columns, whose values a writer must generate) is refused, and at version 7 any listed
+ * feature this writer does not implement.
  */
-export const missingWriterFeature = (protocol: Protocol): Option.Option<MissingFeature> => {
+export const missingWriterFeature = (
+  protocol: Protocol,
+  metadata: Metadata,
+  schema: StructType
+): Option.Option<MissingFeature> => {
   const { minWriterVersion } = protocol
   if (minWriterVersion <= 2) return Option.none()
+  if (minWriterVersion <= 5) {
+    const constraint = Object.keys(metadata.configuration ?? {}).find((key) => key.startsWith("delta.constraints."))
+    if (constraint !== undefined) {
+      return missing("checkConstraints", `the table defines ${constraint}, which this writer does not evaluate`)
+    }
+    if (minWriterVersion >= 4 && hasGeneratedColumn(schema)) {
+      return missing(
+        "generatedColumns",
+        "a column has a delta.generationExpression, which this writer does not compute"
+      )
+    }
+    return Option.none()
+  }
   if (minWriterVersion === 7 && protocol.minReaderVersion <= 3) {
     const listed = [...(protocol.readerFeatures ?? []), ...(protocol.writerFeatures ?? [])]
     const unsupported = listed.find((feature) => !supportedWriterFeatures.has(feature))
     return unsupported === undefined
       ? Option.none()
-      : missing(
-          unsupported,
-          refusedWriterFeatures[unsupported] ??
-            `writer feature "${unsupported}" needs rules this writer does not enforce`
-        )
+      : missing(unsupported, `writer feature "${unsupported}" needs rules this writer does not enforce`)
   }
   return missing(
     `writerVersion${minWriterVersion}`,
-    `minWriterVersion ${minWriterVersion} needs rules this writer (versions 2 and 7) does not enforce`
+    `minWriterVersion ${minWriterVersion} needs rules this writer (versions 2 to 5 without constraints or generated columns, and 7) does not enforce`
   )
 }
 

@@ -1,5 +1,7 @@
 import type { Effect } from "effect"
+import { readFileSync, statSync } from "node:fs"
 import {
+  type AsyncBuffer,
   asyncBufferFromFile,
   type FileMetaData,
   type RowGroup,
@@ -14,8 +16,50 @@ import { compressors } from "hyparquet-compressors"
 import type { DeltaIOError } from "../Errors.js"
 import { io } from "../Fs.js"
 
+/**
+ * Files up to this size are read whole with one synchronous call: the event log's data files are a few
+ * kilobytes, and hyparquet's file buffer makes several trips through libuv's thread pool per file
+ * (open, stat, a read per footer and column chunk, close), which queued a commit's flushes behind a
+ * compaction's reads. Larger files are read a range at a time, so a big file is never held whole.
+ */
+const WHOLE_FILE_BYTES = 1024 * 1024
+
+const fileBuffer = async (path: string): Promise<AsyncBuffer> => {
+  const { size } = statSync(path)
+  if (size > WHOLE_FILE_BYTES) return asyncBufferFromFile(path)
+  const bytes = readFileSync(path)
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
+  return { byteLength: buffer.byteLength, slice: (start, end) => buffer.slice(start, end) }
+}
+
+/**
+ * Refuses a footer whose column chunks name columns its schema does not hold. hyparquet starts the
+ * reads of a row group's column chunks as it plans them and throws on the first unknown path: the
+ * chunks already started then fail with nobody awaiting them (a damaged file's thrift decode error
+ * escaped as an unhandled rejection, outside any Effect). Checked before a read starts, the damage is
+ * this read's own error instead.
+ */
+const checkedFooter = (metadata: FileMetaData): FileMetaData => {
+  const schema = parquetSchema(metadata)
+  for (const [g, group] of metadata.row_groups.entries()) {
+    for (const chunk of group.columns) {
+      const path = chunk.meta_data?.path_in_schema
+      if (path === undefined) throw new Error(`damaged footer: row group ${g} has a column chunk without metadata`)
+      let node: SchemaTree | undefined = schema
+      for (const part of path) node = node?.children.find((child) => child.element.name === part)
+      if (node === undefined || node.children.length > 0) {
+        throw new Error(`damaged footer: row group ${g} has a chunk of column ${path.join(".")}, not in the schema`)
+      }
+    }
+  }
+  return metadata
+}
+
+/** The footer of an open file, checked as `checkedFooter` says. */
+const footerOf = async (file: AsyncBuffer) => checkedFooter(await parquetMetadataAsync(file))
+
 export const readParquetMetadata = (path: string): Effect.Effect<FileMetaData, DeltaIOError> =>
-  io("read parquet footer", path, async () => parquetMetadataAsync(await asyncBufferFromFile(path)))
+  io("read parquet footer", path, async () => parquetMetadataAsync(await fileBuffer(path)))
 
 /** Reads rows as objects with every codec real tables use (Snappy, gzip, zstd, brotli, LZ4). */
 export const readParquetRows = (
@@ -23,8 +67,8 @@ export const readParquetRows = (
   options: { readonly columns?: ReadonlyArray<string>; readonly metadata?: FileMetaData } = {}
 ) =>
   io("read parquet", path, async () => {
-    const file = await asyncBufferFromFile(path)
-    const metadata = options.metadata ?? (await parquetMetadataAsync(file))
+    const file = await fileBuffer(path)
+    const metadata = checkedFooter(options.metadata ?? (await parquetMetadataAsync(file)))
     const present = new Set(metadata.schema.slice(1).map((element) => element.name))
     const columns = options.columns?.filter((column) => present.has(column))
     if (columns !== undefined && columns.length === 0) return []
@@ -70,8 +114,8 @@ const storedValues = (metadata: FileMetaData): FileMetaData =>
  */
 export const readParquetColumns = (path: string, choose: (schema: SchemaTree) => ReadonlyArray<string>) =>
   io("read parquet", path, async () => {
-    const file = await asyncBufferFromFile(path)
-    const metadata = await parquetMetadataAsync(file)
+    const file = await fileBuffer(path)
+    const metadata = await footerOf(file)
     const schema = parquetSchema(metadata)
     const columns = [...choose(schema)]
     const rows: Array<Record<string, unknown>> =
@@ -97,8 +141,8 @@ export const readParquetColumnChunks = (
   skip: (group: RowGroup, schema: SchemaTree) => boolean = () => false
 ) =>
   io("read parquet", path, async () => {
-    const file = await asyncBufferFromFile(path)
-    const metadata = await parquetMetadataAsync(file)
+    const file = await fileBuffer(path)
+    const metadata = await footerOf(file)
     const schema = parquetSchema(metadata)
     const numRows = Number(metadata.num_rows)
     const columns = [...choose(schema)]

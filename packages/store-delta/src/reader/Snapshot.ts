@@ -10,7 +10,7 @@ import {
   UnsupportedFeature,
   VersionNotFound
 } from "../Errors.js"
-import { errorCode, readTextOptional } from "../Fs.js"
+import { errorCode } from "../Fs.js"
 import type { Action, AddFile, DomainMetadata, Metadata, Protocol, RemoveFile, Txn } from "./Actions.js"
 import { parseActionLines } from "./Actions.js"
 import { readCheckpoint } from "./Checkpoint.js"
@@ -87,16 +87,16 @@ export const readCommit = (
   tablePath: string,
   version: number
 ): Effect.Effect<Option.Option<ReadonlyArray<Action>>, CorruptCommit | DeltaIOError> =>
-  readTextOptional(Path.join(logDir(tablePath), commitFileName(version))).pipe(
-    Effect.flatMap(
-      Option.match({
-        onNone: () => Effect.succeedNone,
-        onSome: (text) =>
-          Either.match(parseActionLines(text), {
+  // Read synchronously, as replays read commits (see `readCommitTexts`): the event log asks for the
+  // next commit before every append and read, and it is usually absent or a small local file.
+  Effect.suspend(() => readCommitTexts(tablePath, [version])).pipe(
+    Effect.flatMap(([text]) =>
+      text === undefined
+        ? Effect.succeedNone
+        : Either.match(parseActionLines(text), {
             onLeft: (reason) => Effect.fail(new CorruptCommit({ path: tablePath, version, reason })),
             onRight: (actions) => Effect.succeedSome(actions)
           })
-      })
     )
   )
 

@@ -6,13 +6,13 @@
  */
 import type { SchemaTree } from "hyparquet"
 import { type ColumnMappingMode, findChild } from "./ColumnMapping.js"
-import { type DataType, decimalPattern } from "./Schema.js"
+import { type ArrayType, type DataType, decimalPattern, type StructType } from "./Schema.js"
 
 const utf8 = new TextDecoder()
 const utf8Bytes = new TextEncoder()
 
 /** The element node of a Parquet list (three-level or legacy two-level). */
-const listElement = (node: SchemaTree | undefined): SchemaTree | undefined => {
+export const listElement = (node: SchemaTree | undefined): SchemaTree | undefined => {
   const repeated = node?.children[0]
   if (repeated === undefined) return undefined
   return repeated.element.repetition_type === "REPEATED" && repeated.children.length === 1
@@ -20,7 +20,9 @@ const listElement = (node: SchemaTree | undefined): SchemaTree | undefined => {
     : repeated
 }
 
-const mapValue = (node: SchemaTree | undefined): SchemaTree | undefined => node?.children[0]?.children[1]
+/** The key and value nodes of a Parquet MAP's repeated key_value group. */
+export const mapKey = (node: SchemaTree | undefined): SchemaTree | undefined => node?.children[0]?.children[0]
+export const mapValue = (node: SchemaTree | undefined): SchemaTree | undefined => node?.children[0]?.children[1]
 
 const toNumber = (value: unknown): unknown => (typeof value === "bigint" ? Number(value) : value)
 
@@ -97,6 +99,38 @@ const decimalValue = (value: unknown, precision: number, scale: number, node: Sc
   return unscaled === undefined ? toNumber(value) : decimalOf(unscaled, precision, scale)
 }
 
+/** Converts a decoded value of `type` whose Parquet node is `node`: the leaf conversions of a reader. */
+export type Convert = (value: unknown, type: DataType, node: SchemaTree | undefined, mode: ColumnMappingMode) => unknown
+
+/** A decoded struct by its logical field names, each field converted by `convert` (null where the file lacks it). */
+export const structValue = (
+  value: unknown,
+  type: StructType,
+  node: SchemaTree | undefined,
+  mode: ColumnMappingMode,
+  convert: Convert
+): Record<string, unknown> => {
+  const source = value as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const field of type.fields) {
+    const child = findChild(node, field, mode)
+    out[field.name] = child === undefined ? null : convert(source[child.element.name], field.type, child, mode)
+  }
+  return out
+}
+
+/** A decoded list, each element converted by `convert`. */
+export const arrayValue = (
+  value: unknown,
+  type: ArrayType,
+  node: SchemaTree | undefined,
+  mode: ColumnMappingMode,
+  convert: Convert
+): Array<unknown> => {
+  const element = listElement(node)
+  return (value as ReadonlyArray<unknown>).map((item) => convert(item, type.elementType, element, mode))
+}
+
 /** Converts one decoded Parquet value to the Delta type of its column. */
 export const toDeltaValue = (
   value: unknown,
@@ -131,19 +165,10 @@ export const toDeltaValue = (
     }
   }
   switch (type.type) {
-    case "struct": {
-      const source = value as Record<string, unknown>
-      const out: Record<string, unknown> = {}
-      for (const field of type.fields) {
-        const child = findChild(node, field, mode)
-        out[field.name] = child === undefined ? null : toDeltaValue(source[child.element.name], field.type, child, mode)
-      }
-      return out
-    }
-    case "array": {
-      const element = listElement(node)
-      return (value as ReadonlyArray<unknown>).map((item) => toDeltaValue(item, type.elementType, element, mode))
-    }
+    case "struct":
+      return structValue(value, type, node, mode, toDeltaValue)
+    case "array":
+      return arrayValue(value, type, node, mode, toDeltaValue)
     case "map": {
       // hyparquet assembles a map as an object keyed by the keys' text, which is also how JSON holds one.
       const valueNode = mapValue(node)

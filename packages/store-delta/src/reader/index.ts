@@ -11,7 +11,8 @@ export {
 } from "./Listing.js"
 export { supportedReaderFeatures } from "./Features.js"
 export * from "./Scan.js"
-export { arrowTypeOf, readArrow } from "./Arrow.js"
+export { readArrow } from "./Arrow.js"
+export { arrowTypeOf } from "./ArrowTypes.js"
 export { decodeRoaringBitmapArray, decodeZ85, deletionVectorFileName, readDeletionVector } from "./DeletionVectors.js"
 export { type ColumnMappingMode, physicalName } from "./ColumnMapping.js"
 export {

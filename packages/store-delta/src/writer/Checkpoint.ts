@@ -71,11 +71,37 @@ export const checkpointSchema: StructType = struct(
   protocolColumn(false)
 )
 
-/** The checkpoint schema for a protocol: with `readerFeatures`/`writerFeatures` columns when it lists features. */
-export const checkpointSchemaFor = (protocol: Protocol): StructType =>
-  protocol.readerFeatures === undefined && protocol.writerFeatures === undefined
-    ? checkpointSchema
-    : struct(...checkpointSchema.fields.slice(0, -1), protocolColumn(true))
+/** The protocol's `deletionVector` struct of add and remove actions. */
+const deletionVectorColumn = field(
+  "deletionVector",
+  struct(
+    field("storageType", "string"),
+    field("pathOrInlineDv", "string"),
+    field("offset", "integer"),
+    field("sizeInBytes", "integer"),
+    field("cardinality", "long"),
+    field("maxRowIndex", "long")
+  )
+)
+
+const withDeletionVector = (column: StructField): StructField => {
+  const type = column.type as StructType
+  return field(column.name, struct(...type.fields, deletionVectorColumn))
+}
+
+/**
+ * The checkpoint schema for a protocol: with `readerFeatures`/`writerFeatures` columns when it lists
+ * features, and with each add's and remove's `deletionVector` when it lists `deletionVectors` (without
+ * them a checkpoint would bring every deleted row back, and a remove would no longer match its add).
+ */
+export const checkpointSchemaFor = (protocol: Protocol): StructType => {
+  if (protocol.readerFeatures === undefined && protocol.writerFeatures === undefined) return checkpointSchema
+  const vectors = [...(protocol.readerFeatures ?? []), ...(protocol.writerFeatures ?? [])].includes("deletionVectors")
+  const [txn, add, remove, metaData] = checkpointSchema.fields
+  return vectors
+    ? struct(txn!, withDeletionVector(add!), withDeletionVector(remove!), metaData!, protocolColumn(true))
+    : struct(txn!, add!, remove!, metaData!, protocolColumn(true))
+}
 
 /** Shapes a JSON action body for hyparquet-writer: longs as bigint, absent fields as null. */
 const toParquet = (value: unknown, type: DataType): unknown => {

@@ -154,9 +154,75 @@ const toMicros = (value: unknown): bigint | undefined => {
 
 const integerRange = { integer: 2 ** 31, short: 2 ** 15, byte: 2 ** 7 } as const
 
+/** Marks a nested value that does not fit its type (`undefined` is taken, a missing struct field). */
+const misfit: unique symbol = Symbol("misfit")
+
+/** A map key given as an object's text, as the key type's value (`"5"` for a `long` key is `5n`). */
+const keyFromText = (key: unknown, type: DataType): unknown => {
+  if (typeof key !== "string") return key
+  if (type === "long" && /^-?\d+$/.test(key)) return BigInt(key)
+  if (type === "integer" || type === "short" || type === "byte" || type === "float" || type === "double") {
+    return key.trim() === "" ? key : Number(key)
+  }
+  if (type === "boolean") return key === "true" ? true : key === "false" ? false : key
+  return key
+}
+
+/**
+ * A struct, array or map value with every leaf converted as a top-level column of its type would be
+ * (decimals to their unscaled integer, longs to `bigint`, timestamps to microseconds), which is what
+ * the Parquet encoder takes inside nested columns; `misfit` when a leaf does not fit or a non-nullable
+ * one is null.
+ */
+const convertNested = (value: unknown, type: DataType, nullable: boolean): unknown => {
+  if (value === null || value === undefined) return nullable ? null : misfit
+  if (typeof type === "string") {
+    const converted = typedTarget(type, 0)?.convert(value) ?? convertValue(value, type)
+    return converted === undefined ? misfit : converted
+  }
+  switch (type.type) {
+    case "struct": {
+      if (typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) return misfit
+      const source = value as Record<string, unknown>
+      const out: Record<string, unknown> = {}
+      for (const field of type.fields) {
+        const inner = convertNested(source[field.name], field.type, field.nullable)
+        if (inner === misfit) return misfit
+        out[field.name] = inner
+      }
+      return out
+    }
+    case "array": {
+      if (!Array.isArray(value)) return misfit
+      const out = new Array<unknown>(value.length)
+      for (let i = 0; i < value.length; i++) {
+        const inner = convertNested(value[i], type.elementType, type.containsNull)
+        if (inner === misfit) return misfit
+        out[i] = inner
+      }
+      return out
+    }
+    case "map": {
+      if (typeof value !== "object" || Array.isArray(value)) return misfit
+      const entries = value instanceof Map ? [...value.entries()] : Object.entries(value as Record<string, unknown>)
+      const out = new Map<unknown, unknown>()
+      for (const [key, inner] of entries) {
+        const typedKey = convertNested(keyFromText(key, type.keyType), type.keyType, false)
+        const typedValue = convertNested(inner, type.valueType, type.valueContainsNull)
+        if (typedKey === misfit || typedValue === misfit) return misfit
+        out.set(typedKey, typedValue)
+      }
+      return out
+    }
+  }
+}
+
 /** Checks and converts one value of a type without a typed-array form; `undefined` means it does not fit. */
 const convertValue = (value: unknown, type: DataType): unknown => {
-  if (typeof type !== "string") return value
+  if (typeof type !== "string") {
+    const converted = convertNested(value, type, true)
+    return converted === misfit ? undefined : converted
+  }
   switch (type) {
     case "string":
       return typeof value === "string" ? value : undefined

@@ -1,6 +1,6 @@
 import { Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import * as NodeFs from "node:fs/promises"
+import * as NodeFsSync from "node:fs"
 import * as Path from "node:path"
 import { ConcurrentModification, type CorruptCommit, DeltaIOError } from "../Errors.js"
 import { errorCode, removeFile, syncDir, writeDurable } from "../Fs.js"
@@ -16,7 +16,8 @@ export const serializeActions = (actions: ReadonlyArray<Action>): string =>
  * Writes `content` as commit `version` only if no commit of that version exists. The temp file is
  * fsynced before `link`, so the version name never points at a partial commit; `link` fails with
  * EEXIST when another writer got there first, which on a local or POSIX file system is atomic; the
- * log folder is fsynced after, so a commit that was reported is one a power loss keeps.
+ * log folder is fsynced after, so a commit that was reported is one a power loss keeps. The link and
+ * the temp file's unlink are synchronous calls (microseconds on a local disk; see `Fs`).
  *
  * `alongside` (writing the data files the commit names) runs while the temp file is written and
  * flushed: both must be durable before the link, and neither before the other, so their fsyncs
@@ -34,8 +35,11 @@ export const putIfAbsent = (
   return Effect.acquireUseRelease(
     Effect.all([writeDurable(temp, content), alongside], { concurrency: 2, discard: true }),
     () =>
-      Effect.tryPromise({
-        try: () => NodeFs.link(temp, target).then(() => true),
+      Effect.try({
+        try: () => {
+          NodeFsSync.linkSync(temp, target)
+          return true
+        },
         catch: (cause) => cause
       }).pipe(
         Effect.catchAll((cause) =>
@@ -43,7 +47,8 @@ export const putIfAbsent = (
             ? Effect.succeed(false)
             : Effect.fail(new DeltaIOError({ path: target, operation: "link", reason: String(cause) }))
         ),
-        Effect.tap((won) => (won ? syncDir(dir) : Effect.void))
+        // The temp name goes before the folder's flush, so the one flush makes both changes durable.
+        Effect.tap((won) => (won ? Effect.zipRight(removeFile(temp), syncDir(dir)) : Effect.void))
       ),
     () => removeFile(temp).pipe(Effect.orDie)
   )

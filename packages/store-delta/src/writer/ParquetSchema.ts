@@ -68,6 +68,18 @@ const primitive = (name: string, type: string, repetition: Repetition): SchemaEl
   }
 }
 
+/** A column-mapping table's field id (`delta.columnMapping.id`), written as the Parquet field's `field_id`. */
+const fieldIdOf = (field: StructField): { readonly field_id?: number } => {
+  const id = field.metadata["delta.columnMapping.id"]
+  return typeof id === "number" ? { field_id: id } : {}
+}
+
+/** The parquet schema elements of a struct field, with its field id when it has one. */
+const structFieldElements = (field: StructField): Array<SchemaElement> => {
+  const [head, ...rest] = fieldElements(field.name, field.type, field.nullable)
+  return [{ ...head!, ...fieldIdOf(field) }, ...rest]
+}
+
 /** The parquet schema elements (depth first) for one Delta field, using the standard LIST and MAP layouts. */
 export const fieldElements = (name: string, type: DataType, nullable: boolean): Array<SchemaElement> => {
   const repetition: Repetition = nullable ? "OPTIONAL" : "REQUIRED"
@@ -76,7 +88,7 @@ export const fieldElements = (name: string, type: DataType, nullable: boolean): 
     case "struct":
       return [
         { name, repetition_type: repetition, num_children: type.fields.length },
-        ...type.fields.flatMap((field) => fieldElements(field.name, field.type, field.nullable))
+        ...type.fields.flatMap(structFieldElements)
       ]
     case "array":
       return [
@@ -96,5 +108,5 @@ export const fieldElements = (name: string, type: DataType, nullable: boolean): 
 
 export const parquetSchemaOf = (fields: ReadonlyArray<StructField>): Array<SchemaElement> => [
   { name: "spark_schema", num_children: fields.length },
-  ...fields.flatMap((field) => fieldElements(field.name, field.type, field.nullable))
+  ...fields.flatMap(structFieldElements)
 ]

@@ -9,8 +9,9 @@ import {
   InvalidRows,
   UnsupportedFeature
 } from "../Errors.js"
-import { io, makeDir, removeFile, syncDir, writeDurable } from "../Fs.js"
-import type { Action, AddFile, Metadata, RemoveFile } from "../reader/Actions.js"
+import { createDurableInFolder, io, makeDir, removeFile } from "../Fs.js"
+import type { Action, AddFile, DeletionVectorDescriptor, Metadata, RemoveFile } from "../reader/Actions.js"
+import { vectorFile } from "../reader/DeletionVectors.js"
 import { missingWriterFeature, protocolForSchema, unwritableType } from "../reader/Features.js"
 import { logDir } from "../reader/Listing.js"
 import { decodeLogPath } from "../reader/Replay.js"
@@ -19,6 +20,7 @@ import type { DataType, StructType } from "../reader/Schema.js"
 import { loadSnapshot, type Snapshot } from "../reader/Snapshot.js"
 import { writeCheckpoint } from "./Checkpoint.js"
 import { type Columns, columnsOf, type Selection, type WriteInput } from "./Columns.js"
+import { physicalTable } from "./ColumnMapping.js"
 import { commitLoop, rejectMetadataChange } from "./Commit.js"
 import { checkpointInterval, deletedFileRetentionMs } from "./Config.js"
 import {
@@ -132,7 +134,7 @@ export const createTable = Effect.fn("Delta.createTable")(function* (tablePath: 
 })
 
 const checkWritable = (snapshot: Snapshot) => {
-  const missing = missingWriterFeature(snapshot.protocol)
+  const missing = missingWriterFeature(snapshot.protocol, snapshot.metadata, snapshot.schema)
   if (Option.isSome(missing)) return Effect.fail(new UnsupportedFeature({ path: snapshot.tablePath, ...missing.value }))
   const invariant = snapshot.schema.fields.find((field) => "delta.invariants" in field.metadata)
   if (invariant !== undefined) {
@@ -190,20 +192,29 @@ export interface DataFileOptions {
 
 /** Encodes rows (objects or whole columns) as data files, one per partition, with their add actions. */
 export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
-  snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns">,
+  snapshot: Pick<Snapshot, "tablePath" | "schema" | "partitionColumns"> & Partial<Pick<Snapshot, "columnMapping">>,
   input: WriteInput,
   options: DataFileOptions = {}
 ) {
-  const { partitionColumns, schema, tablePath } = snapshot
-  const columns = columnsOf(input)
-  if (Either.isLeft(columns)) return yield* new InvalidRows({ path: tablePath, reason: columns.left })
+  const { tablePath } = snapshot
+  const logicalColumns = columnsOf(input)
+  if (Either.isLeft(logicalColumns)) return yield* new InvalidRows({ path: tablePath, reason: logicalColumns.left })
+  // From here on every name is the physical one (the logical one when the table has no column mapping).
+  const { schema, partitionColumns, columns, physical } = physicalTable(
+    snapshot.schema,
+    snapshot.partitionColumns,
+    logicalColumns.right,
+    snapshot.columnMapping ?? "none"
+  )
   const types = new Map(schema.fields.map((field) => [field.name, field.type]))
   const dataFields = dataFieldsOf(schema, partitionColumns)
   // Delta's default: stats on the first 32 columns.
-  const statsColumns = new Set(options.statsColumns ?? dataFields.slice(0, 32).map((field) => field.name))
+  const statsColumns = new Set(
+    options.statsColumns?.map(physical) ?? dataFields.slice(0, 32).map((field) => field.name)
+  )
   const files: Array<EncodedDataFile> = []
-  for (const group of partitionGroups(columns.right, partitionColumns, types)) {
-    const encoded = encodeDataFile(dataFields, columns.right, group.selection, statsColumns)
+  for (const group of partitionGroups(columns, partitionColumns, types)) {
+    const encoded = encodeDataFile(dataFields, columns, group.selection, statsColumns)
     if (Either.isLeft(encoded)) return yield* new InvalidRows({ path: tablePath, reason: encoded.left })
     const directory = partitionDirectory(partitionColumns, group.values)
     const relative = directory === "" ? dataFileName() : `${directory}/${dataFileName()}`
@@ -228,19 +239,11 @@ export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
  * partition folder's own entry when this write created it, so no commit can name a file a power loss
  * would take back.
  */
-export const writeEncodedFiles = (tablePath: string, files: ReadonlyArray<EncodedDataFile>) =>
-  Effect.forEach(
-    files,
-    (file) =>
-      Effect.gen(function* () {
-        const directory = Path.dirname(file.absolutePath)
-        const created = directory === tablePath ? undefined : yield* makeDir(directory)
-        yield* writeDurable(file.absolutePath, file.bytes)
-        yield* syncDir(directory)
-        if (created !== undefined) yield* syncDir(Path.dirname(created))
-      }),
-    { concurrency: "unbounded", discard: true }
-  )
+export const writeEncodedFiles = (files: ReadonlyArray<EncodedDataFile>) =>
+  Effect.forEach(files, (file) => createDurableInFolder(file.absolutePath, file.bytes), {
+    concurrency: "unbounded",
+    discard: true
+  })
 
 /** Writes rows as data files, one per partition, and returns their add actions (not yet committed). */
 export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
@@ -249,7 +252,7 @@ export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
   options: DataFileOptions = {}
 ) {
   const files = yield* encodeDataFiles(snapshot, input, options)
-  yield* writeEncodedFiles(snapshot.tablePath, files)
+  yield* writeEncodedFiles(files)
   return files.map(({ absolutePath, add }): WrittenFile => ({ absolutePath, add }))
 })
 
@@ -276,12 +279,16 @@ const txnApplied = (snapshot: Snapshot, txn: AppendOptions["txn"]) =>
 /** Checkpoints after a commit when the interval says so. A failed checkpoint is logged: the commit stands. */
 export const maybeCheckpoint = (tablePath: string, version: number, metadata: Metadata, fallbackInterval: number) =>
   version > 0 && version % checkpointInterval(metadata, fallbackInterval) === 0
-    ? loadSnapshot(tablePath, { version }).pipe(
-        Effect.flatMap((snapshot) => writeCheckpoint(snapshot)),
-        Effect.asVoid,
-        Effect.catchAll((error) => Effect.logWarning(`Checkpoint ${version} of ${tablePath} failed: ${error.message}`))
-      )
+    ? checkpointAt(tablePath, version)
     : Effect.void
+
+/** Writes the checkpoint of `version`. A failure is logged: the commits it would summarize stand. */
+export const checkpointAt = (tablePath: string, version: number) =>
+  loadSnapshot(tablePath, { version }).pipe(
+    Effect.flatMap((snapshot) => writeCheckpoint(snapshot)),
+    Effect.asVoid,
+    Effect.catchAll((error) => Effect.logWarning(`Checkpoint ${version} of ${tablePath} failed: ${error.message}`))
+  )
 
 /**
  * Appends rows (objects, or a `{ columns }` batch): one data file per partition, then one commit with
@@ -335,7 +342,7 @@ export const append = Effect.fn("Delta.append")(function* (
       isBlindAppend: true,
       engineInfo: "tessera-store-delta"
     }),
-    alongside: writeEncodedFiles(tablePath, written)
+    alongside: writeEncodedFiles(written)
   }).pipe(Effect.tapError(() => Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })))
   if (Option.isNone(committed)) {
     yield* Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })
@@ -482,9 +489,19 @@ export const vacuum = Effect.fn("Delta.vacuum")(function* (tablePath: string, op
   const snapshot = yield* loadSnapshot(tablePath)
   const now = options.now ?? Date.now()
   const cutoff = now - (options.retentionMs ?? deletedFileRetentionMs(snapshot.metadata))
-  const active = new Set(snapshot.files.map((file) => file.path))
+  // A deletion vector's file is kept while an active file uses it; one only a tombstone names ages
+  // with the tombstone, as the data file does.
+  const vectorOf = (dv: DeletionVectorDescriptor | undefined) => {
+    const file = dv === undefined ? undefined : vectorFile(tablePath, dv)
+    return file === undefined ? [] : [Path.relative(tablePath, file)]
+  }
+  const active = new Set(snapshot.files.flatMap((file) => [file.path, ...vectorOf(file.add.deletionVector)]))
   const removedAt = new Map(
-    snapshot.tombstones.map((remove) => [decodeLogPath(remove.path), remove.deletionTimestamp ?? 0])
+    snapshot.tombstones.flatMap((remove) =>
+      [decodeLogPath(remove.path), ...vectorOf(remove.deletionVector)].map(
+        (path) => [path, remove.deletionTimestamp ?? 0] as const
+      )
+    )
   )
   const dataFiles = yield* walk(tablePath, "")
   const logNames = yield* io("list", logDir(tablePath), () => NodeFs.readdir(logDir(tablePath)))
