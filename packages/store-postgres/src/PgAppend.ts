@@ -5,7 +5,7 @@
  * then the events, the changed view rows, the NOTIFY and COMMIT in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, type Errors, EventCodec, type EventLog, GroupCommit, Wakeup } from "@tessera/core"
+import { Batch, BuildEvent, type Errors, EventCodec, EventLog, GroupCommit, Wakeup } from "@tessera/core"
 import { Effect, Either, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
@@ -265,7 +265,13 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
   const group = yield* GroupCommit.make({
     commit: commitGroup,
     weight: (item: Item) => Math.max(1, item.events.length),
-    maxWeight: GROUP_EVENTS
+    maxWeight: GROUP_EVENTS,
+    closed: () =>
+      new EventLog.StoreError({
+        store: STORE,
+        operation: "append",
+        reason: "the log was closed before this append was committed: nothing of it was written"
+      })
   })
 
   const append = Effect.fn("PgEventLog.append")(function* (

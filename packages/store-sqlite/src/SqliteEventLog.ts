@@ -61,7 +61,13 @@ export const make = (
     const group = yield* GroupCommit.make({
       commit: commitGroup,
       weight: (item: Append.Item) => Math.max(1, item.events.length),
-      maxWeight: GROUP_EVENTS
+      maxWeight: GROUP_EVENTS,
+      closed: () =>
+        new EventLog.StoreError({
+          store: "sqlite",
+          operation: "append",
+          reason: `the log at ${filename} was closed before this append was committed: nothing of it was written`
+        })
     })
 
     const append = Effect.fn("SqliteEventLog.append")(function* (

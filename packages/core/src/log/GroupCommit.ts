@@ -21,6 +21,12 @@ export interface Options<In, A, E, R> {
   readonly weight?: ((item: In) => number) | undefined
   /** The most a group holds, in weight; a heavier single item is still committed, alone. */
   readonly maxWeight: number
+  /**
+   * The error of an item submitted once the scope has closed, or still waiting when it closed:
+   * nothing of it was written, and its caller learns so at once rather than waiting for a
+   * committer that is gone.
+   */
+  readonly closed: () => E
 }
 
 interface Pending<In, A, E> {
@@ -39,6 +45,7 @@ export const make = <In, A, E, R>(
     const context = yield* Effect.context<R>()
     const weight = options.weight ?? (() => 1)
     const pending: Array<Pending<In, A, E>> = []
+    let open = true
     const work = yield* Effect.makeLatch(false)
 
     /** Commits the oldest pending items that fit one group, and tells each its result. */
@@ -79,7 +86,12 @@ export const make = <In, A, E, R>(
       while (pending.length > 0) yield* commitNext
     }).pipe(Effect.forever, Effect.forkScoped)
     yield* Effect.addFinalizer(() =>
-      Effect.forEach(pending.splice(0), (entry) => Deferred.interrupt(entry.done), { discard: true })
+      Effect.suspend(() => {
+        open = false
+        return Effect.forEach(pending.splice(0), (entry) => Deferred.fail(entry.done, options.closed()), {
+          discard: true
+        })
+      })
     )
 
     // Uninterruptible: an item once pending is committed, so its caller waits for the answer rather
@@ -88,7 +100,9 @@ export const make = <In, A, E, R>(
       Effect.uninterruptible(
         Effect.gen(function* () {
           const done = yield* Deferred.make<A, E>()
-          pending.push({ item, done })
+          // Checked and queued in one step, so the closing finalizer sees every item queued before it.
+          const queued = yield* Effect.sync(() => open && pending.push({ item, done }) > 0)
+          if (!queued) return yield* Effect.fail(options.closed())
           yield* work.open
           return yield* Deferred.await(done)
         })
