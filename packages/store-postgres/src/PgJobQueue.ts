@@ -7,10 +7,11 @@
  * are judged by the database's clock.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { EventLog, type JobQueue, Manifest, PartitionRef } from "@tessera/core"
+import { EventLog, GroupCommit, type JobQueue, Manifest, PartitionRef } from "@tessera/core"
 import { Effect, Either, ParseResult, Ref, Schema, type Stream } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_QUEUE } from "./Migrations.js"
+import { STORE } from "./SqlErrors.js"
 import * as SqlText from "./SqlText.js"
 import * as Transaction from "./Transaction.js"
 
@@ -48,6 +49,16 @@ const buildLockKey = (schema: string, buildRequestId: string): number => {
 }
 
 type RunId = { readonly buildRequestId: string; readonly key: string }
+
+/** A finish waiting for its group. */
+interface FinishItem {
+  readonly worker: string
+  readonly run: RunId
+  readonly result: JobQueue.RunResult
+}
+
+/** The most finishes one transaction commits. */
+const FINISH_GROUP = 64
 
 /** The queue over the `PgClient` in context, in a schema `PgEventLog` has migrated. */
 export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
@@ -234,23 +245,18 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
   const text = { queue: table("job_queue"), deps: table("job_queue_deps"), builds: table("job_queue_builds") }
 
   /**
-   * A finish is one message, one round trip: BEGIN with the build's lock; the statement that marks
-   * the run finished, releases its dependents and counts the build down; the build's failures (a
-   * statement of its own, so it sees the one just recorded); the wake-up; COMMIT.
+   * A run's finish as two statements: the one that marks the run finished, releases its dependents
+   * and counts the build down; then the build's failures (a statement of its own, so it sees the
+   * one just recorded).
    */
-  const finishText = (worker: string, run: RunId, result: JobQueue.RunResult) => {
+  const finishText = ({ worker, run, result }: FinishItem) => {
     const failed = result._tag === "Failed"
     const w = SqlText.quote(worker)
     const b = SqlText.quote(run.buildRequestId)
     const k = SqlText.quote(run.key)
     const ref = failed ? `${SqlText.quote(result.ref)}::text` : "NULL::text"
     const reason = failed ? `${SqlText.quote(result.reason)}::text` : "NULL::text"
-    const opening = Transaction.begin(
-      [`SELECT pg_advisory_xact_lock(${LOCK_QUEUE}, ${buildLockKey(schema, run.buildRequestId)})`],
-      context.operationTimeout
-    )
-    return `${opening};
-      WITH mine AS (
+    return `WITH mine AS (
         UPDATE ${text.queue} SET status = '${failed ? "failed" : "done"}', worker = NULL, lease_until = NULL,
           finished_by = ${w}, failure_ref = ${ref}, failure_reason = ${reason}
         WHERE build_request_id = ${b} AND key = ${k} AND status = 'running' AND worker = ${w}
@@ -278,7 +284,22 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
         coalesce((SELECT unfinished FROM counted),
           (SELECT unfinished FROM ${text.builds} WHERE build_request_id = ${b})) AS unfinished;
       SELECT key, failure_ref AS ref, failure_reason AS reason FROM ${text.queue}
-        WHERE build_request_id = ${b} AND status = 'failed' ORDER BY id;
+        WHERE build_request_id = ${b} AND status = 'failed' ORDER BY id`
+  }
+
+  /**
+   * A group of finishes is one message, one round trip: BEGIN with the lock of every build they
+   * finish runs of, in key order (so two groups never wait on each other's locks in a cycle); each
+   * finish's statements, in order, each seeing the ones before; one wake-up; COMMIT.
+   */
+  const groupText = (items: ReadonlyArray<FinishItem>) => {
+    const keys = [...new Set(items.map((item) => buildLockKey(schema, item.run.buildRequestId)))].sort((a, b) => a - b)
+    const opening = Transaction.begin(
+      keys.map((key) => `SELECT pg_advisory_xact_lock(${LOCK_QUEUE}, ${key})`),
+      context.operationTimeout
+    )
+    return `${opening};
+      ${items.map(finishText).join(";\n")};
       SELECT pg_notify(${SqlText.quote(channel)}, ${SqlText.quote(QUEUE_PAYLOAD)});
       COMMIT`
   }
@@ -288,36 +309,48 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     readonly mine: number
     readonly unfinished: number | null
   }
+  type FailureRow = { readonly key: string; readonly ref: string; readonly reason: string }
 
-  const finishOnce = (worker: string, run: RunId, result: JobQueue.RunResult, retrying: Ref.Ref<boolean>) =>
+  const finishGroupOnce = (items: ReadonlyArray<FinishItem>, retrying: Ref.Ref<boolean>) =>
     Transaction.packed(sql, (connection) =>
       Effect.gen(function* () {
-        const results = (yield* connection.executeUnprepared(
-          finishText(worker, run, result),
-          [],
-          undefined
-        )) as ReadonlyArray<ReadonlyArray<unknown>>
-        // The message's last four answers: the finish, the failures, the wake-up, COMMIT.
-        const [row] = results[results.length - 4] as ReadonlyArray<FinishRow>
-        const failures = (
-          results[results.length - 3] as ReadonlyArray<{
-            readonly key: string
-            readonly ref: string
-            readonly reason: string
-          }>
-        ).map((f) => ({ key: f.key, ref: f.ref, reason: f.reason }))
+        const results = (yield* connection.executeUnprepared(groupText(items), [], undefined)) as ReadonlyArray<
+          ReadonlyArray<unknown>
+        >
+        // Each finish's two answers, in order, then the wake-up's and COMMIT's.
+        const first = results.length - 2 - 2 * items.length
         // A retry after a COMMIT whose answer was lost finds its own finish done: it answers again
         // rather than refusing, so the build's last finisher still learns the build is complete.
         const again = yield* Ref.get(retrying)
-        if (row === undefined || (row.held === 0 && !(again && row.mine > 0))) return undefined
-        const finished: JobQueue.Finished = { remaining: row.unfinished ?? 0, failures }
-        return finished
+        return items.map((_, i): Either.Either<JobQueue.Finished | undefined, EventLog.StoreError> => {
+          const [row] = results[first + 2 * i] as ReadonlyArray<FinishRow>
+          if (row === undefined || (row.held === 0 && !(again && row.mine > 0))) return Either.right(undefined)
+          const failures = (results[first + 2 * i + 1] as ReadonlyArray<FailureRow>).map((f) => ({
+            key: f.key,
+            ref: f.ref,
+            reason: f.reason
+          }))
+          return Either.right({ remaining: row.unfinished ?? 0, failures })
+        })
       })
     ).pipe(Effect.onError(() => Ref.set(retrying, true)))
 
+  // Concurrent finishes of this process share one transaction: one round trip and one WAL flush
+  // for all of them, where each would otherwise hold its build's lock through a flush of its own.
+  const finishes = yield* GroupCommit.make({
+    commit: (items: ReadonlyArray<FinishItem>) =>
+      Effect.flatMap(Ref.make(false), (retrying) => resilient("finish")(finishGroupOnce(items, retrying))),
+    maxWeight: FINISH_GROUP,
+    closed: () =>
+      new EventLog.StoreError({
+        store: STORE,
+        operation: "finish",
+        reason: "the queue was closed before this finish was committed: nothing of it was written"
+      })
+  })
+
   const finish: JobQueue.JobQueueShape["finish"] = Effect.fn("PgJobQueue.finish")(function* (worker, run, result) {
-    const retrying = yield* Ref.make(false)
-    return yield* resilient("finish")(finishOnce(worker, run, result, retrying))
+    return yield* finishes.submit({ worker, run, result })
   })
 
   const release: JobQueue.JobQueueShape["release"] = Effect.fn("PgJobQueue.release")(function* (worker, runs) {
