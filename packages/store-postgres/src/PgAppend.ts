@@ -6,7 +6,7 @@
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Batch, BuildEvent, type Errors, EventCodec, EventLog, GroupCommit, Wakeup } from "@tessera/core"
-import { Effect, Either, Metric, Ref } from "effect"
+import { Effect, type Either, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
 import {
@@ -227,25 +227,17 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
           yield* Ref.set(pending, undefined)
         }
         const { head, now, prefetch } = yield* loaded(keys, lastResult<PrefetchRow>(opened))
-        const results: Array<ItemResult> = []
         const batches: Array<Batch.Batch> = []
-        let next = head
-        for (const item of items) {
-          const decided = yield* Effect.either(
-            Batch.decide(prefetch.loader, item.events, { firstSeq: next + 1, now, expect: item.expect })
-          )
-          if (Either.isLeft(decided)) {
-            const refused = decided.left
-            if (refused._tag !== "AppendConflict" && refused._tag !== "InvalidTransition") return yield* refused
-            results.push(Either.left(refused))
-            continue
-          }
-          const batch = decided.right
-          prefetch.record(batch)
-          next += batch.logged.length
-          if (batch.logged.length > 0) batches.push(batch)
-          results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head: next }))
-        }
+        const results = yield* Batch.decideGroup(items, {
+          head,
+          now,
+          loaderFor: () => Effect.succeed(prefetch.loader),
+          decided: (batch) =>
+            Effect.sync(() => {
+              prefetch.record(batch)
+              if (batch.logged.length > 0) batches.push(batch)
+            })
+        })
         if (batches.length === 0) {
           yield* commit
           return results

@@ -145,28 +145,18 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
 
   const decideAndWrite = (items: ReadonlyArray<Item>) =>
     Effect.gen(function* () {
-      let head = headOf.get()?.head ?? 0
+      const head = headOf.get()?.head ?? 0
       // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
       const now = yield* Clock.currentTimeMillis
-      const results: Array<ItemResult> = []
-      for (const item of items) {
-        const keys = Batch.keysOf(item.events, item.expect)
-        const served = Batch.prefetched(keys, yield* fetch(keys), loader).loader
-        const decided = yield* Effect.either(
-          Batch.decide(served, item.events, { firstSeq: head + 1, now, expect: item.expect })
-        )
-        if (Either.isLeft(decided)) {
-          const refused = decided.left
-          if (refused._tag !== "AppendConflict" && refused._tag !== "InvalidTransition") return yield* refused
-          results.push(Either.left(refused))
-          continue
-        }
-        const batch = decided.right
-        if (batch.logged.length > 0) yield* run(() => write(batch))
-        head += batch.logged.length
-        results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head }))
-      }
-      return results
+      return yield* Batch.decideGroup(items, {
+        head,
+        now,
+        loaderFor: (item) => {
+          const keys = Batch.keysOf(item.events, item.expect)
+          return Effect.map(fetch(keys), (found) => Batch.prefetched(keys, found, loader).loader)
+        },
+        decided: (batch) => (batch.logged.length > 0 ? run(() => write(batch)) : Effect.void)
+      })
     })
 
   /**

@@ -3,9 +3,10 @@
  * current rows, and reduce the new events over them. Every store runs this inside its own atomic
  * step (a write transaction, a lock, a Delta commit), so all stores agree on what an append means.
  */
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { BuildEvent, LoggedEvent } from "../event/BuildEvent.js"
-import { AppendConflict, type InvalidTransition } from "./Errors.js"
+import type { AppendResult } from "../log/EventLog.js"
+import { AppendConflict, InvalidTransition } from "./Errors.js"
 import { Claimable, type Expectation } from "./Expectation.js"
 import { addKeys, emptyKeys, reduce, type State } from "./Reducer.js"
 import { type BuildRequestRow, isLiveClaim, type JobRunRow, type PartitionRow } from "./Views.js"
@@ -256,6 +257,51 @@ export const decide = <E>(
       jobRuns: changed(before.jobRuns, state.jobRuns),
       buildRequests: changed(before.buildRequests, state.buildRequests)
     }
+  })
+
+/** One append of a group: its events and the expectations it was made under. */
+export interface Append {
+  readonly events: ReadonlyArray<BuildEvent>
+  readonly expect?: ReadonlyArray<Expectation> | undefined
+}
+
+/**
+ * Decides the appends of a group in order, the first at seq `head + 1`, each against what the
+ * earlier ones decided: `loaderFor` gives the loader an append is decided with, and `decided` takes
+ * each batch (to write it, or to record it for the next) before the next is decided. An append its
+ * expectations or the reducer refuse is a `Left` and the others go on; any other failure fails the
+ * group.
+ */
+export const decideGroup = <E, E2>(
+  appends: ReadonlyArray<Append>,
+  options: {
+    readonly head: number
+    readonly now: number
+    readonly loaderFor: (append: Append) => Effect.Effect<Loader<E>, E2>
+    readonly decided: (batch: Batch) => Effect.Effect<void, E2>
+  }
+): Effect.Effect<Array<Either.Either<AppendResult, AppendConflict | InvalidTransition>>, E | E2> =>
+  Effect.gen(function* () {
+    let head = options.head
+    const results: Array<Either.Either<AppendResult, AppendConflict | InvalidTransition>> = []
+    for (const append of appends) {
+      const loader = yield* options.loaderFor(append)
+      const decided = yield* Effect.either(
+        decide(loader, append.events, { firstSeq: head + 1, now: options.now, expect: append.expect })
+      )
+      if (Either.isLeft(decided)) {
+        const refused = decided.left
+        if (!(refused instanceof AppendConflict || refused instanceof InvalidTransition))
+          return yield* Effect.fail(refused)
+        results.push(Either.left(refused))
+        continue
+      }
+      const batch = decided.right
+      yield* options.decided(batch)
+      head += batch.logged.length
+      results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head }))
+    }
+    return results
   })
 
 const changed = <A>(before: ReadonlyMap<string, A>, after: ReadonlyMap<string, A>): ReadonlyArray<A> => {
