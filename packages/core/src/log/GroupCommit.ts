@@ -101,7 +101,10 @@ export const make = <In, A, E, R>(
         Effect.gen(function* () {
           const done = yield* Deferred.make<A, E>()
           // Checked and queued in one step, so the closing finalizer sees every item queued before it.
-          const queued = yield* Effect.sync(() => open && pending.push({ item, done }) > 0)
+          const queued = yield* Effect.sync(() => {
+            if (open) pending.push({ item, done })
+            return open
+          })
           if (!queued) return yield* Effect.fail(options.closed())
           yield* work.open
           return yield* Deferred.await(done)
