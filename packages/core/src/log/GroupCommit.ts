@@ -4,7 +4,7 @@
  * concurrent appends instead of one each. Stores give it a `commit` that decides and writes the
  * items of a group in order, inside one transaction, each seeing what the earlier ones wrote.
  */
-import { Deferred, Effect, Either, Exit, type Scope } from "effect"
+import { Effect, Either, Exit, type Scope } from "effect"
 
 export interface GroupCommit<In, A, E> {
   /** Commits `item` in the next group; resolves only once that group is durable (or failed). */
@@ -31,12 +31,15 @@ export interface Options<In, A, E, R> {
 
 interface Pending<In, A, E> {
   readonly item: In
-  readonly done: Deferred.Deferred<A, E>
+  /** Resumes the caller, suspended in `Effect.async`, with its answer. */
+  readonly answer: (result: Effect.Effect<A, E>) => void
 }
 
 /**
  * One committer fiber, in the scope, commits what is pending group after group; callers only add
  * their item and wait. A caller never leads, so none is held up committing the others' appends.
+ * Callers and the committer wait in `Effect.async` on plain callbacks: an append is a handful of
+ * microseconds of bookkeeping here, not a Deferred and a latch each.
  */
 export const make = <In, A, E, R>(
   options: Options<In, A, E, R>
@@ -46,7 +49,8 @@ export const make = <In, A, E, R>(
     const weight = options.weight ?? (() => 1)
     const pending: Array<Pending<In, A, E>> = []
     let open = true
-    const work = yield* Effect.makeLatch(false)
+    /** Set while the committer waits for work: the next submit calls it. */
+    let wake: (() => void) | undefined
 
     /** Commits the oldest pending items that fit one group, and tells each its result. */
     const commitNext = Effect.suspend(() => {
@@ -59,16 +63,16 @@ export const make = <In, A, E, R>(
       const group = pending.splice(0, taken)
       return options.commit(group.map((entry) => entry.item)).pipe(
         Effect.exit,
-        Effect.flatMap(
+        Effect.map(
           Exit.match({
-            onFailure: (cause) => Effect.forEach(group, (entry) => Deferred.failCause(entry.done, cause)),
-            onSuccess: (results) =>
-              Effect.forEach(group, (entry, i) =>
-                Either.match(results[i]!, {
-                  onLeft: (error) => Deferred.fail(entry.done, error),
-                  onRight: (value) => Deferred.succeed(entry.done, value)
-                })
-              )
+            onFailure: (cause) => {
+              for (const entry of group) entry.answer(Effect.failCause(cause))
+            },
+            onSuccess: (results) => {
+              for (const [i, entry] of group.entries()) {
+                entry.answer(Either.match(results[i]!, { onLeft: Effect.fail, onRight: Effect.succeed }))
+              }
+            }
           })
         ),
         Effect.provide(context),
@@ -77,37 +81,38 @@ export const make = <In, A, E, R>(
       )
     })
 
+    /** Waits until something is pending; checked again inside, so a submit just before is never missed. */
+    const work = Effect.async<void>((resume) => {
+      if (pending.length > 0) return resume(Effect.void)
+      wake = () => {
+        wake = undefined
+        resume(Effect.void)
+      }
+    })
+
     yield* Effect.gen(function* () {
-      yield* work.await
-      yield* work.close
+      yield* work
       // With a synchronous driver nothing else runs while a commit does: letting the callers just
       // answered run first lets their next appends join the coming group.
       yield* Effect.yieldNow()
       while (pending.length > 0) yield* commitNext
     }).pipe(Effect.forever, Effect.forkScoped)
     yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         open = false
-        return Effect.forEach(pending.splice(0), (entry) => Deferred.fail(entry.done, options.closed()), {
-          discard: true
-        })
+        for (const entry of pending.splice(0)) entry.answer(Effect.fail(options.closed()))
       })
     )
 
     // Uninterruptible: an item once pending is committed, so its caller waits for the answer rather
-    // than leaving a write that may or may not land after it has gone.
+    // than leaving a write that may or may not land after it has gone. Checked and queued in one
+    // step, so the closing finalizer sees every item queued before it.
     const submit = (item: In): Effect.Effect<A, E> =>
       Effect.uninterruptible(
-        Effect.gen(function* () {
-          const done = yield* Deferred.make<A, E>()
-          // Checked and queued in one step, so the closing finalizer sees every item queued before it.
-          const queued = yield* Effect.sync(() => {
-            if (open) pending.push({ item, done })
-            return open
-          })
-          if (!queued) return yield* Effect.fail(options.closed())
-          yield* work.open
-          return yield* Deferred.await(done)
+        Effect.async<A, E>((answer) => {
+          if (!open) return answer(Effect.fail(options.closed()))
+          pending.push({ item, answer })
+          wake?.()
         })
       )
     return { submit }
