@@ -210,10 +210,7 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
   const groupOnce = (items: ReadonlyArray<Item>, pending: Ref.Ref<Pending | undefined>) =>
     Transaction.packed(sql, (connection) =>
       Effect.gen(function* () {
-        const keys = Batch.keysOf(
-          items.flatMap((item) => item.events),
-          items.flatMap((item) => item.expect ?? [])
-        )
+        const keys = Batch.keysOfGroup(items)
         const opened = yield* connection.executeUnprepared(`${beginAndLock}; ${prefetchText(keys)}`, [], undefined)
         const commit = connection.executeUnprepared("COMMIT", [], undefined)
         const earlier = yield* Ref.get(pending)
@@ -227,25 +224,15 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
           yield* Ref.set(pending, undefined)
         }
         const { head, now, prefetch } = yield* loaded(keys, lastResult<PrefetchRow>(opened))
-        const batches: Array<Batch.Batch> = []
-        const results = yield* Batch.decideGroup(items, {
-          head,
-          now,
-          loaderFor: () => Effect.succeed(prefetch.loader),
-          decided: (batch) =>
-            Effect.sync(() => {
-              prefetch.record(batch)
-              if (batch.logged.length > 0) batches.push(batch)
-            })
-        })
-        if (batches.length === 0) {
+        const { results, written } = yield* Batch.decideGroup(items, { head, now, prefetch })
+        if (written === undefined) {
           yield* commit
           return results
         }
-        const first = batches[0]!.logged[0]!
+        const first = written.logged[0]!
         // From here the outcome is in doubt until the answer comes: a retry checks what landed.
         yield* Ref.set(pending, { firstEventId: first.event.eventId, firstSeq: first.seq, results })
-        yield* connection.executeUnprepared(`${writeText(Batch.merge(batches))}; COMMIT`, [], undefined)
+        yield* connection.executeUnprepared(`${writeText(written)}; COMMIT`, [], undefined)
         return results
       })
     )

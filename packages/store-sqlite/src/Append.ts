@@ -5,7 +5,7 @@
  * `@effect/sql` bookkeeping per statement.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, type Errors, EventCodec, type EventLog, type Views } from "@tessera/core"
+import { Batch, BuildEvent, EventCodec, type EventLog, type Views } from "@tessera/core"
 import type BetterSqlite3 from "better-sqlite3"
 import { Clock, Effect, Either, Metric } from "effect"
 import { commits, counting, run } from "./Driver.js"
@@ -15,9 +15,6 @@ export interface Item {
   readonly events: ReadonlyArray<BuildEvent.BuildEvent>
   readonly expect: EventLog.AppendOptions["expect"]
 }
-
-type Refused = Errors.AppendConflict | Errors.InvalidTransition
-export type ItemResult = Either.Either<EventLog.AppendResult, Refused | EventLog.StoreError>
 
 interface KeyedRow {
   readonly kind: string
@@ -143,20 +140,18 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
     for (const row of batch.buildRequests) upsertBuildRequest.run(row.buildRequestId, row.status, Rows.encode(row))
   }
 
+  /** The group decided over one prefetch of every row it names, and written as one batch. */
   const decideAndWrite = (items: ReadonlyArray<Item>) =>
     Effect.gen(function* () {
       const head = headOf.get()?.head ?? 0
       // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
       const now = yield* Clock.currentTimeMillis
-      return yield* Batch.decideGroup(items, {
-        head,
-        now,
-        loaderFor: (item) => {
-          const keys = Batch.keysOf(item.events, item.expect)
-          return Effect.map(fetch(keys), (found) => Batch.prefetched(keys, found, loader).loader)
-        },
-        decided: (batch) => (batch.logged.length > 0 ? run(() => write(batch)) : Effect.void)
-      })
+      const keys = Batch.keysOfGroup(items)
+      const prefetch = Batch.prefetched(keys, yield* fetch(keys), loader)
+      const decided = yield* Batch.decideGroup(items, { head, now, prefetch })
+      const { written } = decided
+      if (written !== undefined) yield* run(() => write(written))
+      return decided
     })
 
   /**
@@ -164,9 +159,7 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
    * the group wrote, and a refused one writes nothing while the others land. Uninterruptible from
    * BEGIN to COMMIT or ROLLBACK, so the connection is never left inside a transaction.
    */
-  const commitGroup = (
-    items: ReadonlyArray<Item>
-  ): Effect.Effect<ReadonlyArray<ItemResult>, SqlError | EventLog.StoreError> =>
+  const commitGroup = (items: ReadonlyArray<Item>): Effect.Effect<Batch.DecidedGroup, SqlError | EventLog.StoreError> =>
     Effect.uninterruptible(
       Effect.flatMap(
         run(() => begin.run()),

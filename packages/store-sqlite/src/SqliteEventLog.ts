@@ -6,7 +6,7 @@
  */
 import { SqlError } from "@effect/sql/SqlError"
 import { type BuildEvent, EventLog, GroupCommit, Reading, Wakeup } from "@tessera/core"
-import { Config, type ConfigError, Duration, Effect, Layer, Metric, Option, type Scope } from "effect"
+import { Config, type ConfigError, Duration, Effect, type Either, Layer, Metric, Option, type Scope } from "effect"
 import * as Append from "./Append.js"
 import * as Database from "./Database.js"
 import { type SqliteOpenError, storeError } from "./Errors.js"
@@ -53,10 +53,22 @@ export const make = (
         )
 
     const appender = Append.make(db.writer, filename)
-    const commitGroup = (items: ReadonlyArray<Append.Item>) =>
+    // Counted and announced once per group, after its COMMIT: what it wrote is visible from then on.
+    const commitGroup = (
+      items: ReadonlyArray<Append.Item>
+    ): Effect.Effect<ReadonlyArray<Either.Either<EventLog.AppendResult, EventLog.AppendError>>, EventLog.StoreError> =>
       appender.commitGroup(items).pipe(
         db.retryBusy,
-        Effect.catchTag("SqlError", (error) => Effect.fail(storeError("append", filename)(error)))
+        Effect.catchTag("SqlError", (error) => Effect.fail(storeError("append", filename)(error))),
+        Effect.tap(({ written }) =>
+          written === undefined
+            ? Effect.void
+            : Effect.zipRight(
+                Metric.incrementBy(appendedEvents, written.logged.length),
+                wakeup.appended(Wakeup.summarize(written.logged))
+              )
+        ),
+        Effect.map(({ results }) => results)
       )
     const group = yield* GroupCommit.make({
       commit: commitGroup,
@@ -75,12 +87,7 @@ export const make = (
       appendOptions?: EventLog.AppendOptions
     ) {
       yield* Effect.annotateCurrentSpan({ store: "sqlite", events: events.length })
-      const result = yield* group.submit({ events, expect: appendOptions?.expect })
-      if (result.appended.length > 0) {
-        yield* Metric.incrementBy(appendedEvents, result.appended.length)
-        yield* wakeup.appended(Wakeup.summarize(result.appended))
-      }
-      return result
+      return yield* group.submit({ events, expect: appendOptions?.expect })
     })
 
     const read: EventLog.EventLogShape["read"] = (filter, readOptions) =>

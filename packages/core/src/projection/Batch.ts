@@ -265,29 +265,36 @@ export interface Append {
   readonly expect?: ReadonlyArray<Expectation> | undefined
 }
 
+/** Every id and row key a group of appends names: one prefetch serves the whole group. */
+export const keysOfGroup = (appends: ReadonlyArray<Append>): Keys =>
+  keysOf(
+    appends.flatMap((append) => append.events),
+    appends.flatMap((append) => append.expect ?? [])
+  )
+
+/** What a group decided: one result per append, and everything to write as one batch (none when nothing is new). */
+export interface DecidedGroup {
+  readonly results: Array<Either.Either<AppendResult, AppendConflict | InvalidTransition>>
+  readonly written: Batch | undefined
+}
+
 /**
  * Decides the appends of a group in order, the first at seq `head + 1`, each against what the
- * earlier ones decided: `loaderFor` gives the loader an append is decided with, and `decided` takes
- * each batch (to write it, or to record it for the next) before the next is decided. An append its
+ * earlier ones decided (the prefetch learns each decision before the next is made). An append its
  * expectations or the reducer refuse is a `Left` and the others go on; any other failure fails the
  * group.
  */
-export const decideGroup = <E, E2>(
+export const decideGroup = <E>(
   appends: ReadonlyArray<Append>,
-  options: {
-    readonly head: number
-    readonly now: number
-    readonly loaderFor: (append: Append) => Effect.Effect<Loader<E>, E2>
-    readonly decided: (batch: Batch) => Effect.Effect<void, E2>
-  }
-): Effect.Effect<Array<Either.Either<AppendResult, AppendConflict | InvalidTransition>>, E | E2> =>
+  options: { readonly head: number; readonly now: number; readonly prefetch: Prefetch<E> }
+): Effect.Effect<DecidedGroup, E> =>
   Effect.gen(function* () {
     let head = options.head
-    const results: Array<Either.Either<AppendResult, AppendConflict | InvalidTransition>> = []
+    const results: DecidedGroup["results"] = []
+    const batches: Array<Batch> = []
     for (const append of appends) {
-      const loader = yield* options.loaderFor(append)
       const decided = yield* Effect.either(
-        decide(loader, append.events, { firstSeq: head + 1, now: options.now, expect: append.expect })
+        decide(options.prefetch.loader, append.events, { firstSeq: head + 1, now: options.now, expect: append.expect })
       )
       if (Either.isLeft(decided)) {
         const refused = decided.left
@@ -297,11 +304,12 @@ export const decideGroup = <E, E2>(
         continue
       }
       const batch = decided.right
-      yield* options.decided(batch)
+      options.prefetch.record(batch)
+      if (batch.logged.length > 0) batches.push(batch)
       head += batch.logged.length
       results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head }))
     }
-    return results
+    return { results, written: batches.length === 0 ? undefined : merge(batches) }
   })
 
 const changed = <A>(before: ReadonlyMap<string, A>, after: ReadonlyMap<string, A>): ReadonlyArray<A> => {
