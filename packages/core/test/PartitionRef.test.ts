@@ -2,6 +2,40 @@ import { describe, expect, it } from "@effect/vitest"
 import { PartitionRef } from "@tessera/core"
 import { Effect, Either, FastCheck as fc, Schema } from "effect"
 
+/** The rules as they read, one regular expression or split each: `check` must agree with them on every string. */
+const byTheRules = (input: string): PartitionRef.Rule | undefined => {
+  if (input.length === 0) return "empty"
+  if (new TextEncoder().encode(input).length > PartitionRef.MAX_BYTES) return "too-long"
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is precisely about control characters
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(input)) return "control-character"
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(input)) return "malformed-unicode"
+  if (input.startsWith("/")) return "leading-slash"
+  if (input.includes("\\")) return "backslash"
+  for (const segment of input.split("/")) {
+    if (segment === "") return "empty-segment"
+    if (segment === "." || segment === "..") return "dot-segment"
+  }
+  return undefined
+}
+
+/** Characters that sit on a rule's edge: separators, dots, controls, surrogates, multi-byte ones. */
+const edgy = fc.constantFrom(
+  "a",
+  "=",
+  "/",
+  ".",
+  "\\",
+  "\n",
+  "\u007f",
+  "\u0085",
+  "\u00a0",
+  "é",
+  "\ud83d\ude00",
+  "\ud800",
+  "\udc00",
+  "\ufffd"
+)
+
 describe("PartitionRef", () => {
   it("accepts canonical refs", () => {
     for (const ref of ["sales/date=2026-11-01", "a", "reviews/category=comedy/date=2026-01-02", "x/y=ü"]) {
@@ -45,6 +79,20 @@ describe("PartitionRef", () => {
       if (Either.isLeft(result)) expect(result.left.rule).toBeTypeOf("string")
       else expect(new TextDecoder().decode(new TextEncoder().encode(input))).toBe(input)
     }
+  )
+
+  it.prop(
+    "check agrees with the rules as they read, on short strings of edge characters and on long ones near the byte limit",
+    [
+      fc.oneof(
+        fc.string({ unit: edgy, maxLength: 12 }),
+        fc.string({ unit: fc.constantFrom("a", "é", "\ud83d\ude00", "\ud800", "/"), minLength: 300, maxLength: 1100 })
+      )
+    ],
+    ([input]) => {
+      expect(PartitionRef.check(input)).toBe(byTheRules(input))
+    },
+    { fastCheck: { numRuns: 2000 } }
   )
 
   it.effect("the schema decodes valid refs and reports the rule for invalid ones", () =>

@@ -91,7 +91,7 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
       if (wrong !== undefined) return Either.left(new InvalidJobConfig({ job: job.name, refs: pending, reason: wrong }))
       const configs = returned as ReadonlyArray<JobConfig>
       for (const config of configs) {
-        const outputs = validRefs(config.outputs)
+        const outputs = validRefs(config.outputs, seen)
         const inputs = validRefs(config.inputs)
         if (Either.isLeft(outputs)) return Either.left(outputs.left)
         if (Either.isLeft(inputs)) return Either.left(inputs.left)
@@ -101,6 +101,8 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
           )
         }
         const key = `${job.name}:${outputs.right[0]}`
+        // A run is keyed by its first output, which only it may produce: that output unclaimed, the run is new.
+        const isNew = !producers.has(outputs.right[0]!)
         for (const output of outputs.right) {
           if (!job.outputs.some((pattern) => pattern.matches(output))) {
             return Either.left(
@@ -120,7 +122,7 @@ export const plan = (graph: Graph, requested: ReadonlyArray<string>): Either.Eit
           producers.set(output, key)
           seen.add(output)
         }
-        if (!runs.has(key)) {
+        if (isNew) {
           runs.set(key, {
             key,
             job,
@@ -197,16 +199,18 @@ const malformedConfigs = (value: unknown): string | undefined => {
   return undefined
 }
 
+/** The refs, checked; `known` ones were checked already (requested, or met as an input) and are taken as they are. */
 const validRefs = (
-  refs: ReadonlyArray<string>
+  refs: ReadonlyArray<string>,
+  known?: ReadonlySet<string>
 ): Either.Either<Array<PartitionRef>, PartitionRefs.InvalidPartitionRef> => {
-  const out: Array<PartitionRef> = []
   for (const input of refs) {
-    const ref = PartitionRefs.make(input)
-    if (Either.isLeft(ref)) return Either.left(ref.left)
-    out.push(ref.right)
+    if (known?.has(input) === true) continue
+    const rule = PartitionRefs.check(input)
+    if (rule !== undefined) return Either.left(new PartitionRefs.InvalidPartitionRef({ ref: input, rule }))
   }
-  return Either.right(out)
+  // Every element is a checked ref now; a copy keeps the caller's array out of the plan.
+  return Either.right(refs.slice() as Array<PartitionRef>)
 }
 
 /** Depth-first order; a back edge is a cycle, reported as the refs along it. */
@@ -216,13 +220,14 @@ const topologicalOrder = (runs: ReadonlyMap<string, PlannedRun>): Either.Either<
   for (const root of runs.keys()) {
     if (state.has(root)) continue
     // Iterative, so deep chains (years of daily partitions) do not overflow the stack.
-    const stack: Array<{ key: string; next: number }> = [{ key: root, next: 0 }]
+    const stack: Array<{ key: string; deps: ReadonlyArray<string>; next: number }> = [
+      { key: root, deps: runs.get(root)!.dependsOn, next: 0 }
+    ]
     state.set(root, "visiting")
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!
-      const deps = runs.get(top.key)!.dependsOn
-      if (top.next < deps.length) {
-        const dep = deps[top.next++]!
+      if (top.next < top.deps.length) {
+        const dep = top.deps[top.next++]!
         const mark = state.get(dep)
         if (mark === "visiting") {
           const cycle = stack.slice(stack.findIndex((frame) => frame.key === dep)).map((frame) => frame.key)
@@ -231,7 +236,7 @@ const topologicalOrder = (runs: ReadonlyMap<string, PlannedRun>): Either.Either<
         }
         if (mark === undefined) {
           state.set(dep, "visiting")
-          stack.push({ key: dep, next: 0 })
+          stack.push({ key: dep, deps: runs.get(dep)!.dependsOn, next: 0 })
         }
       } else {
         state.set(top.key, "done")
