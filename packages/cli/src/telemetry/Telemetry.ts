@@ -20,8 +20,10 @@ export const layer: Layer.Layer<never> = Layer.unwrapEffect(
     return layerJson({
       baseUrl: endpoint.value,
       resource: { serviceName, serviceVersion: VERSION },
-      // A command is short: spans go out every second, and what is left when it ends is flushed then.
-      tracerExportInterval: "1 second",
+      // Every 5 s, OpenTelemetry's own default, and what is left when the command ends is flushed then.
+      // The exporter interrupts a periodic export still in flight at shutdown and loses its spans, so
+      // a short command must not be caught mid-export as it ends: one shorter than 5 s sends only the flush.
+      tracerExportInterval: "5 seconds",
       shutdownTimeout: "3 seconds"
     }).pipe(Layer.provide(fetch))
   }).pipe(Effect.orDie)
