@@ -237,6 +237,42 @@ export const schedulerScenarios = (name: string, store: Layer.Layer<EventLog.Eve
       )
     })
 
+    it.live(
+      "a job whose claim is lost is stopped there: nothing after the loss runs, and its run says why it failed",
+      () => {
+        let started = 0
+        let after = 0
+        // The job holds the thread past its lease, so its first heartbeat comes too late and is refused.
+        const stalled = Job.make({
+          name: "stalled",
+          outputs: [pattern("stalled/n={n}")],
+          run: () =>
+            Effect.gen(function* () {
+              started++
+              Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 900)
+              yield* Effect.sleep("3 seconds")
+              after++
+              return {}
+            })
+        })
+        return withBuilds(
+          Graph.make([stalled]),
+          Effect.gen(function* () {
+            const builds = yield* Builds.Builds
+            const log = yield* EventLog.EventLog
+            const handle = yield* builds.request(["stalled/n=1"], { leaseMs: 300, retry: { attempts: 3 } })
+            const result = yield* handle.await
+            expect(result.status).toBe("FAILED")
+            expect(result.message).toContain("lost its claim")
+            expect(started).toBe(1)
+            expect(after).toBe(0)
+            const runs = yield* log.jobRuns({ buildRequestIds: [handle.id] })
+            expect(runs.items.map((row) => row.status)).toEqual(["FAILED"])
+          })
+        )
+      }
+    )
+
     it.live("a transient failure succeeds on retry", () => {
       const k = Graphs.knobs()
       k.failures.set("clean", 1)

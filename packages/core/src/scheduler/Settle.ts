@@ -4,7 +4,7 @@
  * is a conditional append, so any number of processes can settle runs of overlapping builds and
  * each partition is built once. The local executor and the distributed workers share this.
  */
-import { Clock, Deferred, Duration, Effect, Either, Option, Random, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Fiber, Option, Random, Stream } from "effect"
 import * as BuildEvent from "../event/BuildEvent.js"
 import * as EventId from "../event/EventId.js"
 import { isFinalJobRunStatus } from "../event/Status.js"
@@ -63,6 +63,36 @@ type Attempt =
   | { readonly _tag: "Done"; readonly outcome: Outcome }
   | { readonly _tag: "Conflict" }
   | { readonly _tag: "Missing"; readonly refs: ReadonlyArray<PartitionRef> }
+
+/** The claim of a running job run: a heartbeat the log refused says why it was lost, and interrupts the attempt running then. */
+interface Held {
+  lost: string | undefined
+  job: Fiber.RuntimeFiber<Invoked> | undefined
+}
+
+type Invoked =
+  | { readonly _tag: "Success"; readonly manifest: Manifest }
+  | { readonly _tag: "Failure"; readonly reason: string }
+  | { readonly _tag: "Missing"; readonly refs: ReadonlyArray<PartitionRef> }
+
+/**
+ * Runs an attempt in a fiber of its own that a lost claim interrupts; one fork per attempt, where
+ * racing it against the loss forked two. Each side sets its part before looking at the other's,
+ * so a claim lost just as the attempt starts still stops it. An interrupted build stops the
+ * attempt before it goes on, so the job never runs on after its partitions are released.
+ */
+const whileHeld = (held: Held, attempt: Effect.Effect<Invoked>) =>
+  Effect.gen(function* () {
+    if (held.lost !== undefined) return { _tag: "Failure", reason: `lost its claim: ${held.lost}` } as Invoked
+    const fiber = yield* Effect.fork(attempt)
+    held.job = fiber
+    if (held.lost !== undefined) yield* Fiber.interruptFork(fiber)
+    const exit = yield* Fiber.await(fiber).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
+    held.job = undefined
+    if (Exit.isSuccess(exit)) return exit.value
+    if (held.lost !== undefined) return { _tag: "Failure", reason: `lost its claim: ${held.lost}` } as Invoked
+    return yield* Effect.failCause(exit.cause)
+  })
 
 const describeError = (error: unknown): string => {
   if (error instanceof Error) return error.message
@@ -390,9 +420,9 @@ export const make = (ctx: SettleContext): Settler => {
           attempts.set(jobRunId, first)
           counts.built++
           const state = { attempt: first, started: true }
-          const lost = yield* Deferred.make<string>()
-          yield* restore(heartbeat(node, lost)).pipe(Effect.forkScoped)
-          return yield* restore(runAttempts(node, policy, state, lost)).pipe(
+          const held: Held = { lost: undefined, job: undefined }
+          yield* restore(heartbeat(node, held)).pipe(Effect.forkScoped)
+          return yield* restore(runAttempts(node, policy, state, held)).pipe(
             Effect.onInterrupt(() =>
               Effect.gen(function* () {
                 const events = [
@@ -413,7 +443,7 @@ export const make = (ctx: SettleContext): Settler => {
     }).pipe(Effect.scoped)
 
   /** Extends the lease every lease/3 while the run holds its outputs; a lost claim ends the run. */
-  const heartbeat = (node: RunNode, lost: Deferred.Deferred<string>) => {
+  const heartbeat = (node: RunNode, held: Held) => {
     const jobRunId = jobRunIdOf(node)
     const beat = Effect.gen(function* () {
       const event = new BuildEvent.JobRunHeartbeat(
@@ -428,7 +458,8 @@ export const make = (ctx: SettleContext): Settler => {
         yield* Effect.logWarning(`heartbeat of ${jobRunId}: ${result.left.message}`)
         return true
       }
-      yield* Deferred.succeed(lost, result.left.message)
+      held.lost = result.left.message
+      if (held.job !== undefined) yield* Fiber.interruptFork(held.job)
       return false
     })
     return beat.pipe(
@@ -441,7 +472,7 @@ export const make = (ctx: SettleContext): Settler => {
     node: RunNode,
     policy: BuildEvent.RetryPolicy,
     state: { attempt: number; started: boolean },
-    lost: Deferred.Deferred<string>
+    held: Held
   ): Effect.Effect<Attempt, StoreError | ReadError> =>
     Effect.gen(function* () {
       const jobRunId = jobRunIdOf(node)
@@ -463,13 +494,7 @@ export const make = (ctx: SettleContext): Settler => {
           }
         }
         state.started = false
-        const result = yield* Effect.raceFirst(
-          invoke(node, state.attempt),
-          Effect.map(Deferred.await(lost), (reason) => ({
-            _tag: "Failure" as const,
-            reason: `lost its claim: ${reason}`
-          }))
-        )
+        const result = yield* whileHeld(held, invoke(node, state.attempt))
         switch (result._tag) {
           case "Success": {
             const done = yield* Effect.either(
