@@ -9,6 +9,13 @@ export const fixturesDir = process.env.TESSERA_DELTA_FIXTURES ?? Path.resolve(re
 
 export const fixturesPresent = existsSync(Path.join(fixturesDir, "expected.json"))
 
+// The fixture tests skip where the shared folder is absent (a clone without it beside): say so, and where it was looked for.
+if (!fixturesPresent) {
+  console.warn(
+    `Delta fixture tests skipped: no expected.json in ${fixturesDir} (set TESSERA_DELTA_FIXTURES to the shared fixtures)`
+  )
+}
+
 export interface ExpectedTable {
   readonly path: string
   readonly version?: number

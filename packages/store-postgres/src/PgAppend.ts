@@ -90,13 +90,11 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
     buildRequests: selectBuildRequests
   }
 
-  // The schema is a checked identifier, so the tables can be named in SQL text.
-  const table = (name: string) => `"${schema}".${name}`
   const text = {
-    events: table("events"),
-    partitions: table("partitions"),
-    jobRuns: table("job_runs"),
-    buildRequests: table("build_requests")
+    events: SqlText.table(schema, "events"),
+    partitions: SqlText.table(schema, "partitions"),
+    jobRuns: SqlText.table(schema, "job_runs"),
+    buildRequests: SqlText.table(schema, "build_requests")
   }
   const keyList = (key: string) => `ARRAY(SELECT json_array_elements_text(j->'${key}') FROM k)`
 

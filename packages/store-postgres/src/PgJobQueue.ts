@@ -60,6 +60,16 @@ interface FinishItem {
 /** The most finishes one transaction commits. */
 const FINISH_GROUP = 64
 
+/** A failed run as the queue reads it back, in `failure_ref AS ref, failure_reason AS reason`. */
+interface FailureRow {
+  readonly key: string
+  readonly ref: string
+  readonly reason: string
+}
+
+/** The failure as `Finished.failures` lists it: only its fields, not the driver's row. */
+const failureOf = (row: FailureRow) => ({ key: row.key, ref: row.ref, reason: row.reason })
+
 /** The queue over the `PgClient` in context, in a schema `PgEventLog` has migrated. */
 export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
   const sql = yield* PgClient.PgClient
@@ -235,14 +245,17 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
 
   const failuresOf = (buildRequestId: string) =>
     Effect.map(
-      sql<{ readonly key: string; readonly ref: string; readonly reason: string }>`
+      sql<FailureRow>`
         SELECT key, failure_ref AS ref, failure_reason AS reason FROM ${queue}
         WHERE build_request_id = ${buildRequestId} AND status = 'failed' ORDER BY id`,
-      (rows) => rows.map((f) => ({ key: f.key, ref: f.ref, reason: f.reason }))
+      (rows) => rows.map(failureOf)
     )
 
-  const table = (name: string) => `"${schema}".${name}`
-  const text = { queue: table("job_queue"), deps: table("job_queue_deps"), builds: table("job_queue_builds") }
+  const text = {
+    queue: SqlText.table(schema, "job_queue"),
+    deps: SqlText.table(schema, "job_queue_deps"),
+    builds: SqlText.table(schema, "job_queue_builds")
+  }
 
   /**
    * A run's finish as two statements: the one that marks the run finished, releases its dependents
@@ -309,7 +322,6 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     readonly mine: number
     readonly unfinished: number | null
   }
-  type FailureRow = { readonly key: string; readonly ref: string; readonly reason: string }
 
   const finishGroupOnce = (items: ReadonlyArray<FinishItem>, retrying: Ref.Ref<boolean>) =>
     Transaction.packed(sql, (connection) =>
@@ -325,11 +337,7 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
         return items.map((_, i): Either.Either<JobQueue.Finished | undefined, EventLog.StoreError> => {
           const [row] = results[first + 2 * i] as ReadonlyArray<FinishRow>
           if (row === undefined || (row.held === 0 && !(again && row.mine > 0))) return Either.right(undefined)
-          const failures = (results[first + 2 * i + 1] as ReadonlyArray<FailureRow>).map((f) => ({
-            key: f.key,
-            ref: f.ref,
-            reason: f.reason
-          }))
+          const failures = (results[first + 2 * i + 1] as ReadonlyArray<FailureRow>).map(failureOf)
           return Either.right({ remaining: row.unfinished ?? 0, failures })
         })
       })

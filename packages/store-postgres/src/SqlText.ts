@@ -15,3 +15,6 @@ export const quote = (text: string): string =>
 
 /** `value` as a `json` constant, to be taken apart in the statement with `json_to_recordset` and `->`. */
 export const json = (value: unknown): string => `${quote(JSON.stringify(value))}::json`
+
+/** A table of the log's schema in SQL text; the schema is a checked identifier, so it needs no escaping. */
+export const table = (schema: string, name: string): string => `"${schema}".${name}`
