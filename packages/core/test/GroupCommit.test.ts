@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { GroupCommit } from "@tessera/core"
-import { Deferred, Effect, Either, Exit, FastCheck as fc, Fiber, Scope } from "effect"
+import { Deferred, Effect, Either, Exit, FastCheck as fc, Fiber, Scheduler, Scope } from "effect"
 
 /** A commit that records its groups; items below zero are refused alone, and "boom" fails the whole group. */
 const recorder = () => {
@@ -31,6 +31,28 @@ describe("GroupCommit", () => {
       expect(groups.length).toBeLessThan(items.length)
       expect(groups.flat()).toEqual(items)
     })
+  )
+
+  it.scoped(
+    "callers on a scheduler of their own, a few rounds between their appends, still share groups (builds run on one)",
+    () =>
+      Effect.gen(function* () {
+        const { groups, commit } = recorder()
+        const group = yield* GroupCommit.make({ commit, maxWeight: 100, closed })
+        // Each caller appends, then takes a few scheduler rounds (as a job's claim, fiber and result do) before the next.
+        const caller = (lane: number) =>
+          Effect.forEach(
+            Array.from({ length: 5 }, (_, i) => lane * 10 + i),
+            (n) => Effect.zipLeft(group.submit(n), Effect.repeatN(Effect.yieldNow(), 2)),
+            { discard: true }
+          )
+        yield* Effect.forEach([1, 2, 3, 4, 5, 6, 7, 8], caller, { concurrency: "unbounded", discard: true }).pipe(
+          Effect.withScheduler(Scheduler.timer(0))
+        )
+        expect(groups.flat().sort((a, b) => a - b)).toHaveLength(40)
+        // Gathering on its own scheduler, the committer took each item alone: 40 groups.
+        expect(groups.length).toBeLessThanOrEqual(20)
+      })
   )
 
   it.scoped("a group never exceeds its weight, but a heavier item is still committed alone", () =>
