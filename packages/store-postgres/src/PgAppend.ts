@@ -96,7 +96,8 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
     jobRuns: SqlText.table(schema, "job_runs"),
     buildRequests: SqlText.table(schema, "build_requests")
   }
-  const keyList = (key: string) => `ARRAY(SELECT json_array_elements_text(j->'${key}') FROM k)`
+  // Each list a constant of its own: `->` on one `json` value for all of them parsed it once per list.
+  const keyList = (keys: ReadonlyArray<string>) => `ARRAY(SELECT json_array_elements_text(${SqlText.json(keys)}))`
 
   /**
    * The log's head, the database's clock, and every id and row the batch's events and expectations
@@ -105,14 +106,13 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
    * may still need a query of their own. Leases are judged by the database's clock, the one clock
    * every process shares.
    */
-  const prefetchText = (keys: Batch.Keys) => `WITH k AS (SELECT ${SqlText.json(keys)} AS j)
-    SELECT 'head' AS kind, coalesce(max(seq), 0)::text AS key,
+  const prefetchText = (keys: Batch.Keys) => `SELECT 'head' AS kind, coalesce(max(seq), 0)::text AS key,
       (extract(epoch FROM clock_timestamp()) * 1000)::int8::text AS data FROM ${text.events}
-    UNION ALL SELECT 'event', event_id, NULL FROM ${text.events} WHERE event_id = ANY(${keyList("eventIds")})
-    UNION ALL SELECT 'partition', ref::text, data FROM ${text.partitions} WHERE ref = ANY(${keyList("refs")})
-    UNION ALL SELECT 'job_run', job_run_id::text, data FROM ${text.jobRuns} WHERE job_run_id = ANY(${keyList("jobRunIds")})
+    UNION ALL SELECT 'event', event_id, NULL FROM ${text.events} WHERE event_id = ANY(${keyList(keys.eventIds)})
+    UNION ALL SELECT 'partition', ref::text, data FROM ${text.partitions} WHERE ref = ANY(${keyList(keys.refs)})
+    UNION ALL SELECT 'job_run', job_run_id::text, data FROM ${text.jobRuns} WHERE job_run_id = ANY(${keyList(keys.jobRunIds)})
     UNION ALL SELECT 'build_request', build_request_id::text, data FROM ${text.buildRequests}
-      WHERE build_request_id = ANY(${keyList("buildRequestIds")})`
+      WHERE build_request_id = ANY(${keyList(keys.buildRequestIds)})`
 
   type PrefetchRow = { readonly kind: string; readonly key: string; readonly data: string | null }
 
@@ -136,8 +136,8 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
     })
 
   /**
-   * Every new event and changed row in one statement, as SQL text with the rows in one `json`
-   * constant: it goes out in one message with the COMMIT.
+   * Every new event and changed row in one statement, as SQL text with each table's rows in a `json`
+   * constant of its own: it goes out in one message with the COMMIT.
    */
   const writeText = (batch: Batch.Batch) => {
     // A payload goes in as a string of JSON: as a JSON value, the `\u0000` escapes a message may
@@ -165,24 +165,25 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
       })),
       b: batch.buildRequests.map((row) => ({ i: row.buildRequestId, s: row.status, d: encodeBuildRequest(row) }))
     }
-    return `WITH d AS (SELECT ${SqlText.json(rows)} AS j), e AS (
+    // One constant per table: `->` on one `json` value for all four parsed the whole text four times.
+    return `WITH e AS (
       INSERT INTO ${text.events} (seq, event_id, "timestamp", build_request_id, kind, partition_ref, job_run_id,
         payload, appended_at)
-      SELECT s, i, t, b, k, r, x.j, p, a FROM d, json_to_recordset(d.j->'e')
+      SELECT s, i, t, b, k, r, x.j, p, a FROM json_to_recordset(${SqlText.json(rows.e)})
         AS x(s int8, i text, t int8, b text, k text, r text, j text, p text, a int8)
     ), p AS (
       INSERT INTO ${text.partitions} (ref, status, data)
-      SELECT r, s, x.d FROM d, json_to_recordset(d.j->'p') AS x(r text, s text, d text)
+      SELECT r, s, x.d FROM json_to_recordset(${SqlText.json(rows.p)}) AS x(r text, s text, d text)
       ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data
     ), r AS (
       INSERT INTO ${text.jobRuns} (job_run_id, build_request_id, job_name, status, data, inputs)
-      SELECT i, b, n, s, x.d, ARRAY(SELECT json_array_elements_text(x.in)) FROM d,
-        json_to_recordset(d.j->'j') AS x(i text, b text, n text, s text, d text, "in" json)
+      SELECT i, b, n, s, x.d, ARRAY(SELECT json_array_elements_text(x.in)) FROM
+        json_to_recordset(${SqlText.json(rows.j)}) AS x(i text, b text, n text, s text, d text, "in" json)
       ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
         job_name = excluded.job_name, status = excluded.status, data = excluded.data, inputs = excluded.inputs
     ), b AS (
       INSERT INTO ${text.buildRequests} (build_request_id, status, data)
-      SELECT i, s, x.d FROM d, json_to_recordset(d.j->'b') AS x(i text, s text, d text)
+      SELECT i, s, x.d FROM json_to_recordset(${SqlText.json(rows.b)}) AS x(i text, s text, d text)
       ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data
     )
     SELECT pg_notify(${SqlText.quote(channel)}, ${SqlText.quote(Wakeup.encode(Wakeup.summarize(batch.logged)))})`
