@@ -162,17 +162,21 @@ const partitionGroups = (
 ): Array<{ readonly values: Record<string, string | null>; readonly selection: Selection }> => {
   if (partitionColumns.length === 0) return [{ values: {}, selection: { length: columns.length, indices: undefined } }]
   const sources = partitionColumns.map((column) => columns.column(column))
-  const groups = new Map<string, { values: Record<string, string | null>; indices: Array<number> }>()
+  const groups = new Map<string | null, { values: Record<string, string | null>; indices: Array<number> }>()
+  const serialized = new Array<string | null>(partitionColumns.length)
   for (let i = 0; i < columns.length; i++) {
-    const values: Record<string, string | null> = {}
     for (let c = 0; c < partitionColumns.length; c++) {
-      const column = partitionColumns[c]!
-      values[column] = serializePartitionValue(sources[c]?.[i], types.get(column)!)
+      serialized[c] = serializePartitionValue(sources[c]?.[i], types.get(partitionColumns[c]!)!)
     }
-    const key = JSON.stringify(values)
+    // One partition column (the common case) keys by its value; null cannot collide with a string.
+    const key = serialized.length === 1 ? (serialized[0] ?? null) : JSON.stringify(serialized)
     const group = groups.get(key)
-    if (group === undefined) groups.set(key, { values, indices: [i] })
-    else group.indices.push(i)
+    if (group !== undefined) group.indices.push(i)
+    else {
+      const values: Record<string, string | null> = {}
+      for (let c = 0; c < partitionColumns.length; c++) values[partitionColumns[c]!] = serialized[c]!
+      groups.set(key, { values, indices: [i] })
+    }
   }
   return [...groups.values()].map(({ values, indices }) => ({
     values,
