@@ -27,7 +27,7 @@ import {
   eventSchemaWithoutAppendedAt,
   eventStatsColumns,
   schemaOf,
-  toRow
+  toColumns
 } from "./Table.js"
 
 export interface DeltaEventLogOptions {
@@ -243,7 +243,7 @@ export const make = (options: DeltaEventLogOptions) =>
               schema: schemaOf(metadata.schemaString),
               partitionColumns: eventPartitionColumns
             }
-            const written = yield* encodeDataFiles(table, overlay.logged.map(toRow), {
+            const written = yield* encodeDataFiles(table, toColumns(overlay.logged), {
               statsColumns: eventStatsColumns
             }).pipe(Effect.mapError(storeError("append")))
             const content = serializeActions([
