@@ -1,22 +1,26 @@
 /**
- * A Parquet file from encodable columns. Nested columns, the flat ones of other types (booleans,
- * binary, dates, decimals) and the footer are hyparquet-writer's. Two kinds of flat column are
+ * A Parquet file from encodable columns. Nested columns and the flat ones of other types (booleans,
+ * binary, dates, decimals) are written by hyparquet-writer, the footer by `Footer`. Two kinds of flat column are
  * written here, one page per row group, since hyparquet-writer reads every value a few times over
  * (sizing, statistics, dictionary sampling, conversion): one held in a typed array (longs, ints,
  * floats, doubles, timestamps), PLAIN straight from the array's bytes (read from hyparquet-writer's
  * side, a 64-bit value is a new BigInt each time), and a string column, PLAIN or with the dictionary
  * `Columns` chose for it, each string encoded to UTF-8 once.
  */
-import type { ColumnChunk, SchemaElement, SchemaTree } from "hyparquet"
-import { ByteWriter, ParquetWriter } from "hyparquet-writer"
+import type { ColumnChunk, RowGroup, SchemaElement, SchemaTree } from "hyparquet"
+import { ByteWriter } from "hyparquet-writer"
 import { writeColumn } from "hyparquet-writer/src/column.js"
-import { writePageHeader } from "hyparquet-writer/src/datapage.js"
 import { encodeNestedValues } from "hyparquet-writer/src/dremel.js"
 import { writeRleBitPackedHybrid } from "hyparquet-writer/src/encoding.js"
+import { writeIndexes } from "hyparquet-writer/src/indexes.js"
 import { schemaPathResolver } from "hyparquet-writer/src/schema.js"
+import { snappyCompress } from "hyparquet-writer/src/snappy.js"
+import type { PageIndexes } from "hyparquet-writer/src/types.js"
 import { endianness } from "node:os"
 import type { EncodableColumn, Typed } from "./Columns.js"
 import { compressors } from "./Compression.js"
+import { writeFooter } from "./Footer.js"
+import { Fields } from "./Thrift.js"
 
 export interface FileColumn {
   readonly name: string
@@ -30,7 +34,8 @@ const pageSize = 1024 * 1024
 // Parquet's PLAIN values are little-endian; on a big-endian machine typed columns take the general path.
 const littleEndian = endianness() === "LE"
 
-const snappy = (bytes: Uint8Array): Uint8Array => (compressors.SNAPPY ?? ((input: Uint8Array) => input))(bytes)
+/** The native Snappy, or hyparquet-writer's own where the native one does not load. */
+const snappy = compressors.SNAPPY ?? snappyCompress
 
 /** The leaves under a column, each as its path from the root. */
 const leafPaths = (path: ReadonlyArray<SchemaTree>): Array<Array<SchemaTree>> => {
@@ -63,6 +68,27 @@ const packed = (values: Typed, valid: Uint8Array | undefined) => {
   return { values: out, nulls, min, max }
 }
 
+const pageTypes = { DATA_PAGE_V2: 3, DICTIONARY_PAGE: 2 } as const
+const encodings = { PLAIN: 0, RLE_DICTIONARY: 8 } as const
+
+/** A PageHeader (compact Thrift): a dictionary page's, or a DATA_PAGE_V2's (compressed, as all of ours are). */
+const writePageHeader = (
+  writer: ByteWriter,
+  type: keyof typeof pageTypes,
+  sizes: { readonly uncompressed: number; readonly compressed: number },
+  fields: ReadonlyArray<number>
+) => {
+  const header = new Fields(writer)
+  header.i32(1, pageTypes[type])
+  header.i32(2, sizes.uncompressed)
+  header.i32(3, sizes.compressed)
+  header.struct(type === "DICTIONARY_PAGE" ? 7 : 8)
+  const inner = new Fields(writer)
+  for (let i = 0; i < fields.length; i++) inner.i32(i + 1, fields[i])
+  inner.stop()
+  header.stop()
+}
+
 /** A chunk's one data page, before compression: its definition levels, values, and dictionary page if any. */
 interface Page {
   readonly element: SchemaElement
@@ -77,6 +103,13 @@ interface Page {
   readonly max: number | bigint | Uint8Array | undefined
 }
 
+/** An optional column's definition levels (RLE, width 1): 1 for a value, 0 for a null. */
+const definitionLevels = (page: Page): Uint8Array => {
+  const levels = new ByteWriter(64)
+  writeRleBitPackedHybrid(levels, page.valid ?? new Uint8Array(page.numValues).fill(1), 1)
+  return levels.getBytes()
+}
+
 /**
  * One column chunk of one page: its dictionary page (PLAIN, Snappy) when it has one, then a
  * DATA_PAGE_V2 (Snappy, definition levels uncompressed as V2 has them), with the chunk's statistics.
@@ -88,38 +121,27 @@ const writeChunk = (writer: ByteWriter, page: Page): ColumnChunk => {
   if (page.dictionary !== undefined) {
     dictionaryOffset = BigInt(writer.offset)
     const compressed = snappy(page.dictionary.values)
-    writePageHeader(writer, {
-      type: "DICTIONARY_PAGE",
-      uncompressed_page_size: page.dictionary.values.byteLength,
-      compressed_page_size: compressed.byteLength,
-      dictionary_page_header: { num_values: page.dictionary.count, encoding: "PLAIN" }
-    })
+    writePageHeader(
+      writer,
+      "DICTIONARY_PAGE",
+      { uncompressed: page.dictionary.values.byteLength, compressed: compressed.byteLength },
+      [page.dictionary.count, encodings.PLAIN]
+    )
     uncompressed += writer.offset - Number(dictionaryOffset) + page.dictionary.values.byteLength
     writer.appendBytes(compressed)
   }
   const dataStart = writer.offset
-  const levels = new ByteWriter()
-  const definitionLength =
-    page.element.repetition_type === "OPTIONAL"
-      ? writeRleBitPackedHybrid(levels, page.valid ?? new Uint8Array(page.numValues).fill(1), 1)
-      : 0
+  const levels = page.element.repetition_type === "OPTIONAL" ? definitionLevels(page) : new Uint8Array(0)
   const compressed = snappy(page.values)
-  writePageHeader(writer, {
-    type: "DATA_PAGE_V2",
-    uncompressed_page_size: levels.offset + page.values.byteLength,
-    compressed_page_size: levels.offset + compressed.byteLength,
-    data_page_header_v2: {
-      num_values: page.numValues,
-      num_nulls: page.nulls,
-      num_rows: page.numValues,
-      encoding: page.encoding,
-      definition_levels_byte_length: definitionLength,
-      repetition_levels_byte_length: 0,
-      is_compressed: true
-    }
-  })
-  uncompressed += writer.offset - dataStart + levels.offset + page.values.byteLength
-  writer.appendBytes(levels.getBytes())
+  // DataPageHeaderV2: num_values, num_nulls, num_rows, encoding, both levels' byte lengths.
+  writePageHeader(
+    writer,
+    "DATA_PAGE_V2",
+    { uncompressed: levels.byteLength + page.values.byteLength, compressed: levels.byteLength + compressed.byteLength },
+    [page.numValues, page.nulls, page.numValues, encodings[page.encoding], levels.byteLength, 0]
+  )
+  uncompressed += writer.offset - dataStart + levels.byteLength + page.values.byteLength
+  writer.appendBytes(levels)
   writer.appendBytes(compressed)
   return {
     file_offset: BigInt(chunkStart),
@@ -278,7 +300,9 @@ export const writeParquetFile = (
   createdBy: string
 ): Uint8Array => {
   const writer = new ByteWriter()
-  const file = new ParquetWriter({ writer, schema, codec: "SNAPPY", compressors, statistics: true, createdBy })
+  writer.appendUint32(0x31524150)
+  const rowGroups: Array<RowGroup> = []
+  const pendingIndexes: Array<PageIndexes> = []
   const resolve = schemaPathResolver(schema)
   for (let start = 0; start < numRows; start += rowGroupSize) {
     const end = Math.min(numRows, start + rowGroupSize)
@@ -319,7 +343,7 @@ export const writeParquetFile = (
             element: schemaPath[schemaPath.length - 1]!,
             schemaPath,
             codec: "SNAPPY",
-            compressors: { SNAPPY: file.compressors.SNAPPY },
+            compressors: { SNAPPY: snappy },
             stats: true,
             pageSize,
             columnIndex: false,
@@ -329,19 +353,25 @@ export const writeParquetFile = (
           pageData: encodeNestedValues(leaf, rows)
         })
         chunks.push(result.chunk)
-        file.pendingIndexes.push(result)
+        pendingIndexes.push(result)
       }
     }
     let uncompressed = 0n
     for (const chunk of chunks) uncompressed += chunk.meta_data?.total_uncompressed_size ?? 0n
-    file.row_groups.push({
+    rowGroups.push({
       columns: chunks,
       total_byte_size: uncompressed,
       num_rows: BigInt(end - start),
       total_compressed_size: BigInt(writer.offset - groupStart)
     })
-    file.num_rows += BigInt(end - start)
   }
-  file.finish()
+  writeIndexes(writer, pendingIndexes)
+  writeFooter(writer, {
+    schema,
+    elementOf: (path) => resolve([...path]).at(-1)!.element,
+    rowGroups,
+    numRows: BigInt(numRows),
+    createdBy
+  })
   return writer.getBytes()
 }
