@@ -24,7 +24,7 @@ import { physicalTable } from "./ColumnMapping.js"
 import { commitLoop, rejectMetadataChange } from "./Commit.js"
 import { checkpointInterval, deletedFileRetentionMs } from "./Config.js"
 import {
-  dataFieldsOf,
+  dataSchemaOf,
   dataFileName,
   encodeDataFile,
   logPathOf,
@@ -211,14 +211,14 @@ export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
     snapshot.columnMapping ?? "none"
   )
   const types = new Map(schema.fields.map((field) => [field.name, field.type]))
-  const dataFields = dataFieldsOf(schema, partitionColumns)
+  const dataSchema = dataSchemaOf(schema, partitionColumns)
   // Delta's default: stats on the first 32 columns.
   const statsColumns = new Set(
-    options.statsColumns?.map(physical) ?? dataFields.slice(0, 32).map((field) => field.name)
+    options.statsColumns?.map(physical) ?? dataSchema.fields.slice(0, 32).map((field) => field.name)
   )
   const files: Array<EncodedDataFile> = []
   for (const group of partitionGroups(columns, partitionColumns, types)) {
-    const encoded = encodeDataFile(dataFields, columns, group.selection, statsColumns)
+    const encoded = encodeDataFile(dataSchema, columns, group.selection, statsColumns)
     if (Either.isLeft(encoded)) return yield* new InvalidRows({ path: tablePath, reason: encoded.left })
     const directory = partitionDirectory(partitionColumns, group.values)
     const relative = directory === "" ? dataFileName() : `${directory}/${dataFileName()}`
