@@ -372,10 +372,14 @@ export const make = (options: DeltaEventLogOptions) =>
       synced(Effect.sync(() => readLocal(filter, readOptions)))
 
     // File-system events only wake tails early; the poll and the version cursor are what guarantee delivery.
+    // A commit's temp file (created, written, unlinked: most of the events a commit makes) is never a new
+    // commit, so its events wake nobody.
     const runtime = yield* Effect.runtime<never>()
-    yield* Effect.acquireRelease(
-      Effect.try(() => watch(logDir(tablePath), () => Runtime.runFork(runtime)(wakeup.signal))).pipe(Effect.option),
-      (watcher) => Effect.sync(() => Option.map(watcher, (w) => w.close()))
+    const wake = (_event: string, name: string | null) => {
+      if (name?.endsWith(".tmp") !== true) Runtime.runFork(runtime)(wakeup.signal)
+    }
+    yield* Effect.acquireRelease(Effect.try(() => watch(logDir(tablePath), wake)).pipe(Effect.option), (watcher) =>
+      Effect.sync(() => Option.map(watcher, (w) => w.close()))
     )
 
     const pollInterval = options.pollInterval ?? Duration.seconds(1)
