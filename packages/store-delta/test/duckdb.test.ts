@@ -250,6 +250,49 @@ describe("interop with DuckDB", () => {
       })
   )
 
+  it.scoped(
+    "string pages, PLAIN and dictionary, with nulls and non-ASCII text read back exactly, their footer bounds in byte order",
+    () =>
+      Effect.gen(function* () {
+        const path = yield* tempDir
+        const schema: StructType = {
+          type: "struct",
+          fields: [column("k", "long"), column("plain", "string"), column("dict", "string"), column("bare", "string")]
+        }
+        // U+FFFF sorts after 😀 in JavaScript (UTF-16 units) and before it in UTF-8 bytes, Parquet's order.
+        const texts = ["", "é ✓", "😀", "\uffff", "a".repeat(40), "Zürich"]
+        const cycle = ["x", "ÿ", null, "😀"]
+        const rows = Array.from({ length: 200 }, (_, i) => ({
+          k: BigInt(i),
+          plain: i % 7 === 3 ? null : `${texts[i % texts.length]}${i}`,
+          dict: cycle[i % cycle.length],
+          bare: `row ${i}`
+        }))
+        yield* createTable(path, { schema })
+        // `bare` keeps no Delta stats, so its footer has no bounds either.
+        yield* append(path, rows, { statsColumns: ["k", "plain", "dict"] })
+        const snapshot = yield* loadSnapshot(path)
+        const { rows: read } = yield* duckdb(snapshot, "k, plain, dict, bare", "k")
+        expect(read).toEqual(rows)
+        expect([...(yield* readAll(snapshot))].sort((a, b) => Number(a.k) - Number(b.k))).toEqual(rows)
+        const file = snapshot.files[0]!.absolutePath
+        const chunks = yield* withDuckDB((query) =>
+          query(
+            `SELECT path_in_schema AS path, encodings, stats_min_value AS min, stats_max_value AS max, stats_null_count AS nulls
+             FROM parquet_metadata('${file}') ORDER BY column_id`
+          )
+        )
+        const present = rows.map((row) => row.plain).filter((value): value is string => value !== null)
+        const byteOrder = [...present].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+        expect(chunks.slice(1)).toEqual([
+          { path: "plain", encodings: "PLAIN", min: byteOrder[0], max: byteOrder.at(-1), nulls: 29n },
+          { path: "dict", encodings: "PLAIN, RLE_DICTIONARY", min: "x", max: "😀", nulls: 50n },
+          { path: "bare", encodings: "PLAIN", min: null, max: null, nulls: 0n }
+        ])
+        expect(byteOrder.at(-1)?.startsWith("😀")).toBe(true)
+      })
+  )
+
   it.scoped("rows that do not fit are InvalidRows naming the row, and nothing is written", () =>
     Effect.gen(function* () {
       const path = yield* tempDir
