@@ -372,11 +372,13 @@ export const make = (options: DeltaEventLogOptions) =>
       synced(Effect.sync(() => readLocal(filter, readOptions)))
 
     // File-system events only wake tails early; the poll and the version cursor are what guarantee delivery.
-    // A commit's temp file (created, written, unlinked: most of the events a commit makes) is never a new
-    // commit, so its events wake nobody.
+    // Only a commit newer than the views wakes the tails: a temp file, a checkpoint, or a commit this
+    // process made (it signalled already) is no news, and each wake-up runs a fiber.
     const runtime = yield* Effect.runtime<never>()
     const wake = (_event: string, name: string | null) => {
-      if (name?.endsWith(".tmp") !== true) Runtime.runFork(runtime)(wakeup.signal)
+      const commit = name === null ? undefined : /^(\d{20})\.json$/.exec(name)
+      if (commit === null || (commit !== undefined && Number(commit[1]) <= version)) return
+      Runtime.runFork(runtime)(wakeup.signal)
     }
     yield* Effect.acquireRelease(Effect.try(() => watch(logDir(tablePath), wake)).pipe(Effect.option), (watcher) =>
       Effect.sync(() => Option.map(watcher, (w) => w.close()))
