@@ -257,7 +257,13 @@ describe("interop with DuckDB", () => {
         const path = yield* tempDir
         const schema: StructType = {
           type: "struct",
-          fields: [column("k", "long"), column("plain", "string"), column("dict", "string"), column("bare", "string")]
+          fields: [
+            column("k", "long"),
+            column("plain", "string"),
+            column("dict", "string"),
+            column("bare", "string"),
+            column("gone", "string")
+          ]
         }
         // U+FFFF sorts after 😀 in JavaScript (UTF-16 units) and before it in UTF-8 bytes, Parquet's order.
         const texts = ["", "é ✓", "😀", "\uffff", "a".repeat(40), "Zürich"]
@@ -266,13 +272,14 @@ describe("interop with DuckDB", () => {
           k: BigInt(i),
           plain: i % 7 === 3 ? null : `${texts[i % texts.length]}${i}`,
           dict: cycle[i % cycle.length],
-          bare: `row ${i}`
+          bare: `row ${i}`,
+          gone: null
         }))
         yield* createTable(path, { schema })
-        // `bare` keeps no Delta stats, so its footer has no bounds either.
-        yield* append(path, rows, { statsColumns: ["k", "plain", "dict"] })
+        // `bare` keeps no Delta stats, so its footer has no bounds either; `gone` is a page of nulls only.
+        yield* append(path, rows, { statsColumns: ["k", "plain", "dict", "gone"] })
         const snapshot = yield* loadSnapshot(path)
-        const { rows: read } = yield* duckdb(snapshot, "k, plain, dict, bare", "k")
+        const { rows: read } = yield* duckdb(snapshot, "k, plain, dict, bare, gone", "k")
         expect(read).toEqual(rows)
         expect([...(yield* readAll(snapshot))].sort((a, b) => Number(a.k) - Number(b.k))).toEqual(rows)
         const file = snapshot.files[0]!.absolutePath
@@ -287,7 +294,8 @@ describe("interop with DuckDB", () => {
         expect(chunks.slice(1)).toEqual([
           { path: "plain", encodings: "PLAIN", min: byteOrder[0], max: byteOrder.at(-1), nulls: 29n },
           { path: "dict", encodings: "PLAIN, RLE_DICTIONARY", min: "x", max: "😀", nulls: 50n },
-          { path: "bare", encodings: "PLAIN", min: null, max: null, nulls: 0n }
+          { path: "bare", encodings: "PLAIN", min: null, max: null, nulls: 0n },
+          { path: "gone", encodings: "PLAIN", min: null, max: null, nulls: 200n }
         ])
         expect(byteOrder.at(-1)?.startsWith("😀")).toBe(true)
       })
