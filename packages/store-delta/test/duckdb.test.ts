@@ -262,7 +262,8 @@ describe("interop with DuckDB", () => {
             column("plain", "string"),
             column("dict", "string"),
             column("bare", "string"),
-            column("gone", "string")
+            column("gone", "string"),
+            column("same", "string")
           ]
         }
         // U+FFFF sorts after 😀 in JavaScript (UTF-16 units) and before it in UTF-8 bytes, Parquet's order.
@@ -273,13 +274,15 @@ describe("interop with DuckDB", () => {
           plain: i % 7 === 3 ? null : `${texts[i % texts.length]}${i}`,
           dict: cycle[i % cycle.length],
           bare: `row ${i}`,
-          gone: null
+          gone: null,
+          same: "only"
         }))
         yield* createTable(path, { schema })
-        // `bare` keeps no Delta stats, so its footer has no bounds either; `gone` is a page of nulls only.
-        yield* append(path, rows, { statsColumns: ["k", "plain", "dict", "gone"] })
+        // `bare` keeps no Delta stats, so its footer has no bounds either; `gone` is a page of nulls only,
+        // `same` a one-entry dictionary (indices of width 0).
+        yield* append(path, rows, { statsColumns: ["k", "plain", "dict", "gone", "same"] })
         const snapshot = yield* loadSnapshot(path)
-        const { rows: read } = yield* duckdb(snapshot, "k, plain, dict, bare, gone", "k")
+        const { rows: read } = yield* duckdb(snapshot, "k, plain, dict, bare, gone, same", "k")
         expect(read).toEqual(rows)
         expect([...(yield* readAll(snapshot))].sort((a, b) => Number(a.k) - Number(b.k))).toEqual(rows)
         const file = snapshot.files[0]!.absolutePath
@@ -295,7 +298,8 @@ describe("interop with DuckDB", () => {
           { path: "plain", encodings: "PLAIN", min: byteOrder[0], max: byteOrder.at(-1), nulls: 29n },
           { path: "dict", encodings: "PLAIN, RLE_DICTIONARY", min: "x", max: "😀", nulls: 50n },
           { path: "bare", encodings: "PLAIN", min: null, max: null, nulls: 0n },
-          { path: "gone", encodings: "PLAIN", min: null, max: null, nulls: 200n }
+          { path: "gone", encodings: "PLAIN", min: null, max: null, nulls: 200n },
+          { path: "same", encodings: "PLAIN, RLE_DICTIONARY", min: "only", max: "only", nulls: 0n }
         ])
         expect(byteOrder.at(-1)?.startsWith("😀")).toBe(true)
       })

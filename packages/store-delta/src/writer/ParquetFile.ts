@@ -1,11 +1,11 @@
 /**
  * A Parquet file from encodable columns. Nested columns and the flat ones of other types (booleans,
- * binary, dates, decimals) are written by hyparquet-writer, the footer by `Footer`. Two kinds of flat column are
- * written here, one page per row group, since hyparquet-writer reads every value a few times over
- * (sizing, statistics, dictionary sampling, conversion): one held in a typed array (longs, ints,
- * floats, doubles, timestamps), PLAIN straight from the array's bytes (read from hyparquet-writer's
- * side, a 64-bit value is a new BigInt each time), and a string column, PLAIN or with the dictionary
- * `Columns` chose for it, each string encoded to UTF-8 once.
+ * binary, dates, decimals) are written by hyparquet-writer, the footer by `Footer`. Two kinds of flat
+ * column are written here, one page per row group, since hyparquet-writer reads every value a few
+ * times over (sizing, statistics, dictionary sampling, conversion): one held in a typed array (longs,
+ * ints, floats, doubles, timestamps), PLAIN straight from the array's bytes (read from
+ * hyparquet-writer's side, a 64-bit value is a new BigInt each time), and a string column, PLAIN or
+ * with the dictionary `Columns` chose for it, each string encoded to UTF-8 once.
  */
 import type { ColumnChunk, RowGroup, SchemaElement, SchemaTree } from "hyparquet"
 import { ByteWriter } from "hyparquet-writer"
@@ -274,8 +274,8 @@ const stringPage = (
     indices[i] = at
   }
   const entries = plainStrings([...index.keys()])
-  // At least one bit: a one-entry dictionary's indices are all zero, and some readers refuse width 0.
-  const bitWidth = Math.max(1, Math.ceil(Math.log2(index.size)))
+  // The width parquet-mr and hyparquet-writer give the indices: 0 for a one-entry dictionary.
+  const bitWidth = Math.ceil(Math.log2(index.size))
   const page = new ByteWriter()
   page.appendUint8(bitWidth)
   writeRleBitPackedHybrid(page, indices, bitWidth)
