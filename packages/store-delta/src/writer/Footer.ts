@@ -20,7 +20,7 @@ import { ByteWriter } from "hyparquet-writer"
 import { logicalType } from "hyparquet-writer/src/metadata.js"
 import { serializeTCompactProtocol } from "hyparquet-writer/src/thrift.js"
 import { unconvertStatistics } from "hyparquet-writer/src/unconvert.js"
-import { BINARY, Fields, I32, STOP, STRUCT } from "./Thrift.js"
+import { BINARY, Fields, I32, STOP, STRUCT, writeBinary } from "./Thrift.js"
 
 interface SchemaParts {
   readonly createdBy: string
@@ -75,11 +75,7 @@ const columnMetaData = (
   fields.list(2, I32, meta.encodings.length)
   for (const encoding of meta.encodings) writer.appendZigZag(Encodings.indexOf(encoding))
   fields.list(3, BINARY, meta.path_in_schema.length)
-  for (const name of meta.path_in_schema) {
-    const bytes = Buffer.from(name)
-    writer.appendVarInt(bytes.byteLength)
-    writer.appendBytes(bytes)
-  }
+  for (const name of meta.path_in_schema) writeBinary(writer, name)
   fields.i32(4, CompressionCodecs.indexOf(meta.codec))
   fields.i64(5, meta.num_values)
   fields.i64(6, meta.total_uncompressed_size)

@@ -6,11 +6,18 @@ import type { ByteWriter } from "hyparquet-writer"
 
 // Thrift compact protocol type codes.
 export const I32 = 5
-export const I64 = 6
+const I64 = 6
 export const BINARY = 8
-export const LIST = 9
+const LIST = 9
 export const STRUCT = 12
 export const STOP = 0
+
+/** A binary value (a string as UTF-8): its length as a varint, then its bytes; a field's or a list element's. */
+export const writeBinary = (writer: ByteWriter, value: string) => {
+  const bytes = Buffer.from(value)
+  writer.appendVarInt(bytes.byteLength)
+  writer.appendBytes(bytes)
+}
 
 /** A struct's fields in increasing id order: each header holds the id's distance from the previous one. */
 export class Fields {
@@ -42,9 +49,7 @@ export class Fields {
   }
   string(id: number, value: string) {
     this.header(id, BINARY)
-    const bytes = Buffer.from(value)
-    this.writer.appendVarInt(bytes.byteLength)
-    this.writer.appendBytes(bytes)
+    writeBinary(this.writer, value)
   }
   /** A list's header; its `count` elements of `type` follow. */
   list(id: number, type: number, count: number) {
