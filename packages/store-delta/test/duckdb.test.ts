@@ -305,6 +305,45 @@ describe("interop with DuckDB", () => {
       })
   )
 
+  it.scoped("a file of two row groups with a multi-page nested column (offset indexes in the footer) reads back", () =>
+    Effect.gen(function* () {
+      const path = yield* tempDir
+      yield* createTable(path, {
+        schema: {
+          type: "struct",
+          fields: [
+            column("k", "long"),
+            column("tags", { type: "array", elementType: "string", containsNull: true }),
+            column("ok", "boolean")
+          ]
+        }
+      })
+      const rows = Array.from({ length: 150_000 }, (_, i) => ({
+        k: BigInt(i),
+        tags: [`tag-${i}-${"x".repeat(40)}`, null],
+        ok: i % 3 === 0 ? null : i % 2 === 0
+      }))
+      yield* append(path, rows)
+      const snapshot = yield* loadSnapshot(path)
+      const file = snapshot.files[0]!.absolutePath
+      const { groups, counts, picked } = yield* withDuckDB(async (query) => ({
+        groups: await query(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${file}')`),
+        counts: await query(
+          `SELECT count(*) AS c, sum(len(tags)) AS t, count(ok) AS ok, max(k) AS k FROM read_parquet('${file}')`
+        ),
+        picked: await query(
+          `SELECT k, tags, ok FROM read_parquet('${file}') WHERE k BETWEEN 120000 AND 120002 ORDER BY k`
+        )
+      }))
+      expect(groups).toEqual([{ n: 2n }])
+      expect(counts).toEqual([{ c: 150_000n, t: 300_000n, ok: 100_000n, k: 149_999n }])
+      expect(picked).toEqual(rows.slice(120_000, 120_003))
+      const ours = [...(yield* readAll(snapshot))].sort((a, b) => Number(a.k) - Number(b.k))
+      expect(ours.length).toBe(rows.length)
+      expect(ours[120_001]).toEqual(rows[120_001])
+    })
+  )
+
   it.scoped("rows that do not fit are InvalidRows naming the row, and nothing is written", () =>
     Effect.gen(function* () {
       const path = yield* tempDir
