@@ -250,6 +250,100 @@ describe("interop with DuckDB", () => {
       })
   )
 
+  it.scoped(
+    "string pages, PLAIN and dictionary, with nulls and non-ASCII text read back exactly, their footer bounds in byte order",
+    () =>
+      Effect.gen(function* () {
+        const path = yield* tempDir
+        const schema: StructType = {
+          type: "struct",
+          fields: [
+            column("k", "long"),
+            column("plain", "string"),
+            column("dict", "string"),
+            column("bare", "string"),
+            column("gone", "string"),
+            column("same", "string")
+          ]
+        }
+        // U+FFFF sorts after 😀 in JavaScript (UTF-16 units) and before it in UTF-8 bytes, Parquet's order.
+        const texts = ["", "é ✓", "😀", "\uffff", "a".repeat(40), "Zürich"]
+        const cycle = ["x", "ÿ", null, "😀"]
+        const rows = Array.from({ length: 200 }, (_, i) => ({
+          k: BigInt(i),
+          plain: i % 7 === 3 ? null : `${texts[i % texts.length]}${i}`,
+          dict: cycle[i % cycle.length],
+          bare: `row ${i}`,
+          gone: null,
+          same: "only"
+        }))
+        yield* createTable(path, { schema })
+        // `bare` keeps no Delta stats, so its footer has no bounds either; `gone` is a page of nulls only,
+        // `same` a one-entry dictionary (indices of width 0).
+        yield* append(path, rows, { statsColumns: ["k", "plain", "dict", "gone", "same"] })
+        const snapshot = yield* loadSnapshot(path)
+        const { rows: read } = yield* duckdb(snapshot, "k, plain, dict, bare, gone, same", "k")
+        expect(read).toEqual(rows)
+        expect([...(yield* readAll(snapshot))].sort((a, b) => Number(a.k) - Number(b.k))).toEqual(rows)
+        const file = snapshot.files[0]!.absolutePath
+        const chunks = yield* withDuckDB((query) =>
+          query(
+            `SELECT path_in_schema AS path, encodings, stats_min_value AS min, stats_max_value AS max, stats_null_count AS nulls
+             FROM parquet_metadata('${file}') ORDER BY column_id`
+          )
+        )
+        const present = rows.map((row) => row.plain).filter((value): value is string => value !== null)
+        const byteOrder = [...present].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+        expect(chunks.slice(1)).toEqual([
+          { path: "plain", encodings: "PLAIN", min: byteOrder[0], max: byteOrder.at(-1), nulls: 29n },
+          { path: "dict", encodings: "PLAIN, RLE_DICTIONARY", min: "x", max: "😀", nulls: 50n },
+          { path: "bare", encodings: "PLAIN", min: null, max: null, nulls: 0n },
+          { path: "gone", encodings: "PLAIN", min: null, max: null, nulls: 200n },
+          { path: "same", encodings: "PLAIN, RLE_DICTIONARY", min: "only", max: "only", nulls: 0n }
+        ])
+        expect(byteOrder.at(-1)?.startsWith("😀")).toBe(true)
+      })
+  )
+
+  it.scoped("a file of two row groups with a multi-page nested column (offset indexes in the footer) reads back", () =>
+    Effect.gen(function* () {
+      const path = yield* tempDir
+      yield* createTable(path, {
+        schema: {
+          type: "struct",
+          fields: [
+            column("k", "long"),
+            column("tags", { type: "array", elementType: "string", containsNull: true }),
+            column("ok", "boolean")
+          ]
+        }
+      })
+      const rows = Array.from({ length: 150_000 }, (_, i) => ({
+        k: BigInt(i),
+        tags: [`tag-${i}-${"x".repeat(40)}`, null],
+        ok: i % 3 === 0 ? null : i % 2 === 0
+      }))
+      yield* append(path, rows)
+      const snapshot = yield* loadSnapshot(path)
+      const file = snapshot.files[0]!.absolutePath
+      const { groups, counts, picked } = yield* withDuckDB(async (query) => ({
+        groups: await query(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${file}')`),
+        counts: await query(
+          `SELECT count(*) AS c, sum(len(tags)) AS t, count(ok) AS ok, max(k) AS k FROM read_parquet('${file}')`
+        ),
+        picked: await query(
+          `SELECT k, tags, ok FROM read_parquet('${file}') WHERE k BETWEEN 120000 AND 120002 ORDER BY k`
+        )
+      }))
+      expect(groups).toEqual([{ n: 2n }])
+      expect(counts).toEqual([{ c: 150_000n, t: 300_000n, ok: 100_000n, k: 149_999n }])
+      expect(picked).toEqual(rows.slice(120_000, 120_003))
+      const ours = [...(yield* readAll(snapshot))].sort((a, b) => Number(a.k) - Number(b.k))
+      expect(ours.length).toBe(rows.length)
+      expect(ours[120_001]).toEqual(rows[120_001])
+    })
+  )
+
   it.scoped("rows that do not fit are InvalidRows naming the row, and nothing is written", () =>
     Effect.gen(function* () {
       const path = yield* tempDir

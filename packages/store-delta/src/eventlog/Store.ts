@@ -27,7 +27,7 @@ import {
   eventSchemaWithoutAppendedAt,
   eventStatsColumns,
   schemaOf,
-  toRow
+  toColumns
 } from "./Table.js"
 
 export interface DeltaEventLogOptions {
@@ -243,7 +243,7 @@ export const make = (options: DeltaEventLogOptions) =>
               schema: schemaOf(metadata.schemaString),
               partitionColumns: eventPartitionColumns
             }
-            const written = yield* encodeDataFiles(table, overlay.logged.map(toRow), {
+            const written = yield* encodeDataFiles(table, toColumns(overlay.logged), {
               statsColumns: eventStatsColumns
             }).pipe(Effect.mapError(storeError("append")))
             const content = serializeActions([
@@ -372,10 +372,16 @@ export const make = (options: DeltaEventLogOptions) =>
       synced(Effect.sync(() => readLocal(filter, readOptions)))
 
     // File-system events only wake tails early; the poll and the version cursor are what guarantee delivery.
+    // Only a commit newer than the views wakes the tails: a temp file, a checkpoint, or a commit this
+    // process made (it signalled already) is no news, and each wake-up runs a fiber.
     const runtime = yield* Effect.runtime<never>()
-    yield* Effect.acquireRelease(
-      Effect.try(() => watch(logDir(tablePath), () => Runtime.runFork(runtime)(wakeup.signal))).pipe(Effect.option),
-      (watcher) => Effect.sync(() => Option.map(watcher, (w) => w.close()))
+    const wake = (_event: string, name: string | null) => {
+      const commit = name === null ? undefined : /^(\d{20})\.json$/.exec(name)
+      if (commit === null || (commit !== undefined && Number(commit[1]) <= version)) return
+      Runtime.runFork(runtime)(wakeup.signal)
+    }
+    yield* Effect.acquireRelease(Effect.try(() => watch(logDir(tablePath), wake)).pipe(Effect.option), (watcher) =>
+      Effect.sync(() => Option.map(watcher, (w) => w.close()))
     )
 
     const pollInterval = options.pollInterval ?? Duration.seconds(1)

@@ -1,5 +1,5 @@
 import { Effect, Either, Option } from "effect"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import {
@@ -88,8 +88,15 @@ export const readCommit = (
   version: number
 ): Effect.Effect<Option.Option<ReadonlyArray<Action>>, CorruptCommit | DeltaIOError> =>
   // Read synchronously, as replays read commits (see `readCommitTexts`): the event log asks for the
-  // next commit before every append and read, and it is usually absent or a small local file.
-  Effect.suspend(() => readCommitTexts(tablePath, [version])).pipe(
+  // next commit before every append and read, and it is usually absent or a small local file. Absent
+  // is asked first, without the read: a failed read's error (its message and stack) cost more than
+  // the rest of the lookup. A commit written between the two calls is found by the next lookup, as
+  // one written just after the read would be.
+  Effect.suspend(() =>
+    existsSync(Path.join(logDir(tablePath), commitFileName(version)))
+      ? readCommitTexts(tablePath, [version])
+      : Effect.succeed([undefined])
+  ).pipe(
     Effect.flatMap(([text]) =>
       text === undefined
         ? Effect.succeedNone

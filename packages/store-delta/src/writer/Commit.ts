@@ -32,6 +32,16 @@ export const putIfAbsent = (
   const dir = logDir(tablePath)
   const temp = Path.join(dir, `.${commitFileName(version)}.${randomUUID()}.tmp`)
   const target = Path.join(dir, commitFileName(version))
+  // Once a won commit dropped the temp name, the release has nothing to remove (a second unlink would
+  // fail, and build its error, on every commit).
+  let removed = false
+  const dropTemp = removeFile(temp).pipe(
+    Effect.tap(() =>
+      Effect.sync(() => {
+        removed = true
+      })
+    )
+  )
   return Effect.acquireUseRelease(
     Effect.all([writeDurable(temp, content), alongside], { concurrency: 2, discard: true }),
     () =>
@@ -48,9 +58,9 @@ export const putIfAbsent = (
             : Effect.fail(new DeltaIOError({ path: target, operation: "link", reason: String(cause) }))
         ),
         // The temp name goes before the folder's flush, so the one flush makes both changes durable.
-        Effect.tap((won) => (won ? Effect.zipRight(removeFile(temp), syncDir(dir)) : Effect.void))
+        Effect.tap((won) => (won ? Effect.zipRight(dropTemp, syncDir(dir)) : Effect.void))
       ),
-    () => removeFile(temp).pipe(Effect.orDie)
+    () => (removed ? Effect.void : dropTemp.pipe(Effect.orDie))
   )
 }
 

@@ -24,7 +24,7 @@ import { physicalTable } from "./ColumnMapping.js"
 import { commitLoop, rejectMetadataChange } from "./Commit.js"
 import { checkpointInterval, deletedFileRetentionMs } from "./Config.js"
 import {
-  dataFieldsOf,
+  dataSchemaOf,
   dataFileName,
   encodeDataFile,
   logPathOf,
@@ -162,17 +162,21 @@ const partitionGroups = (
 ): Array<{ readonly values: Record<string, string | null>; readonly selection: Selection }> => {
   if (partitionColumns.length === 0) return [{ values: {}, selection: { length: columns.length, indices: undefined } }]
   const sources = partitionColumns.map((column) => columns.column(column))
-  const groups = new Map<string, { values: Record<string, string | null>; indices: Array<number> }>()
+  const groups = new Map<string | null, { values: Record<string, string | null>; indices: Array<number> }>()
+  const serialized = new Array<string | null>(partitionColumns.length)
   for (let i = 0; i < columns.length; i++) {
-    const values: Record<string, string | null> = {}
     for (let c = 0; c < partitionColumns.length; c++) {
-      const column = partitionColumns[c]!
-      values[column] = serializePartitionValue(sources[c]?.[i], types.get(column)!)
+      serialized[c] = serializePartitionValue(sources[c]?.[i], types.get(partitionColumns[c]!)!)
     }
-    const key = JSON.stringify(values)
+    // One partition column (the common case) keys by its value; null cannot collide with a string.
+    const key = serialized.length === 1 ? (serialized[0] ?? null) : JSON.stringify(serialized)
     const group = groups.get(key)
-    if (group === undefined) groups.set(key, { values, indices: [i] })
-    else group.indices.push(i)
+    if (group !== undefined) group.indices.push(i)
+    else {
+      const values: Record<string, string | null> = {}
+      for (let c = 0; c < partitionColumns.length; c++) values[partitionColumns[c]!] = serialized[c]!
+      groups.set(key, { values, indices: [i] })
+    }
   }
   return [...groups.values()].map(({ values, indices }) => ({
     values,
@@ -207,14 +211,14 @@ export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
     snapshot.columnMapping ?? "none"
   )
   const types = new Map(schema.fields.map((field) => [field.name, field.type]))
-  const dataFields = dataFieldsOf(schema, partitionColumns)
+  const dataSchema = dataSchemaOf(schema, partitionColumns)
   // Delta's default: stats on the first 32 columns.
   const statsColumns = new Set(
-    options.statsColumns?.map(physical) ?? dataFields.slice(0, 32).map((field) => field.name)
+    options.statsColumns?.map(physical) ?? dataSchema.fields.slice(0, 32).map((field) => field.name)
   )
   const files: Array<EncodedDataFile> = []
   for (const group of partitionGroups(columns, partitionColumns, types)) {
-    const encoded = encodeDataFile(dataFields, columns, group.selection, statsColumns)
+    const encoded = encodeDataFile(dataSchema, columns, group.selection, statsColumns)
     if (Either.isLeft(encoded)) return yield* new InvalidRows({ path: tablePath, reason: encoded.left })
     const directory = partitionDirectory(partitionColumns, group.values)
     const relative = directory === "" ? dataFileName() : `${directory}/${dataFileName()}`
