@@ -41,6 +41,14 @@ const snapshot = Effect.gen(function* () {
 const sortedValues = <A>(map: ReadonlyMap<string, A>) =>
   [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row)
 
+/** The views a store shows are what the reducer makes of its events. */
+const expectViewsOfReplay = (state: Effect.Effect.Success<typeof snapshot>) => {
+  const replayed = Either.getOrThrow(Projection.replay(state.events))
+  expect(state.partitions).toEqual(sortedValues(replayed.partitions))
+  expect(state.jobRuns).toEqual(sortedValues(replayed.jobRuns))
+  expect(state.buildRequests).toEqual(sortedValues(replayed.buildRequests))
+}
+
 const outcome = (result: Either.Either<unknown, { readonly _tag: string }>) =>
   Either.isRight(result) ? "ok" : result.left._tag
 
@@ -537,10 +545,7 @@ export const conformance = (store: StoreUnderTest) =>
             previous = events
           }
           const state = yield* snapshot
-          const replayed = Either.getOrThrow(Projection.replay(state.events))
-          expect(state.partitions).toEqual(sortedValues(replayed.partitions))
-          expect(state.jobRuns).toEqual(sortedValues(replayed.jobRuns))
-          expect(state.buildRequests).toEqual(sortedValues(replayed.buildRequests))
+          expectViewsOfReplay(state)
           const expectedState = yield* Effect.provideService(snapshot, EventLog.EventLog, reference)
           // Append times are each store's own clock; everything else is the reference's, exactly.
           const withoutTimes = ({ events, ...rest }: typeof state) => ({
@@ -581,10 +586,7 @@ export const conformance = (store: StoreUnderTest) =>
             .map(({ seq, event }) => [seq, event.eventId] as const)
             .sort(([a], [b]) => a - b)
           expect(reported).toEqual(state.events.map(({ seq, event }) => [seq, event.eventId] as const))
-          const replayed = Either.getOrThrow(Projection.replay(state.events))
-          expect(state.partitions).toEqual(sortedValues(replayed.partitions))
-          expect(state.jobRuns).toEqual(sortedValues(replayed.jobRuns))
-          expect(state.buildRequests).toEqual(sortedValues(replayed.buildRequests))
+          expectViewsOfReplay(state)
         }).pipe(Effect.provide(store.fresh)),
       { timeout: 300_000, fastCheck: { numRuns: Math.ceil((store.propertyRuns ?? 200) / 4) } }
     )

@@ -5,7 +5,7 @@
  * then the events, the changed view rows, the NOTIFY and COMMIT in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, type Errors, EventCodec, EventLog, GroupCommit, Wakeup } from "@tessera/core"
+import { Batch, BuildEvent, EventCodec, EventLog, GroupCommit, Wakeup } from "@tessera/core"
 import { Effect, type Either, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
@@ -26,27 +26,16 @@ export const appended = Metric.counter("tessera_postgres_appended_events", {
   description: "Events appended to the PostgreSQL log by this process"
 })
 
-/** One append waiting for its group. */
-interface Item {
-  readonly events: ReadonlyArray<BuildEvent.BuildEvent>
-  readonly expect: EventLog.AppendOptions["expect"]
-}
-
-type ItemResult = Either.Either<
-  EventLog.AppendResult,
-  Errors.AppendConflict | Errors.InvalidTransition | EventLog.StoreError
->
-
 /** What a group's attempt wrote before it asked to commit: if the commit's answer is lost, the retry checks it. */
 interface Pending {
   readonly firstEventId: string
   readonly firstSeq: number
-  readonly results: ReadonlyArray<ItemResult>
+  readonly results: Batch.DecidedGroup["results"]
 }
 
 /**
- * The most events one group commits. Each group is one json document per statement, so a bound
- * keeps a group's messages a size the server parses quickly; a bigger append is committed alone.
+ * The most events one group commits. A group's rows travel as json constants in its statements, so a
+ * bound keeps a group's messages a size the server parses quickly; a bigger append is committed alone.
  */
 const GROUP_EVENTS = 5_000
 
@@ -206,7 +195,7 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
    * One attempt at a group: every item decided in order against what the earlier ones decided, in
    * one transaction of two round trips whatever the group's size.
    */
-  const groupOnce = (items: ReadonlyArray<Item>, pending: Ref.Ref<Pending | undefined>) =>
+  const groupOnce = (items: ReadonlyArray<Batch.Append>, pending: Ref.Ref<Pending | undefined>) =>
     Transaction.packed(sql, (connection) =>
       Effect.gen(function* () {
         const keys = Batch.keysOfGroup(items)
@@ -236,13 +225,15 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
       })
     )
 
-  const commitGroup = (items: ReadonlyArray<Item>) =>
+  const commitGroup = (
+    items: ReadonlyArray<Batch.Append>
+  ): Effect.Effect<ReadonlyArray<Either.Either<EventLog.AppendResult, EventLog.AppendError>>, EventLog.StoreError> =>
     Effect.flatMap(Ref.make<Pending | undefined>(undefined), (pending) =>
       resilient("append")(groupOnce(items, pending))
     )
   const group = yield* GroupCommit.make({
     commit: commitGroup,
-    weight: (item: Item) => Math.max(1, item.events.length),
+    weight: (item: Batch.Append) => Math.max(1, item.events.length),
     maxWeight: GROUP_EVENTS,
     closed: () =>
       new EventLog.StoreError({

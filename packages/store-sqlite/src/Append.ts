@@ -11,11 +11,6 @@ import { Clock, Effect, Either, Metric } from "effect"
 import { commits, counting, run } from "./Driver.js"
 import * as Rows from "./Rows.js"
 
-export interface Item {
-  readonly events: ReadonlyArray<BuildEvent.BuildEvent>
-  readonly expect: EventLog.AppendOptions["expect"]
-}
-
 interface KeyedRow {
   readonly kind: string
   readonly key: string
@@ -141,7 +136,7 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
   }
 
   /** The group decided over one prefetch of every row it names, and written as one batch. */
-  const decideAndWrite = (items: ReadonlyArray<Item>) =>
+  const decideAndWrite = (items: ReadonlyArray<Batch.Append>) =>
     Effect.gen(function* () {
       const head = headOf.get()?.head ?? 0
       // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
@@ -159,7 +154,9 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
    * the group wrote, and a refused one writes nothing while the others land. Uninterruptible from
    * BEGIN to COMMIT or ROLLBACK, so the connection is never left inside a transaction.
    */
-  const commitGroup = (items: ReadonlyArray<Item>): Effect.Effect<Batch.DecidedGroup, SqlError | EventLog.StoreError> =>
+  const commitGroup = (
+    items: ReadonlyArray<Batch.Append>
+  ): Effect.Effect<Batch.DecidedGroup, SqlError | EventLog.StoreError> =>
     Effect.uninterruptible(
       Effect.flatMap(
         run(() => begin.run()),

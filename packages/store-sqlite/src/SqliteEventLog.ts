@@ -5,7 +5,7 @@
  * over the rows it loads, then writes the events and the changed view rows together.
  */
 import { SqlError } from "@effect/sql/SqlError"
-import { type BuildEvent, EventLog, GroupCommit, Reading, Wakeup } from "@tessera/core"
+import { type Batch, type BuildEvent, EventLog, GroupCommit, Reading, Wakeup } from "@tessera/core"
 import { Config, type ConfigError, Duration, Effect, type Either, Layer, Metric, Option, type Scope } from "effect"
 import * as Append from "./Append.js"
 import * as Database from "./Database.js"
@@ -55,7 +55,7 @@ export const make = (
     const appender = Append.make(db.writer, filename)
     // Counted and announced once per group, after its COMMIT: what it wrote is visible from then on.
     const commitGroup = (
-      items: ReadonlyArray<Append.Item>
+      items: ReadonlyArray<Batch.Append>
     ): Effect.Effect<ReadonlyArray<Either.Either<EventLog.AppendResult, EventLog.AppendError>>, EventLog.StoreError> =>
       appender.commitGroup(items).pipe(
         db.retryBusy,
@@ -72,7 +72,7 @@ export const make = (
       )
     const group = yield* GroupCommit.make({
       commit: commitGroup,
-      weight: (item: Append.Item) => Math.max(1, item.events.length),
+      weight: (item: Batch.Append) => Math.max(1, item.events.length),
       maxWeight: GROUP_EVENTS,
       closed: () =>
         new EventLog.StoreError({

@@ -136,7 +136,7 @@ export const prefetched = <E>(keys: Keys, found: Prefetched, fallback: Loader<E>
  * The batches a group decided in order, as one write: every event, and each changed row once, as
  * the last batch to change it left it.
  */
-export const merge = (batches: ReadonlyArray<Batch>): Batch => {
+const merge = (batches: ReadonlyArray<Batch>): Batch => {
   if (batches.length === 1) return batches[0]!
   const last = <A>(rows: (batch: Batch) => ReadonlyArray<A>, keyOf: (row: A) => string): ReadonlyArray<A> => {
     const byKey = new Map<string, A>()
