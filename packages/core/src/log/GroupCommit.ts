@@ -4,7 +4,7 @@
  * concurrent appends instead of one each. Stores give it a `commit` that decides and writes the
  * items of a group in order, inside one transaction, each seeing what the earlier ones wrote.
  */
-import { Effect, Either, Exit, Scheduler, type Scope } from "effect"
+import { Effect, Either, Exit, type Scope } from "effect"
 
 export interface GroupCommit<In, A, E> {
   /** Commits `item` in the next group; resolves only once that group is durable (or failed). */
@@ -29,8 +29,14 @@ export interface Options<In, A, E, R> {
   readonly closed: () => E
 }
 
-/** The most scheduler rounds a group waits for more items: a steady stream of appends still commits. */
+/** The most event-loop turns a group waits for more items: a steady stream of appends still commits. */
 const GATHER_ROUNDS = 16
+
+/** Resumes once the event loop has run everything already queued: microtasks, and the immediates before it. */
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 interface Pending<In, A, E> {
   readonly item: In
@@ -54,8 +60,6 @@ export const make = <In, A, E, R>(
     let open = true
     /** Set while the committer waits for work: the next submit calls it. */
     let wake: (() => void) | undefined
-    /** The scheduler the latest caller runs on: the committer gathers a group on it. */
-    let callers: Scheduler.Scheduler = Scheduler.defaultScheduler
 
     /** Commits the oldest pending items that fit one group, and tells each its result. */
     const commitNext = Effect.suspend(() => {
@@ -97,25 +101,26 @@ export const make = <In, A, E, R>(
 
     /**
      * With a synchronous driver nothing else runs while a commit does, and the callers just answered
-     * reach their next append a few scheduler rounds apart (a job's claim, its fiber, its result).
-     * So the committer yields while items keep arriving and commits once a round brings none: one
-     * round for a lone appender, the whole burst for concurrent ones. It yields on the callers'
-     * scheduler (builds run on their own), or its rounds would all pass before any of theirs.
+     * reach their next append several scheduler hops apart (a job's claim, its fiber, its result).
+     * So the committer waits a turn of the event loop (`setImmediate`) while items keep arriving,
+     * and commits once a turn brings none: every fiber that could run meanwhile has run, on
+     * microtasks or on the immediates a fair scheduler moves them to once its slice has passed.
+     * Counting scheduler rounds instead ended a group as soon as the fibers had moved to
+     * immediates: a build at concurrency 16 then committed its appends one by one.
      */
     const gather = Effect.suspend(() => {
       let arrived = -1
-      let round = 0
+      let turn = 0
       return Effect.whileLoop({
-        while: () => round < GATHER_ROUNDS && pending.length !== arrived,
+        while: () => turn < GATHER_ROUNDS && pending.length !== arrived,
         body: () => {
           arrived = pending.length
-          round++
-          return Effect.yieldNow()
+          turn++
+          return nextTurn
         },
         step: () => {}
-      }).pipe(Effect.withScheduler(callers))
+      })
     })
-
     yield* Effect.gen(function* () {
       yield* work
       yield* gather
@@ -133,14 +138,11 @@ export const make = <In, A, E, R>(
     // step, so the closing finalizer sees every item queued before it.
     const submit = (item: In): Effect.Effect<A, E> =>
       Effect.uninterruptible(
-        Effect.withFiberRuntime<A, E>((fiber) =>
-          Effect.async<A, E>((answer) => {
-            if (!open) return answer(Effect.fail(options.closed()))
-            pending.push({ item, answer })
-            callers = fiber.currentScheduler
-            wake?.()
-          })
-        )
+        Effect.async<A, E>((answer) => {
+          if (!open) return answer(Effect.fail(options.closed()))
+          pending.push({ item, answer })
+          wake?.()
+        })
       )
     return { submit }
   })

@@ -10,6 +10,7 @@ import * as Plan from "../graph/Plan.js"
 import type { EventLogShape, ReadError, StoreError } from "../log/EventLog.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
 import type { JobRunRow } from "../projection/Views.js"
+import * as LeaseKeeper from "./LeaseKeeper.js"
 import * as Permits from "./Permits.js"
 import * as Settle from "./Settle.js"
 import { catalogRows } from "./Settle.js"
@@ -82,7 +83,11 @@ export const execute = (ctx: BuildContext, plan: Plan.Plan): Effect.Effect<Execu
     const fibers = yield* FiberSet.make<void>()
     // The first store failure or defect of any run: the build ends with it once every run has settled.
     const firstError = yield* Ref.make<Cause.Cause<StoreError | ReadError> | undefined>(undefined)
-    const settler = Settle.make({ ...ctx, permits: yield* Permits.make(ctx.concurrency) })
+    const settler = Settle.make({
+      ...ctx,
+      permits: yield* Permits.make(ctx.concurrency),
+      leases: yield* LeaseKeeper.make(ctx.log)
+    })
 
     const addNode = (run: Plan.PlannedRun): Effect.Effect<Node> =>
       Effect.gen(function* () {

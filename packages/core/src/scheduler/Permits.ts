@@ -4,13 +4,11 @@
  * release to let them race for it, so a build of 2,000 runs waiting on 16 slots spent its time
  * waking 2,000 fibers per finished job (quadratic in the build's size); here a release wakes one.
  */
-import { Deferred, Effect, Exit, Option } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 
 export interface Permits {
   /** Runs `self` holding a permit, after waiting in line for one. */
   readonly withPermit: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  /** Runs `self` holding a permit if one is free now, without waiting; none when all are taken. */
-  readonly withPermitIfAvailable: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Option.Option<A>, E, R>
 }
 
 interface Waiter {
@@ -65,14 +63,5 @@ export const make = (permits: number): Effect.Effect<Permits> =>
     const withPermit = <A, E, R>(self: Effect.Effect<A, E, R>) =>
       Effect.uninterruptibleMask((restore) => Effect.zipRight(restore(take), Effect.ensuring(restore(self), release)))
 
-    const withPermitIfAvailable = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
-          if (free <= 0) return Effect.succeed(Option.none<A>())
-          free--
-          return Effect.map(Effect.ensuring(restore(self), release), Option.some)
-        })
-      )
-
-    return { withPermit, withPermitIfAvailable }
+    return { withPermit }
   })

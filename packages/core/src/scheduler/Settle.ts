@@ -4,7 +4,7 @@
  * is a conditional append, so any number of processes can settle runs of overlapping builds and
  * each partition is built once. The local executor and the distributed workers share this.
  */
-import { Clock, Duration, Effect, Either, Exit, Fiber, Option, Random, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Fiber, Random, Stream } from "effect"
 import * as BuildEvent from "../event/BuildEvent.js"
 import * as EventId from "../event/EventId.js"
 import { isFinalJobRunStatus } from "../event/Status.js"
@@ -26,6 +26,7 @@ import {
 import type { JobRunRow, PartitionRow } from "../projection/Views.js"
 import { isLiveClaim } from "../projection/Views.js"
 import { judge, type Verdict } from "./Freshness.js"
+import type { LeaseKeeper } from "./LeaseKeeper.js"
 import type { Permits } from "./Permits.js"
 import * as Metrics from "./Metrics.js"
 import * as Retry from "./Retry.js"
@@ -37,6 +38,8 @@ export interface SettleContext {
   readonly leaseMs: number
   /** Slots for running jobs; a run holds one only while it holds its claim. */
   readonly permits: Permits
+  /** Extends the leases of the claims this settler holds. */
+  readonly leases: LeaseKeeper
   /** This build's job runs already in the log: a resumed build continues their attempts. */
   readonly priorRuns: ReadonlyMap<string, JobRunRow>
 }
@@ -142,12 +145,8 @@ export const make = (ctx: SettleContext): Settler => {
   // Partitions this build reused or left to another build, each counted once however often it waited.
   const handedOver = new Set<string>()
 
-  const stamp = Effect.map(Clock.currentTimeMillis, (timestamp) => ({
-    eventId: EventId.unsafeMake(timestamp),
-    timestamp,
-    buildRequestId
-  }))
-  const lease = Effect.map(Clock.currentTimeMillis, (now) => now + ctx.leaseMs)
+  // Events are stamped with a time read once per append, not once per event.
+  const stamp = (timestamp: number) => ({ eventId: EventId.unsafeMake(timestamp), timestamp, buildRequestId })
   /**
    * Records facts whose refusal changes nothing for this build: a failure or release of outputs
    * another run took over after our lease ran out is refused, and rightly so.
@@ -178,36 +177,32 @@ export const make = (ctx: SettleContext): Settler => {
     node: RunNode,
     status: BuildEvent.JobRunStatusChanged["status"],
     attempt: number,
+    now: number,
     extra: { message?: string; manifest?: Manifest; leaseExpiresAt?: number } = {}
   ) =>
-    Effect.map(
-      stamp,
-      (s) =>
-        new BuildEvent.JobRunStatusChanged(
-          {
-            ...s,
-            jobRunId: jobRunIdOf(node),
-            jobName: node.run.job.name,
-            jobVersion: node.run.job.version,
-            outputs: node.run.outputs,
-            inputs: [...node.run.inputs, ...node.extraInputs],
-            attempt,
-            status,
-            ...extra
-          },
-          trusted
-        )
+    new BuildEvent.JobRunStatusChanged(
+      {
+        ...stamp(now),
+        jobRunId: jobRunIdOf(node),
+        jobName: node.run.job.name,
+        jobVersion: node.run.job.version,
+        outputs: node.run.outputs,
+        inputs: node.extraInputs.size === 0 ? node.run.inputs : [...node.run.inputs, ...node.extraInputs],
+        attempt,
+        status,
+        ...extra
+      },
+      trusted
     )
   const partitionEvents = (
     node: { readonly run: { readonly outputs: ReadonlyArray<PartitionRef> } },
     status: BuildEvent.PartitionStatusChanged["status"],
+    now: number,
     options: { jobRunId?: string; message?: string } = {}
   ) =>
-    Effect.forEach(node.run.outputs, (partitionRef) =>
-      Effect.map(
-        stamp,
-        (s) => new BuildEvent.PartitionStatusChanged({ ...s, partitionRef, status, ...options }, trusted)
-      )
+    node.run.outputs.map(
+      (partitionRef) =>
+        new BuildEvent.PartitionStatusChanged({ ...stamp(now), partitionRef, status, ...options }, trusted)
     )
 
   /**
@@ -222,10 +217,6 @@ export const make = (ctx: SettleContext): Settler => {
       const verdicts = node.run.outputs.map((ref) => [ref, judge(node.run, rows.get(ref), rows, now)] as const)
       return { rows, verdicts } satisfies Judged
     })
-
-  /** Whether the run must be built here: not every output can be reused, and none is held by another run. */
-  const toBuild = (judged: Judged) =>
-    judged.verdicts.some(([, v]) => v._tag === "Build") && !judged.verdicts.some(([, v]) => v._tag === "Held")
 
   /** Settles a run whose upstream runs are done. */
   const settle = (node: RunNode): Effect.Effect<Settled, StoreError | ReadError> =>
@@ -248,41 +239,27 @@ export const make = (ctx: SettleContext): Settler => {
           }
           continue
         }
-        // A verdict never outlives a wait: a run that had to wait for a slot (another process may
-        // have built the outputs or taken them over meanwhile) judges again once the slot is ours.
-        const attempt = yield* ctx.permits.withPermitIfAvailable(build(node, judged)).pipe(
-          Effect.flatMap(
-            Option.match({
-              onSome: Effect.succeed,
-              onNone: () =>
-                ctx.permits.withPermit(
-                  Effect.flatMap(judgeNow(node), (again) =>
-                    toBuild(again) ? build(node, again) : Effect.succeed<Attempt>({ _tag: "Conflict" })
-                  )
-                )
-            })
-          )
-        )
+        // The verdict may go stale while the run waits for a slot (another process may build the
+        // outputs or claim them meanwhile); the claim is conditional on the rows it was judged from,
+        // so a stale one is refused and judged again. Judging again after every wait read the
+        // catalog twice for most runs of a build larger than its concurrency.
+        const attempt = yield* ctx.permits.withPermit(build(node, judged))
         if (attempt._tag === "Done") return attempt.outcome
         if (attempt._tag === "Missing") return attempt
       }
     })
 
   /** This build hands `ref` to the run that holds or built it. */
-  const delegated = (ref: PartitionRef, row: PartitionRow, mode: BuildEvent.Delegated["mode"]) =>
-    Effect.map(
-      stamp,
-      (s) =>
-        new BuildEvent.Delegated(
-          {
-            ...s,
-            partitionRef: ref,
-            toBuildRequestId: row.buildRequestId ?? buildRequestId,
-            ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
-            mode
-          },
-          trusted
-        )
+  const delegated = (ref: PartitionRef, row: PartitionRow, mode: BuildEvent.Delegated["mode"], now: number) =>
+    new BuildEvent.Delegated(
+      {
+        ...stamp(now),
+        partitionRef: ref,
+        toBuildRequestId: row.buildRequestId ?? buildRequestId,
+        ...(row.jobRunId === undefined ? {} : { toJobRunId: row.jobRunId }),
+        mode
+      },
+      trusted
     )
 
   /**
@@ -295,12 +272,10 @@ export const make = (ctx: SettleContext): Settler => {
     rows: ReadonlyMap<string, PartitionRow>
   ) =>
     Effect.gen(function* () {
-      const events: Array<BuildEvent.BuildEvent> = []
-      for (const [ref, row] of fresh) {
-        events.push(yield* delegated(ref, row, "historical"))
-      }
+      const now = yield* Clock.currentTimeMillis
+      const events: Array<BuildEvent.BuildEvent> = fresh.map(([ref, row]) => delegated(ref, row, "historical", now))
       if (!attempts.has(jobRunIdOf(node)))
-        events.push(yield* runEvent(node, "SKIPPED", 1, { message: "outputs are fresh" }))
+        events.push(runEvent(node, "SKIPPED", 1, now, { message: "outputs are fresh" }))
       const expect: Array<Expectation> = fresh.map(
         ([ref, row]) => new AvailableAtOrBefore({ ref, maxSeq: row.lastAvailableSeq ?? 0 }, trusted)
       )
@@ -324,6 +299,7 @@ export const make = (ctx: SettleContext): Settler => {
    */
   const delegate = (held: ReadonlyArray<readonly [PartitionRef, PartitionRow]>) =>
     Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
       const events: Array<BuildEvent.BuildEvent> = []
       const expect: Array<Expectation> = []
       const keys: Array<string> = []
@@ -333,10 +309,10 @@ export const make = (ctx: SettleContext): Settler => {
         keys.push(key)
         expect.push(new HeldBy({ ref, jobRunId: row.jobRunId }, trusted))
         events.push(
-          yield* delegated(ref, row, "active"),
+          delegated(ref, row, "active", now),
           new BuildEvent.PartitionStatusChanged(
             {
-              ...(yield* stamp),
+              ...stamp(now),
               partitionRef: ref,
               status: "DELEGATED",
               message: `being built by job run ${row.jobRunId} of build ${row.buildRequestId}`
@@ -391,11 +367,13 @@ export const make = (ctx: SettleContext): Settler => {
       const reasons = verdicts.flatMap(([ref, v]) => (v._tag === "Build" ? [`${ref}: ${v.reason}`] : []))
       // The run holds a concurrency slot already, so it starts at once: claiming and starting are one
       // conditional append, which saves a durable write per job.
+      const now = yield* Clock.currentTimeMillis
+      const leaseExpiresAt = now + ctx.leaseMs
       const claim = [
-        yield* runEvent(node, "SCHEDULED", first, { leaseExpiresAt: yield* lease, message: reasons.join("; ") }),
-        ...(yield* partitionEvents(node, "SCHEDULED", { jobRunId })),
-        yield* runEvent(node, "RUNNING", first, { leaseExpiresAt: yield* lease }),
-        ...(yield* partitionEvents(node, "BUILDING", { jobRunId }))
+        runEvent(node, "SCHEDULED", first, now, { leaseExpiresAt, message: reasons.join("; ") }),
+        ...partitionEvents(node, "SCHEDULED", now, { jobRunId }),
+        runEvent(node, "RUNNING", first, now, { leaseExpiresAt }),
+        ...partitionEvents(node, "BUILDING", now, { jobRunId })
       ]
       // Conditional on the rows the verdict read (nobody built, claimed or took over an output since),
       // and on no live claim by the store's clock, which judges an expired lease as expired.
@@ -421,16 +399,27 @@ export const make = (ctx: SettleContext): Settler => {
           counts.built++
           const state = { attempt: first, started: true }
           const held: Held = { lost: undefined, job: undefined }
-          yield* restore(heartbeat(node, held)).pipe(Effect.forkScoped)
-          return yield* restore(runAttempts(node, policy, state, held)).pipe(
+          const kept = {
+            buildRequestId,
+            jobRunId,
+            outputs: node.run.outputs,
+            leaseMs: ctx.leaseMs,
+            onLost: (reason: string) =>
+              Effect.suspend(() => {
+                held.lost = reason
+                return held.job === undefined ? Effect.void : Fiber.interruptFork(held.job)
+              })
+          }
+          return yield* restore(ctx.leases.keep(kept, runAttempts(node, policy, state, held))).pipe(
             Effect.onInterrupt(() =>
               Effect.gen(function* () {
+                const now = yield* Clock.currentTimeMillis
                 const events = [
-                  ...(yield* partitionEvents(node, "FAILED", {
+                  ...partitionEvents(node, "FAILED", now, {
                     jobRunId,
                     message: "cancelled: released for others to build"
-                  })),
-                  yield* runEvent(node, "CANCELLED", state.attempt, { message: "build cancelled" })
+                  }),
+                  runEvent(node, "CANCELLED", state.attempt, now, { message: "build cancelled" })
                 ]
                 yield* record(events).pipe(
                   Effect.catchAll((error) => Effect.logWarning(`could not release ${jobRunId}: ${error.message}`))
@@ -440,33 +429,7 @@ export const make = (ctx: SettleContext): Settler => {
           )
         })
       )
-    }).pipe(Effect.scoped)
-
-  /** Extends the lease every lease/3 while the run holds its outputs; a lost claim ends the run. */
-  const heartbeat = (node: RunNode, held: Held) => {
-    const jobRunId = jobRunIdOf(node)
-    const beat = Effect.gen(function* () {
-      const event = new BuildEvent.JobRunHeartbeat(
-        { ...(yield* stamp), jobRunId, leaseExpiresAt: yield* lease },
-        trusted
-      )
-      const expect = node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId }, trusted))
-      const result = yield* Effect.either(log.append([event], { expect }))
-      if (Either.isRight(result)) return true
-      // A store that is briefly away is retried at the next beat, well within the lease.
-      if (result.left._tag === "StoreError") {
-        yield* Effect.logWarning(`heartbeat of ${jobRunId}: ${result.left.message}`)
-        return true
-      }
-      held.lost = result.left.message
-      if (held.job !== undefined) yield* Fiber.interruptFork(held.job)
-      return false
     })
-    return beat.pipe(
-      Effect.delay(Duration.millis(Math.max(1, Math.floor(ctx.leaseMs / 3)))),
-      Effect.repeat({ while: (alive) => alive })
-    )
-  }
 
   const runAttempts = (
     node: RunNode,
@@ -479,11 +442,12 @@ export const make = (ctx: SettleContext): Settler => {
       for (;;) {
         // The first attempt started with the claim; a retry starts here, if the run still holds its outputs.
         if (!state.started) {
+          const now = yield* Clock.currentTimeMillis
           const started = yield* Effect.either(
             log.append(
               [
-                yield* runEvent(node, "RUNNING", state.attempt, { leaseExpiresAt: yield* lease }),
-                ...(yield* partitionEvents(node, "BUILDING", { jobRunId }))
+                runEvent(node, "RUNNING", state.attempt, now, { leaseExpiresAt: now + ctx.leaseMs }),
+                ...partitionEvents(node, "BUILDING", now, { jobRunId })
               ],
               { expect: node.run.outputs.map((ref) => new HeldBy({ ref, jobRunId }, trusted)) }
             )
@@ -495,12 +459,13 @@ export const make = (ctx: SettleContext): Settler => {
         }
         state.started = false
         const result = yield* whileHeld(held, invoke(node, state.attempt))
+        const now = yield* Clock.currentTimeMillis
         switch (result._tag) {
           case "Success": {
             const done = yield* Effect.either(
               log.append([
-                yield* runEvent(node, "COMPLETED", state.attempt, { manifest: result.manifest }),
-                ...(yield* partitionEvents(node, "AVAILABLE", { jobRunId }))
+                runEvent(node, "COMPLETED", state.attempt, now, { manifest: result.manifest }),
+                ...partitionEvents(node, "AVAILABLE", now, { jobRunId })
               ])
             )
             if (Either.isLeft(done)) {
@@ -521,8 +486,8 @@ export const make = (ctx: SettleContext): Settler => {
             }
             for (const ref of result.refs) node.extraInputs.add(ref)
             yield* record([
-              ...(yield* partitionEvents(node, "FAILED", { jobRunId, message: "waiting for missing dependencies" })),
-              yield* runEvent(node, "FAILED", state.attempt, {
+              ...partitionEvents(node, "FAILED", now, { jobRunId, message: "waiting for missing dependencies" }),
+              runEvent(node, "FAILED", state.attempt, now, {
                 message: `missing dependencies: ${result.refs.join(", ")}`
               })
             ])
@@ -534,9 +499,9 @@ export const make = (ctx: SettleContext): Settler => {
             }
             const delay = Retry.delayBefore(policy, state.attempt + 1, yield* Random.next)
             yield* record([
-              yield* runEvent(node, "FAILED", state.attempt, { message: result.reason }),
-              yield* runEvent(node, "SCHEDULED", state.attempt + 1, {
-                leaseExpiresAt: yield* lease,
+              runEvent(node, "FAILED", state.attempt, now, { message: result.reason }),
+              runEvent(node, "SCHEDULED", state.attempt + 1, now, {
+                leaseExpiresAt: now + ctx.leaseMs,
                 message: `attempt ${state.attempt} failed; retrying in ${delay} ms`
               })
             ])
@@ -605,23 +570,24 @@ export const make = (ctx: SettleContext): Settler => {
   const finalFailure = (node: RunNode, attempt: number, reason: string) =>
     Effect.gen(function* () {
       const jobRunId = jobRunIdOf(node)
+      const now = yield* Clock.currentTimeMillis
       yield* record([
-        yield* runEvent(node, "FAILED", attempt, { message: reason }),
-        ...(yield* partitionEvents(node, "FAILED", { jobRunId, message: reason }))
+        runEvent(node, "FAILED", attempt, now, { message: reason }),
+        ...partitionEvents(node, "FAILED", now, { jobRunId, message: reason })
       ])
       return { _tag: "Done", outcome: { _tag: "Failed", ref: node.run.outputs[0]!, reason } } as Attempt
     })
 
   const fail = (node: OutputsOf, reason: string) =>
     Effect.gen(function* () {
-      yield* record(yield* partitionEvents(node, "FAILED", { message: reason }))
+      yield* record(partitionEvents(node, "FAILED", yield* Clock.currentTimeMillis, { message: reason }))
       return { _tag: "Failed", ref: node.run.outputs[0]!, reason } as Outcome
     })
 
   const upstreamFailed = (node: OutputsOf, upstream: Extract<Outcome, { _tag: "Failed" }>) =>
     Effect.gen(function* () {
       const reason = `upstream ${upstream.ref} failed`
-      yield* record(yield* partitionEvents(node, "FAILED", { message: reason }))
+      yield* record(partitionEvents(node, "FAILED", yield* Clock.currentTimeMillis, { message: reason }))
       return { _tag: "Failed", ref: upstream.ref, reason: upstream.reason } as Outcome
     })
 

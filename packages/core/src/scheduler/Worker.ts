@@ -16,6 +16,7 @@ import { execute, planMissing } from "./Execution.js"
 import { type ClaimedRun, type Claimer, JobQueue, type RunResult, runsAsPlanned } from "./JobQueue.js"
 import * as BuildEnd from "./BuildEnd.js"
 import * as Metrics from "./Metrics.js"
+import * as LeaseKeeper from "./LeaseKeeper.js"
 import * as Permits from "./Permits.js"
 import * as Settle from "./Settle.js"
 
@@ -72,6 +73,7 @@ export const run = (
     const inflight = new Map<string, ClaimedRun>()
     const cancelled = new Map<string, Deferred.Deferred<void>>()
     const permits = yield* Permits.make(concurrency)
+    const leases = yield* LeaseKeeper.make(log)
 
     const cancelSignal = (buildRequestId: string) =>
       Effect.gen(function* () {
@@ -173,6 +175,7 @@ export const run = (
           retry,
           leaseMs: runLease,
           permits,
+          leases,
           priorRuns: Option.isSome(known) ? known.value : yield* priorRuns([run])
         })
         const job = graph.job(run.jobName)
