@@ -5,7 +5,7 @@
  * then the events, the changed view rows, the NOTIFY and COMMIT in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, EventCodec, EventLog, GroupCommit, Wakeup } from "@tessera/core"
+import { Batch, BuildEvent, EventCodec, EventLog, GroupCommit, Spans, Wakeup } from "@tessera/core"
 import { Effect, type Either, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
@@ -243,10 +243,10 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
       })
   })
 
-  const append = Effect.fn("PgEventLog.append")(function* (
-    batch: ReadonlyArray<BuildEvent.BuildEvent>,
-    options?: EventLog.AppendOptions
-  ) {
+  const append = Effect.fn(
+    "PgEventLog.append",
+    Spans.hot
+  )(function* (batch: ReadonlyArray<BuildEvent.BuildEvent>, options?: EventLog.AppendOptions) {
     yield* Effect.annotateCurrentSpan({ store: STORE, events: batch.length })
     const result = yield* group.submit({ events: batch, expect: options?.expect })
     yield* Metric.incrementBy(appended, result.appended.length)

@@ -7,7 +7,7 @@
  * are judged by the database's clock.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { EventLog, GroupCommit, type JobQueue, Manifest, PartitionRef } from "@tessera/core"
+import { EventLog, GroupCommit, type JobQueue, Manifest, PartitionRef, Spans } from "@tessera/core"
 import { Effect, Either, ParseResult, Ref, Schema, type Stream } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_QUEUE } from "./Migrations.js"
@@ -177,21 +177,23 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     readonly upstream_failed_reason: string | null
   }
 
-  const claim: JobQueue.JobQueueShape["claim"] = Effect.fn("PgJobQueue.claim")(
-    function* (worker, max, leaseMs, claimer) {
-      if (max <= 0) return []
-      // Runs queued before versions were recorded match on the job's name alone, as `runsAsPlanned` does.
-      const ours =
-        claimer === undefined
-          ? sql`TRUE`
-          : sql`(EXISTS (SELECT 1 FROM unnest(${[...claimer.jobs.keys()]}::text[], ${[...claimer.jobs.values()]}::text[])
+  const claim: JobQueue.JobQueueShape["claim"] = Effect.fn(
+    "PgJobQueue.claim",
+    Spans.hot
+  )(function* (worker, max, leaseMs, claimer) {
+    if (max <= 0) return []
+    // Runs queued before versions were recorded match on the job's name alone, as `runsAsPlanned` does.
+    const ours =
+      claimer === undefined
+        ? sql`TRUE`
+        : sql`(EXISTS (SELECT 1 FROM unnest(${[...claimer.jobs.keys()]}::text[], ${[...claimer.jobs.values()]}::text[])
               AS j(name, version) WHERE j.name = q.job_name AND (q.job_version IS NULL OR j.version = q.job_version))
             OR greatest(q.ready_since, q.lease_until)
               < (SELECT t FROM now) - ${Math.max(0, Math.floor(claimer.waitMs))} * interval '1 millisecond')`
-      // SKIP LOCKED re-checks the condition on rows it locks, so a run another worker claimed meanwhile
-      // (now running under a live lease) is skipped rather than claimed twice.
-      const rows = yield* resilient("claim")(
-        sql<ClaimRow>`
+    // SKIP LOCKED re-checks the condition on rows it locks, so a run another worker claimed meanwhile
+    // (now running under a live lease) is skipped rather than claimed twice.
+    const rows = yield* resilient("claim")(
+      sql<ClaimRow>`
         WITH now AS (SELECT clock_timestamp() AS t), picked AS (
           SELECT q.build_request_id, q.key FROM ${queue} q
           WHERE (q.status = 'ready' OR (q.status = 'running' AND q.lease_until < (SELECT t FROM now))) AND ${ours}
@@ -202,33 +204,32 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
         FROM picked p WHERE q.build_request_id = p.build_request_id AND q.key = p.key
         RETURNING q.id::text AS id, q.build_request_id, q.key, q.run, q.job_version, q.upstream_failed_ref,
           q.upstream_failed_reason`
-      )
-      const claimed: Array<JobQueue.ClaimedRun> = []
-      for (const row of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
-        const stored = decodeRun(row.run)
-        if (Either.isLeft(stored)) {
-          return yield* new EventLog.StoreError({
-            store: "postgres",
-            operation: "claim",
-            reason:
-              `the queued run ${row.key} of build ${row.build_request_id} does not decode ` +
-              `(${ParseResult.TreeFormatter.formatErrorSync(stored.left)}); it was changed outside Tessera ` +
-              "or written by a newer version"
-          })
-        }
-        claimed.push({
-          buildRequestId: row.build_request_id,
-          key: row.key,
-          ...stored.right,
-          ...(row.job_version === null ? {} : { jobVersion: row.job_version }),
-          ...(row.upstream_failed_ref === null
-            ? {}
-            : { upstreamFailed: { ref: row.upstream_failed_ref, reason: row.upstream_failed_reason ?? "" } })
+    )
+    const claimed: Array<JobQueue.ClaimedRun> = []
+    for (const row of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
+      const stored = decodeRun(row.run)
+      if (Either.isLeft(stored)) {
+        return yield* new EventLog.StoreError({
+          store: "postgres",
+          operation: "claim",
+          reason:
+            `the queued run ${row.key} of build ${row.build_request_id} does not decode ` +
+            `(${ParseResult.TreeFormatter.formatErrorSync(stored.left)}); it was changed outside Tessera ` +
+            "or written by a newer version"
         })
       }
-      return claimed
+      claimed.push({
+        buildRequestId: row.build_request_id,
+        key: row.key,
+        ...stored.right,
+        ...(row.job_version === null ? {} : { jobVersion: row.job_version }),
+        ...(row.upstream_failed_ref === null
+          ? {}
+          : { upstreamFailed: { ref: row.upstream_failed_ref, reason: row.upstream_failed_reason ?? "" } })
+      })
     }
-  )
+    return claimed
+  })
 
   const extend: JobQueue.JobQueueShape["extend"] = Effect.fn("PgJobQueue.extend")(function* (worker, runs, leaseMs) {
     if (runs.length === 0) return []
@@ -357,7 +358,10 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
       })
   })
 
-  const finish: JobQueue.JobQueueShape["finish"] = Effect.fn("PgJobQueue.finish")(function* (worker, run, result) {
+  const finish: JobQueue.JobQueueShape["finish"] = Effect.fn(
+    "PgJobQueue.finish",
+    Spans.hot
+  )(function* (worker, run, result) {
     return yield* finishes.submit({ worker, run, result })
   })
 

@@ -3,7 +3,7 @@
  * each a bounded, retried read that never takes a lock.
  */
 import type * as Statement from "@effect/sql/Statement"
-import { type BuildEvent, EventCodec, EventFilter, type EventLog, Queries } from "@tessera/core"
+import { type BuildEvent, EventCodec, EventFilter, type EventLog, Queries, Spans } from "@tessera/core"
 import { Effect } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { decodeBuildRequests, decodeJobRuns, decodePartitions } from "./Rows.js"
@@ -41,10 +41,10 @@ export const make = (
   const { sql, resilient } = context
   const { events, partitions, jobRuns, buildRequests } = context.tables
 
-  const read = Effect.fn("PgEventLog.read")(function* (
-    filter: EventFilter.EventFilter,
-    options?: EventLog.ReadOptions
-  ) {
+  const read = Effect.fn(
+    "PgEventLog.read",
+    Spans.hot
+  )(function* (filter: EventFilter.EventFilter, options?: EventLog.ReadOptions) {
     if (EventFilter.isEmpty(filter)) return { events: [] }
     const limit = Queries.limitOf(options?.limit)
     const conditions: Array<Statement.Fragment> = [sql`seq > ${bigint(Math.floor(options?.after ?? 0))}`]
@@ -80,7 +80,7 @@ export const make = (
     Effect.map(sql<{ readonly head: string }>`SELECT coalesce(max(seq), 0) AS head FROM ${events}`, (rows) =>
       Number(rows[0]!.head)
     )
-  ).pipe(Effect.withSpan("PgEventLog.head"))
+  ).pipe(Effect.withSpan("PgEventLog.head", Spans.hot))
 
   const compactedThrough = resilient(
     "compactedThrough",
@@ -92,7 +92,10 @@ export const make = (
     )
   ).pipe(Effect.withSpan("PgEventLog.compactedThrough"))
 
-  const partitionsQuery = Effect.fn("PgEventLog.partitions")(function* (query: Queries.PartitionQuery) {
+  const partitionsQuery = Effect.fn(
+    "PgEventLog.partitions",
+    Spans.hot
+  )(function* (query: Queries.PartitionQuery) {
     const limit = Queries.limitOf(query.limit)
     const where = []
     if (query.refs !== undefined) where.push(sql`ref = ANY(${query.refs})`)
@@ -109,7 +112,10 @@ export const make = (
     return page(yield* decodePartitions(rows), limit, (row) => row.ref)
   })
 
-  const jobRunsQuery = Effect.fn("PgEventLog.jobRuns")(function* (query: Queries.JobRunQuery) {
+  const jobRunsQuery = Effect.fn(
+    "PgEventLog.jobRuns",
+    Spans.hot
+  )(function* (query: Queries.JobRunQuery) {
     const limit = Queries.limitOf(query.limit)
     const where = []
     if (query.jobRunIds !== undefined) where.push(sql`job_run_id = ANY(${query.jobRunIds})`)
@@ -128,7 +134,10 @@ export const make = (
     return page(yield* decodeJobRuns(rows), limit, (row) => row.jobRunId)
   })
 
-  const buildRequestsQuery = Effect.fn("PgEventLog.buildRequests")(function* (query: Queries.BuildRequestQuery) {
+  const buildRequestsQuery = Effect.fn(
+    "PgEventLog.buildRequests",
+    Spans.hot
+  )(function* (query: Queries.BuildRequestQuery) {
     const limit = Queries.limitOf(query.limit)
     const where = []
     if (query.buildRequestIds !== undefined) where.push(sql`build_request_id = ANY(${query.buildRequestIds})`)

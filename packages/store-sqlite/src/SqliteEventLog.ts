@@ -5,7 +5,7 @@
  * over the rows it loads, then writes the events and the changed view rows together.
  */
 import { SqlError } from "@effect/sql/SqlError"
-import { type Batch, type BuildEvent, EventLog, GroupCommit, Reading, Wakeup } from "@tessera/core"
+import { type Batch, type BuildEvent, EventLog, GroupCommit, Reading, Spans, Wakeup } from "@tessera/core"
 import { Config, type ConfigError, Duration, Effect, type Either, Layer, Metric, Option, type Scope } from "effect"
 import * as Append from "./Append.js"
 import * as Database from "./Database.js"
@@ -82,17 +82,17 @@ export const make = (
         })
     })
 
-    const append = Effect.fn("SqliteEventLog.append")(function* (
-      events: ReadonlyArray<BuildEvent.BuildEvent>,
-      appendOptions?: EventLog.AppendOptions
-    ) {
+    const append = Effect.fn(
+      "SqliteEventLog.append",
+      Spans.hot
+    )(function* (events: ReadonlyArray<BuildEvent.BuildEvent>, appendOptions?: EventLog.AppendOptions) {
       yield* Effect.annotateCurrentSpan({ store: "sqlite", events: events.length })
       return yield* group.submit({ events, expect: appendOptions?.expect })
     })
 
     const read: EventLog.EventLogShape["read"] = (filter, readOptions) =>
-      reading("read")(reads.read(filter, readOptions)).pipe(Effect.withSpan("SqliteEventLog.read"))
-    const head = reading("head")(reads.head).pipe(Effect.withSpan("SqliteEventLog.head"))
+      reading("read")(reads.read(filter, readOptions)).pipe(Effect.withSpan("SqliteEventLog.read", Spans.hot))
+    const head = reading("head")(reads.head).pipe(Effect.withSpan("SqliteEventLog.head", Spans.hot))
 
     return EventLog.EventLog.of({
       store: "sqlite",
@@ -106,10 +106,13 @@ export const make = (
         Effect.withSpan("SqliteEventLog.compactedThrough")
       ),
       partitions: (query) =>
-        reading("partitions")(reads.partitions(query)).pipe(Effect.withSpan("SqliteEventLog.partitions")),
-      jobRuns: (query) => reading("jobRuns")(reads.jobRuns(query)).pipe(Effect.withSpan("SqliteEventLog.jobRuns")),
+        reading("partitions")(reads.partitions(query)).pipe(Effect.withSpan("SqliteEventLog.partitions", Spans.hot)),
+      jobRuns: (query) =>
+        reading("jobRuns")(reads.jobRuns(query)).pipe(Effect.withSpan("SqliteEventLog.jobRuns", Spans.hot)),
       buildRequests: (query) =>
-        reading("buildRequests")(reads.buildRequests(query)).pipe(Effect.withSpan("SqliteEventLog.buildRequests"))
+        reading("buildRequests")(reads.buildRequests(query)).pipe(
+          Effect.withSpan("SqliteEventLog.buildRequests", Spans.hot)
+        )
     })
   })
 

@@ -5,6 +5,7 @@
 import { Clock, Effect, Layer } from "effect"
 import type { LoggedEvent } from "../event/BuildEvent.js"
 import * as Batch from "../projection/Batch.js"
+import * as Spans from "../runtime/Spans.js"
 import type { BuildRequestRow, JobRunRow, PartitionRow } from "../projection/Views.js"
 import * as EventFilter from "./EventFilter.js"
 import { EventLog, type EventLogShape, type EventPage, type ReadOptions } from "./EventLog.js"
@@ -58,7 +59,7 @@ export const make: Effect.Effect<EventLogShape> = Effect.gen(function* () {
           return { appended: decided.logged, duplicates: decided.duplicates, head: events.length }
         })
       )
-      .pipe(Effect.withSpan("EventLog.append", { attributes: { store: "memory", events: batch.length } }))
+      .pipe(Effect.withSpan("EventLog.append", { ...Spans.hot, attributes: { store: "memory", events: batch.length } }))
 
   const read = (filter: EventFilter.EventFilter, options?: ReadOptions): Effect.Effect<EventPage> =>
     Effect.sync(() => {

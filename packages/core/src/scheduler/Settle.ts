@@ -30,6 +30,7 @@ import type { LeaseKeeper } from "./LeaseKeeper.js"
 import type { Permits } from "./Permits.js"
 import * as Metrics from "./Metrics.js"
 import * as Retry from "./Retry.js"
+import * as Spans from "../runtime/Spans.js"
 
 export interface SettleContext {
   readonly log: EventLogShape
@@ -555,6 +556,7 @@ export const make = (ctx: SettleContext): Settler => {
       ),
       Metrics.timedJob(node.run.job.name),
       Effect.withSpan("tessera.job", {
+        ...Spans.hot,
         attributes: {
           jobRunId: jobRunIdOf(node),
           job: node.run.job.name,

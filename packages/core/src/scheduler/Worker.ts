@@ -19,6 +19,7 @@ import * as Metrics from "./Metrics.js"
 import * as LeaseKeeper from "./LeaseKeeper.js"
 import * as Permits from "./Permits.js"
 import * as Settle from "./Settle.js"
+import * as Spans from "../runtime/Spans.js"
 
 export interface WorkerOptions {
   /** How this worker appears in the queue; default `<hostname>-<pid>-<random>`. */
@@ -264,7 +265,10 @@ export const run = (
                 wakeup.signal
               )
         ),
-        Effect.withSpan("Worker.settle", { attributes: { worker, buildRequestId: run.buildRequestId, run: run.key } })
+        Effect.withSpan("Worker.settle", {
+          ...Spans.hot,
+          attributes: { worker, buildRequestId: run.buildRequestId, run: run.key }
+        })
       )
 
     for (;;) {
