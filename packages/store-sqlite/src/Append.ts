@@ -27,7 +27,7 @@ const KEYED = `
     WHERE build_request_id IN (SELECT value FROM json_each(?))`
 
 /** The statements of the append path, prepared on `db` once, and the group commit over them. */
-export const make = (db: BetterSqlite3.Database, filename: string) => {
+export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.Memos) => {
   const { prepare, report } = counting(db)
   const begin = prepare("BEGIN IMMEDIATE")
   const commit = prepare("COMMIT")
@@ -57,9 +57,9 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
     `INSERT INTO build_requests (build_request_id, status, data) VALUES (?, ?, ?)
      ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data`
   )
-  const asPartition = Rows.partition(filename, "append")
-  const asJobRun = Rows.jobRun(filename, "append")
-  const asBuildRequest = Rows.buildRequest(filename, "append")
+  const asPartition = Rows.partition(filename, "append", memos.partitions)
+  const asJobRun = Rows.jobRun(filename, "append", memos.jobRuns)
+  const asBuildRequest = Rows.buildRequest(filename, "append", memos.buildRequests)
 
   /** The rows `keys` names, decoded; a damaged row fails the append with the row it found. */
   const load = (keys: Batch.Keys): Either.Either<Batch.Prefetched, EventLog.StoreError> => {
@@ -126,13 +126,24 @@ export const make = (db: BetterSqlite3.Database, filename: string) => {
         EventCodec.encode(event)
       )
     }
-    for (const row of batch.partitions) upsertPartition.run(row.ref, row.status, Rows.encode(row))
+    // Each row written is remembered with its text: the next append that touches it reads it back.
+    for (const row of batch.partitions) {
+      const data = Rows.encode(row)
+      upsertPartition.run(row.ref, row.status, data)
+      memos.partitions.set(row.ref, data, row)
+    }
     for (const row of batch.jobRuns) {
-      upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, Rows.encode(row))
+      const data = Rows.encode(row)
+      upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, data)
+      memos.jobRuns.set(row.jobRunId, data, row)
       forgetInputs.run(row.jobRunId)
       if (row.inputs.length > 0) indexInputs.run(row.jobRunId, JSON.stringify(row.inputs))
     }
-    for (const row of batch.buildRequests) upsertBuildRequest.run(row.buildRequestId, row.status, Rows.encode(row))
+    for (const row of batch.buildRequests) {
+      const data = Rows.encode(row)
+      upsertBuildRequest.run(row.buildRequestId, row.status, data)
+      memos.buildRequests.set(row.buildRequestId, data, row)
+    }
   }
 
   /** The group decided over one prefetch of every row it names, and written as one batch. */

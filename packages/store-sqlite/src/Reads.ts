@@ -107,7 +107,8 @@ const query = <A>(body: () => A) => Effect.tap(run(body), () => Metric.increment
 
 export const make = (
   connections: { readonly writer: BetterSqlite3.Database; readonly reader: BetterSqlite3.Database },
-  filename: string
+  filename: string,
+  memos: Rows.Memos
 ): Reads => {
   const { writer, reader } = connections
   const onWriter = statementCache(writer)
@@ -176,9 +177,9 @@ export const make = (
     )
   }
 
-  const asPartition = Rows.partition(filename, "partitions")
-  const asJobRun = Rows.jobRun(filename, "jobRuns")
-  const asBuildRequest = Rows.buildRequest(filename, "buildRequests")
+  const asPartition = Rows.partition(filename, "partitions", memos.partitions)
+  const asJobRun = Rows.jobRun(filename, "jobRuns", memos.jobRuns)
+  const asBuildRequest = Rows.buildRequest(filename, "buildRequests", memos.buildRequests)
 
   const partitions = (query: Queries.PartitionQuery) =>
     Effect.suspend(() => {

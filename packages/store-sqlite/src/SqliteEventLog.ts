@@ -11,6 +11,7 @@ import * as Append from "./Append.js"
 import * as Database from "./Database.js"
 import { type SqliteOpenError, storeError } from "./Errors.js"
 import * as Reads from "./Reads.js"
+import * as Rows from "./Rows.js"
 
 export interface SqliteEventLogOptions extends Database.DatabaseOptions {
   /** How often a `tail` looks for events other processes appended (default 200 ms); appends in this process wake it at once. */
@@ -39,7 +40,8 @@ export const make = (
     const { filename } = db
     const wakeup = yield* Wakeup.make
     const pollInterval = options.pollInterval ?? DEFAULT_POLL_INTERVAL
-    const reads = Reads.make(db, filename)
+    const memos = Rows.memos()
+    const reads = Reads.make(db, filename, memos)
     /** A read that met a lock (a checkpoint, a recovery) waits like a write; its failure names the file and what to do. */
     const reading =
       (operation: string) =>
@@ -52,7 +54,7 @@ export const make = (
           )
         )
 
-    const appender = Append.make(db.writer, filename)
+    const appender = Append.make(db.writer, filename, memos)
     // Counted and announced once per group, after its COMMIT: what it wrote is visible from then on.
     const commitGroup = (
       items: ReadonlyArray<Batch.Append>

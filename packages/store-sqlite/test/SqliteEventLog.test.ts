@@ -62,6 +62,26 @@ describe("SqliteEventLog", () => {
     })
   )
 
+  it.scopedLive("rows another connection rewrote are read afresh, by reads and by the expectations of appends", () =>
+    Effect.gen(function* () {
+      const filename = path.join(yield* tempDir, "events.db")
+      const a = yield* SqliteEventLog.make({ filename })
+      const b = yield* SqliteEventLog.make({ filename })
+      const ref = PartitionRef.unsafeMake("sales/date=1")
+      // `a` wrote the claim and read it back, so it knows the row decoded; `b` then completes the run.
+      yield* a.append(claim("r1", "b1", ref))
+      expect((yield* a.partitions({ refs: [ref] })).items[0]?.status).toBe("SCHEDULED")
+      yield* b.append(complete("r1", "b1", ref))
+      expect((yield* a.partitions({ refs: [ref] })).items[0]?.status).toBe("AVAILABLE")
+      expect((yield* a.jobRuns({ jobRunIds: ["r1"] })).items[0]?.status).toBe("COMPLETED")
+      // A claim by `a` conditional on the row as `a` first saw it is refused: `b` changed it since.
+      const refused = yield* Effect.either(
+        a.append(claim("r2", "b2", ref), { expect: [new Expectation.Unchanged({ ref, updatedSeq: 2 })] })
+      )
+      expect(Either.isLeft(refused) && refused.left._tag).toBe("AppendConflict")
+    })
+  )
+
   it.scopedLive("a tail is woken by appends in its own process, without waiting for the poll", () =>
     Effect.gen(function* () {
       const filename = path.join(yield* tempDir, "events.db")
