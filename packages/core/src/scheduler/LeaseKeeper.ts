@@ -65,7 +65,9 @@ export const make = (log: EventLogShape): Effect.Effect<LeaseKeeper, never, Scop
         Effect.catchAll((refused) => {
           if (!kept.delete(entry)) return Effect.void
           return claim.onLost(refused.message)
-        })
+        }),
+        // The keeper beats for every run: one append that dies must not stop the others' heartbeats.
+        Effect.catchAllDefect((defect) => Effect.logError(`heartbeat of ${claim.jobRunId} died`, defect))
       )
     }
 
