@@ -25,10 +25,9 @@ export class Memo<A> {
   }
 
   set(key: string, data: string, row: A): void {
-    // The oldest entry goes first: the rows an append touches were mostly touched just before.
-    if (this.entries.size >= this.capacity && !this.entries.has(key)) {
-      this.entries.delete(this.entries.keys().next().value!)
-    }
+    // Forgotten all at once when full, as the statement cache is: evicting the oldest entry one at
+    // a time cost every miss (a scan of random rows, say) more than the decode it might save.
+    if (this.entries.size >= this.capacity) this.entries.clear()
     this.entries.set(key, { data, row })
   }
 }
