@@ -11,6 +11,7 @@ import * as EventId from "../event/EventId.js"
 import type { EventLogShape } from "../log/EventLog.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
 import { HeldBy } from "../projection/Expectation.js"
+import { trusted } from "./Settle.js"
 
 /** A job run holding its outputs under a lease. */
 export interface Claim {
@@ -32,7 +33,8 @@ interface Kept {
   dueAt: number
 }
 
-const trusted = { disableValidation: true } as const
+/** How long after a beat (or the claim) the next one is due: a third of the lease. */
+const intervalOf = (claim: Claim) => Math.max(1, Math.floor(claim.leaseMs / 3))
 
 /** A keeper whose fiber lives in the current scope: it stops when the scope closes, or when it wakes to no claims. */
 export const make = (log: EventLogShape): Effect.Effect<LeaseKeeper, never, Scope.Scope> =>
@@ -46,7 +48,7 @@ export const make = (log: EventLogShape): Effect.Effect<LeaseKeeper, never, Scop
 
     const beat = (entry: Kept, now: number) => {
       const { claim } = entry
-      entry.dueAt = now + Math.max(1, Math.floor(claim.leaseMs / 3))
+      entry.dueAt = now + intervalOf(claim)
       const event = new BuildEvent.JobRunHeartbeat(
         {
           eventId: EventId.unsafeMake(now),
@@ -95,7 +97,7 @@ export const make = (log: EventLogShape): Effect.Effect<LeaseKeeper, never, Scop
 
     const register = (claim: Claim) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const entry: Kept = { claim, dueAt: now + Math.max(1, Math.floor(claim.leaseMs / 3)) }
+        const entry: Kept = { claim, dueAt: now + intervalOf(claim) }
         kept.add(entry)
         if (keeper === undefined) {
           wakeAt = entry.dueAt

@@ -137,7 +137,7 @@ export interface Settler {
  * (refs parsed, ids bounded, manifests vetted by `notAManifest`), so constructing them skips a
  * schema check that could only pass: at tens of microseconds each, it was a large share of a job's cost.
  */
-const trusted = { disableValidation: true } as const
+export const trusted = { disableValidation: true } as const
 
 export const make = (ctx: SettleContext): Settler => {
   const { log, buildRequestId } = ctx
