@@ -243,15 +243,14 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
       })
   })
 
-  const append = Effect.fn(
-    "PgEventLog.append",
-    Spans.hot
-  )(function* (batch: ReadonlyArray<BuildEvent.BuildEvent>, options?: EventLog.AppendOptions) {
-    yield* Effect.annotateCurrentSpan({ store: STORE, events: batch.length })
-    const result = yield* group.submit({ events: batch, expect: options?.expect })
-    yield* Metric.incrementBy(appended, result.appended.length)
-    return result
-  })
+  const append = Effect.fnUntraced(
+    function* (batch: ReadonlyArray<BuildEvent.BuildEvent>, options?: EventLog.AppendOptions) {
+      const result = yield* group.submit({ events: batch, expect: options?.expect })
+      yield* Metric.incrementBy(appended, result.appended.length)
+      return result
+    },
+    (effect, batch) => Spans.hot("PgEventLog.append", { attributes: { store: STORE, events: batch.length } })(effect)
+  )
 
   return append
 })

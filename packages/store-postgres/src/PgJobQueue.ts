@@ -177,10 +177,7 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     readonly upstream_failed_reason: string | null
   }
 
-  const claim: JobQueue.JobQueueShape["claim"] = Effect.fn(
-    "PgJobQueue.claim",
-    Spans.hot
-  )(function* (worker, max, leaseMs, claimer) {
+  const claim: JobQueue.JobQueueShape["claim"] = Effect.fnUntraced(function* (worker, max, leaseMs, claimer) {
     if (max <= 0) return []
     // Runs queued before versions were recorded match on the job's name alone, as `runsAsPlanned` does.
     const ours =
@@ -229,7 +226,7 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
       })
     }
     return claimed
-  })
+  }, Spans.hot("PgJobQueue.claim"))
 
   const extend: JobQueue.JobQueueShape["extend"] = Effect.fn("PgJobQueue.extend")(function* (worker, runs, leaseMs) {
     if (runs.length === 0) return []
@@ -358,12 +355,9 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
       })
   })
 
-  const finish: JobQueue.JobQueueShape["finish"] = Effect.fn(
-    "PgJobQueue.finish",
-    Spans.hot
-  )(function* (worker, run, result) {
+  const finish: JobQueue.JobQueueShape["finish"] = Effect.fnUntraced(function* (worker, run, result) {
     return yield* finishes.submit({ worker, run, result })
-  })
+  }, Spans.hot("PgJobQueue.finish"))
 
   const release: JobQueue.JobQueueShape["release"] = Effect.fn("PgJobQueue.release")(function* (worker, runs) {
     if (runs.length === 0) return

@@ -41,10 +41,7 @@ export const make = (
   const { sql, resilient } = context
   const { events, partitions, jobRuns, buildRequests } = context.tables
 
-  const read = Effect.fn(
-    "PgEventLog.read",
-    Spans.hot
-  )(function* (filter: EventFilter.EventFilter, options?: EventLog.ReadOptions) {
+  const read = Effect.fnUntraced(function* (filter: EventFilter.EventFilter, options?: EventLog.ReadOptions) {
     if (EventFilter.isEmpty(filter)) return { events: [] }
     const limit = Queries.limitOf(options?.limit)
     const conditions: Array<Statement.Fragment> = [sql`seq > ${bigint(Math.floor(options?.after ?? 0))}`]
@@ -71,7 +68,7 @@ export const make = (
     )
     const out = yield* decodeEvents(rows.slice(0, limit))
     return rows.length > limit ? { events: out, next: out[limit - 1]!.seq } : { events: out }
-  })
+  }, Spans.hot("PgEventLog.read"))
 
   const head = resilient(
     "head",
@@ -80,7 +77,7 @@ export const make = (
     Effect.map(sql<{ readonly head: string }>`SELECT coalesce(max(seq), 0) AS head FROM ${events}`, (rows) =>
       Number(rows[0]!.head)
     )
-  ).pipe(Effect.withSpan("PgEventLog.head", Spans.hot))
+  ).pipe(Spans.hot("PgEventLog.head"))
 
   const compactedThrough = resilient(
     "compactedThrough",
@@ -92,10 +89,7 @@ export const make = (
     )
   ).pipe(Effect.withSpan("PgEventLog.compactedThrough"))
 
-  const partitionsQuery = Effect.fn(
-    "PgEventLog.partitions",
-    Spans.hot
-  )(function* (query: Queries.PartitionQuery) {
+  const partitionsQuery = Effect.fnUntraced(function* (query: Queries.PartitionQuery) {
     const limit = Queries.limitOf(query.limit)
     const where = []
     if (query.refs !== undefined) where.push(sql`ref = ANY(${query.refs})`)
@@ -110,12 +104,9 @@ export const make = (
       ORDER BY ref LIMIT ${limit + 1}`
     )
     return page(yield* decodePartitions(rows), limit, (row) => row.ref)
-  })
+  }, Spans.hot("PgEventLog.partitions"))
 
-  const jobRunsQuery = Effect.fn(
-    "PgEventLog.jobRuns",
-    Spans.hot
-  )(function* (query: Queries.JobRunQuery) {
+  const jobRunsQuery = Effect.fnUntraced(function* (query: Queries.JobRunQuery) {
     const limit = Queries.limitOf(query.limit)
     const where = []
     if (query.jobRunIds !== undefined) where.push(sql`job_run_id = ANY(${query.jobRunIds})`)
@@ -132,12 +123,9 @@ export const make = (
       ORDER BY job_run_id LIMIT ${limit + 1}`
     )
     return page(yield* decodeJobRuns(rows), limit, (row) => row.jobRunId)
-  })
+  }, Spans.hot("PgEventLog.jobRuns"))
 
-  const buildRequestsQuery = Effect.fn(
-    "PgEventLog.buildRequests",
-    Spans.hot
-  )(function* (query: Queries.BuildRequestQuery) {
+  const buildRequestsQuery = Effect.fnUntraced(function* (query: Queries.BuildRequestQuery) {
     const limit = Queries.limitOf(query.limit)
     const where = []
     if (query.buildRequestIds !== undefined) where.push(sql`build_request_id = ANY(${query.buildRequestIds})`)
@@ -151,7 +139,7 @@ export const make = (
       ORDER BY build_request_id LIMIT ${limit + 1}`
     )
     return page(yield* decodeBuildRequests(rows), limit, (row) => row.buildRequestId)
-  })
+  }, Spans.hot("PgEventLog.buildRequests"))
 
   return {
     read,

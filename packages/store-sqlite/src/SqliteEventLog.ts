@@ -84,17 +84,17 @@ export const make = (
         })
     })
 
-    const append = Effect.fn(
-      "SqliteEventLog.append",
-      Spans.hot
-    )(function* (events: ReadonlyArray<BuildEvent.BuildEvent>, appendOptions?: EventLog.AppendOptions) {
-      yield* Effect.annotateCurrentSpan({ store: "sqlite", events: events.length })
-      return yield* group.submit({ events, expect: appendOptions?.expect })
-    })
+    const append = Effect.fnUntraced(
+      function* (events: ReadonlyArray<BuildEvent.BuildEvent>, appendOptions?: EventLog.AppendOptions) {
+        return yield* group.submit({ events, expect: appendOptions?.expect })
+      },
+      (effect, events) =>
+        Spans.hot("SqliteEventLog.append", { attributes: { store: "sqlite", events: events.length } })(effect)
+    )
 
     const read: EventLog.EventLogShape["read"] = (filter, readOptions) =>
-      reading("read")(reads.read(filter, readOptions)).pipe(Effect.withSpan("SqliteEventLog.read", Spans.hot))
-    const head = reading("head")(reads.head).pipe(Effect.withSpan("SqliteEventLog.head", Spans.hot))
+      reading("read")(reads.read(filter, readOptions)).pipe(Spans.hot("SqliteEventLog.read"))
+    const head = reading("head")(reads.head).pipe(Spans.hot("SqliteEventLog.head"))
 
     return EventLog.EventLog.of({
       store: "sqlite",
@@ -108,13 +108,10 @@ export const make = (
         Effect.withSpan("SqliteEventLog.compactedThrough")
       ),
       partitions: (query) =>
-        reading("partitions")(reads.partitions(query)).pipe(Effect.withSpan("SqliteEventLog.partitions", Spans.hot)),
-      jobRuns: (query) =>
-        reading("jobRuns")(reads.jobRuns(query)).pipe(Effect.withSpan("SqliteEventLog.jobRuns", Spans.hot)),
+        reading("partitions")(reads.partitions(query)).pipe(Spans.hot("SqliteEventLog.partitions")),
+      jobRuns: (query) => reading("jobRuns")(reads.jobRuns(query)).pipe(Spans.hot("SqliteEventLog.jobRuns")),
       buildRequests: (query) =>
-        reading("buildRequests")(reads.buildRequests(query)).pipe(
-          Effect.withSpan("SqliteEventLog.buildRequests", Spans.hot)
-        )
+        reading("buildRequests")(reads.buildRequests(query)).pipe(Spans.hot("SqliteEventLog.buildRequests"))
     })
   })
 

@@ -59,7 +59,7 @@ export const make: Effect.Effect<EventLogShape> = Effect.gen(function* () {
           return { appended: decided.logged, duplicates: decided.duplicates, head: events.length }
         })
       )
-      .pipe(Effect.withSpan("EventLog.append", { ...Spans.hot, attributes: { store: "memory", events: batch.length } }))
+      .pipe(Spans.hot("EventLog.append", { attributes: { store: "memory", events: batch.length } }))
 
   const read = (filter: EventFilter.EventFilter, options?: ReadOptions): Effect.Effect<EventPage> =>
     Effect.sync(() => {

@@ -555,8 +555,7 @@ export const make = (ctx: SettleContext): Settler => {
         Effect.succeed({ _tag: "Failure" as const, reason: `reading inputs: ${error.message}` })
       ),
       Metrics.timedJob(node.run.job.name),
-      Effect.withSpan("tessera.job", {
-        ...Spans.hot,
+      Spans.hot("tessera.job", {
         attributes: {
           jobRunId: jobRunIdOf(node),
           job: node.run.job.name,

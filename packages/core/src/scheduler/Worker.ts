@@ -265,8 +265,7 @@ export const run = (
                 wakeup.signal
               )
         ),
-        Effect.withSpan("Worker.settle", {
-          ...Spans.hot,
+        Spans.hot("Worker.settle", {
           attributes: { worker, buildRequestId: run.buildRequestId, run: run.key }
         })
       )

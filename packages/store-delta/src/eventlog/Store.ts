@@ -354,7 +354,7 @@ export const make = (options: DeltaEventLogOptions) =>
         const done = yield* Deferred.make<EventLog.AppendResult, EventLog.AppendError>()
         yield* Queue.offer(queue, { events: batch, expect: appendOptions?.expect, done })
         return yield* Deferred.await(done)
-      }).pipe(Effect.withSpan("EventLog.append", { ...Spans.hot, attributes: { store: STORE, events: batch.length } }))
+      }).pipe(Spans.hot("EventLog.append", { attributes: { store: STORE, events: batch.length } }))
 
     const readLocal = (filter: EventFilter.EventFilter, readOptions?: EventLog.ReadOptions): EventLog.EventPage => {
       const limit = Queries.limitOf(readOptions?.limit)
