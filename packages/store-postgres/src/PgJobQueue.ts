@@ -7,9 +7,10 @@
  * are judged by the database's clock.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { EventLog, GroupCommit, type JobQueue, Manifest, PartitionRef, Spans } from "@tessera/core"
+import { EventLog, GroupCommit, JobQueue, Manifest, PartitionRef, Spans } from "@tessera/core"
 import { Effect, Either, ParseResult, Ref, Schema, type Stream } from "effect"
 import type { LogContext } from "./LogContext.js"
+import { decodeJobRuns, decodePartitions } from "./Rows.js"
 import { LOCK_QUEUE } from "./Migrations.js"
 import { STORE } from "./SqlErrors.js"
 import * as SqlText from "./SqlText.js"
@@ -77,6 +78,8 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
   const queue = sql(`${schema}.job_queue`)
   const deps = sql(`${schema}.job_queue_deps`)
   const builds = sql(`${schema}.job_queue_builds`)
+  const partitions = sql(`${schema}.partitions`)
+  const jobRuns = sql(`${schema}.job_runs`)
 
   /**
    * One transaction on a connection of its own, begun together with the advisory locks of `buildIds`
@@ -175,6 +178,8 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
     readonly job_version: string | null
     readonly upstream_failed_ref: string | null
     readonly upstream_failed_reason: string | null
+    readonly catalog: ReadonlyArray<string>
+    readonly job_runs: ReadonlyArray<string>
   }
 
   const claim: JobQueue.JobQueueShape["claim"] = Effect.fnUntraced(function* (worker, max, leaseMs, claimer) {
@@ -188,19 +193,31 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
             OR greatest(q.ready_since, q.lease_until)
               < (SELECT t FROM now) - ${Math.max(0, Math.floor(claimer.waitMs))} * interval '1 millisecond')`
     // SKIP LOCKED re-checks the condition on rows it locks, so a run another worker claimed meanwhile
-    // (now running under a live lease) is skipped rather than claimed twice.
+    // (now running under a live lease) is skipped rather than claimed twice. The same statement reads
+    // what the worker would read next, the catalog rows of each run's outputs and inputs and the
+    // run's job runs: two round trips a job fewer.
     const rows = yield* resilient("claim")(
       sql<ClaimRow>`
         WITH now AS (SELECT clock_timestamp() AS t), picked AS (
           SELECT q.build_request_id, q.key FROM ${queue} q
           WHERE (q.status = 'ready' OR (q.status = 'running' AND q.lease_until < (SELECT t FROM now))) AND ${ours}
           ORDER BY q.id LIMIT ${max} FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+          UPDATE ${queue} q SET status = 'running', worker = ${worker},
+            lease_until = (SELECT t FROM now) + ${Math.max(0, Math.floor(leaseMs))} * interval '1 millisecond'
+          FROM picked p WHERE q.build_request_id = p.build_request_id AND q.key = p.key
+          RETURNING q.id, q.build_request_id, q.key, q.run, q.job_version, q.upstream_failed_ref,
+            q.upstream_failed_reason
         )
-        UPDATE ${queue} q SET status = 'running', worker = ${worker},
-          lease_until = (SELECT t FROM now) + ${Math.max(0, Math.floor(leaseMs))} * interval '1 millisecond'
-        FROM picked p WHERE q.build_request_id = p.build_request_id AND q.key = p.key
-        RETURNING q.id::text AS id, q.build_request_id, q.key, q.run, q.job_version, q.upstream_failed_ref,
-          q.upstream_failed_reason`
+        SELECT c.id::text AS id, c.build_request_id, c.key, c.run, c.job_version, c.upstream_failed_ref,
+          c.upstream_failed_reason,
+          ARRAY(SELECT p.data FROM ${partitions} p WHERE p.ref IN (
+            SELECT json_array_elements_text(c.run::json->'outputs')
+            UNION SELECT json_array_elements_text(c.run::json->'inputs'))) AS catalog,
+          ARRAY(SELECT r.data FROM ${jobRuns} r WHERE r.job_run_id IN (
+            SELECT c.build_request_id || ':' || c.key || s FROM unnest(${JobQueue.JOB_RUN_ID_SUFFIXES}::text[]) AS s
+          )) AS job_runs
+        FROM claimed c`
     )
     const claimed: Array<JobQueue.ClaimedRun> = []
     for (const row of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
@@ -215,10 +232,13 @@ export const make = Effect.fn("PgJobQueue.make")(function* (context: Context) {
             "or written by a newer version"
         })
       }
+      const catalog = yield* decodePartitions(row.catalog.map((data) => ({ data })))
+      const jobRuns = yield* decodeJobRuns(row.job_runs.map((data) => ({ data })))
       claimed.push({
         buildRequestId: row.build_request_id,
         key: row.key,
         ...stored.right,
+        read: { catalog, jobRuns },
         ...(row.job_version === null ? {} : { jobVersion: row.job_version }),
         ...(row.upstream_failed_ref === null
           ? {}

@@ -1,8 +1,9 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
-import { InMemoryJobQueue, JobQueue, PartitionRef } from "@tessera/core"
+import { EventLog, InMemoryJobQueue, JobQueue, PartitionRef } from "@tessera/core"
 import { PgStore } from "@tessera/store-postgres"
 import { Effect, FastCheck as fc, Layer } from "effect"
+import * as Events from "./events.js"
 import { Admin, dropAfter, serverUrl, uniqueName } from "./helpers.js"
 
 const run = (
@@ -29,8 +30,16 @@ const pgQueue = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
   const truncate = sql`TRUNCATE ${sql(`${schema}.job_queue`)}, ${sql(`${schema}.job_queue_deps`)},
     ${sql(`${schema}.job_queue_builds`)}`
-  return { queue: Effect.runSync(Effect.provide(JobQueue.JobQueue, context)), truncate }
+  return {
+    queue: Effect.runSync(Effect.provide(JobQueue.JobQueue, context)),
+    log: Effect.runSync(Effect.provide(EventLog.EventLog, context)),
+    truncate
+  }
 })
+
+/** A claimed run as the in-memory reference claims it: without what the claim read of the log. */
+const asQueued = ({ read: _, ...run }: JobQueue.ClaimedRun): JobQueue.ClaimedRun => run
+const claimedAsQueued = Effect.map((runs: ReadonlyArray<JobQueue.ClaimedRun>) => runs.map(asQueued))
 
 type Op =
   | { readonly _tag: "enqueue"; readonly build: number; readonly runs: ReadonlyArray<readonly [number, Array<number>]> }
@@ -96,11 +105,13 @@ const apply = (queue: JobQueue.JobQueueShape, op: Op): Effect.Effect<unknown, un
         )
       )
     case "claim":
-      return queue.claim(
-        worker(op.worker),
-        op.max,
-        60_000,
-        op.version === null ? undefined : { jobs: new Map([["job", op.version]]), waitMs: 60_000 }
+      return claimedAsQueued(
+        queue.claim(
+          worker(op.worker),
+          op.max,
+          60_000,
+          op.version === null ? undefined : { jobs: new Map([["job", op.version]]), waitMs: 60_000 }
+        )
       )
     case "finish":
       return queue.finish(
@@ -175,6 +186,34 @@ describe("PgJobQueue", () => {
     }).pipe(Effect.provide(Admin))
   )
 
+  it.scopedLive(
+    "a claim reads the catalog rows of its runs' outputs and inputs and their job runs, as the log has them",
+    () =>
+      Effect.gen(function* () {
+        const { queue, log } = yield* pgQueue
+        const lease = Events.liveLease()
+        yield* log.append(Events.claim({ run: "up:x", build: "up", ref: "in/x", lease }))
+        yield* log.append(Events.complete({ run: "up:x", build: "up", ref: "in/x", lease }))
+        // The run's first job run ended; a resumed build continued it as #2, which holds out/a now.
+        yield* log.append(Events.claim({ run: "b:a", build: "b", ref: "out/a", lease }))
+        yield* log.append(Events.complete({ run: "b:a", build: "b", ref: "out/a", lease }))
+        yield* log.append(Events.claim({ run: "b:a#2", build: "b", ref: "out/a", lease }))
+        yield* log.append(Events.claim({ run: "b:a-other", build: "b", ref: "out/other", lease }))
+        yield* queue.enqueue([
+          { ...run("b", "a"), inputs: [PartitionRef.unsafeMake("in/x"), PartitionRef.unsafeMake("in/never-built")] },
+          run("b", "fresh")
+        ])
+        const claimed = yield* queue.claim("w1", 10, 60_000)
+        expect(claimed.map((entry) => entry.key)).toEqual(["a", "fresh"])
+        const [a, fresh] = claimed
+        const catalog = yield* log.partitions({ refs: ["in/x", "out/a"] })
+        const jobRuns = yield* log.jobRuns({ jobRunIds: ["b:a", "b:a#2"] })
+        expect([...a!.read!.catalog].sort((x, y) => x.ref.localeCompare(y.ref))).toEqual(catalog.items)
+        expect([...a!.read!.jobRuns].sort((x, y) => x.jobRunId.localeCompare(y.jobRunId))).toEqual(jobRuns.items)
+        expect(fresh!.read).toEqual({ catalog: [], jobRuns: [] })
+      }).pipe(Effect.provide(Admin))
+  )
+
   it.scopedLive("a run whose lease ran out is claimed again, and its first worker's finish is refused", () =>
     Effect.gen(function* () {
       const { queue } = yield* pgQueue
@@ -190,7 +229,7 @@ describe("PgJobQueue", () => {
         remaining: 1,
         failures: []
       })
-      const last = yield* queue.claim("w1", 10, 60_000)
+      const last = yield* claimedAsQueued(queue.claim("w1", 10, 60_000))
       expect(last).toEqual([run("b", "z", ["a"])])
     }).pipe(Effect.provide(Admin))
   )
@@ -206,7 +245,7 @@ describe("PgJobQueue", () => {
         const otherJob = { jobs: new Map([["another", "2"]]), waitMs: 60_000 }
         expect(yield* q.claim("w2", 10, 60_000, otherJob)).toEqual([])
         yield* Effect.sleep("50 millis")
-        const [late] = yield* q.claim("w2", 10, 60_000, { ...otherJob, waitMs: 10 })
+        const [late] = yield* claimedAsQueued(q.claim("w2", 10, 60_000, { ...otherJob, waitMs: 10 }))
         expect(late).toEqual(run("b", "v2", [], "2"))
       }
     }).pipe(Effect.provide(Admin))

@@ -9,6 +9,7 @@ import { Context, type Effect, type Stream } from "effect"
 import type { Json } from "../job/Manifest.js"
 import type { StoreError } from "../log/EventLog.js"
 import type { PartitionRef } from "../partition/PartitionRef.js"
+import type { JobRunRow, PartitionRow } from "../projection/Views.js"
 
 export interface QueuedRun {
   readonly buildRequestId: string
@@ -30,7 +31,28 @@ export interface QueuedRun {
 export interface ClaimedRun extends QueuedRun {
   /** When an upstream run failed, this run is not executed: its outputs fail with this cause. */
   readonly upstreamFailed?: { readonly ref: string; readonly reason: string } | undefined
+  /**
+   * What a queue that shares the log's database read of the log in the claim's own statement: the
+   * catalog rows of the run's outputs and inputs, and the run's job runs (`jobRunIdsOf`). A worker
+   * judges from them instead of reading them again; its claim on the outputs is conditional on the
+   * rows it judged, so rows that changed since are refused and judged afresh. Absent, the worker
+   * reads them from the log.
+   */
+  readonly read?:
+    | { readonly catalog: ReadonlyArray<PartitionRow>; readonly jobRuns: ReadonlyArray<JobRunRow> }
+    | undefined
 }
+
+/**
+ * How the ids of a run's job runs end: `<build>:<key>` is its first, and a run settled again after
+ * that one ended (a resumed build whose run was cancelled, or built but is stale now) continues as
+ * `#2`, `#3`…; a worker looks for ten.
+ */
+export const JOB_RUN_ID_SUFFIXES: ReadonlyArray<string> = ["", ...Array.from({ length: 9 }, (_, i) => `#${i + 2}`)]
+
+/** The ids the job runs of `run` may have in the log. */
+export const jobRunIdsOf = (run: { readonly buildRequestId: string; readonly key: string }): Array<string> =>
+  JOB_RUN_ID_SUFFIXES.map((suffix) => `${run.buildRequestId}:${run.key}${suffix}`)
 
 export type RunResult =
   | { readonly _tag: "Available" }

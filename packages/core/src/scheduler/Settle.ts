@@ -120,7 +120,16 @@ export interface OutputsOf {
 }
 
 export interface Settler {
-  readonly settle: (node: RunNode) => Effect.Effect<Settled, StoreError | ReadError>
+  /**
+   * Settles a run whose upstream runs are done. `catalog`, when given, is what the catalog held for
+   * the run's outputs and inputs, read just before (a worker's claim reads it): the first judging
+   * uses it rather than reading it again, and a claim on rows that changed since is refused and
+   * judged again from a fresh read.
+   */
+  readonly settle: (
+    node: RunNode,
+    catalog?: ReadonlyArray<PartitionRow>
+  ) => Effect.Effect<Settled, StoreError | ReadError>
   /** Marks a run's outputs FAILED in this build because an upstream partition failed. */
   readonly upstreamFailed: (
     node: OutputsOf,
@@ -211,20 +220,25 @@ export const make = (ctx: SettleContext): Settler => {
    * decision is appended conditional on exactly these rows, so a verdict that went stale is
    * refused by the store and judged again.
    */
-  const judgeNow = (node: RunNode) =>
+  const judgeNow = (node: RunNode, known: ReadonlyMap<string, PartitionRow> | undefined) =>
     Effect.gen(function* () {
-      const rows = yield* catalogRows(log, [...node.run.outputs, ...node.run.inputs, ...node.extraInputs])
+      const rows = known ?? (yield* catalogRows(log, [...node.run.outputs, ...node.run.inputs, ...node.extraInputs]))
       const now = yield* Clock.currentTimeMillis
       const verdicts = node.run.outputs.map((ref) => [ref, judge(node.run, rows.get(ref), rows, now)] as const)
       return { rows, verdicts } satisfies Judged
     })
 
   /** Settles a run whose upstream runs are done. */
-  const settle = (node: RunNode): Effect.Effect<Settled, StoreError | ReadError> =>
+  const settle = (
+    node: RunNode,
+    catalog?: ReadonlyArray<PartitionRow>
+  ): Effect.Effect<Settled, StoreError | ReadError> =>
     Effect.gen(function* () {
       let takeovers = 0
+      let known = catalog === undefined ? undefined : new Map(catalog.map((row) => [row.ref as string, row] as const))
       for (;;) {
-        const judged = yield* judgeNow(node)
+        const judged = yield* judgeNow(node, known)
+        known = undefined
         const fresh = judged.verdicts.flatMap(([ref, v]) => (v._tag === "Fresh" ? [[ref, v.row] as const] : []))
         if (fresh.length === judged.verdicts.length) {
           if (yield* reuse(node, fresh, judged.rows)) return { _tag: "Available" }

@@ -13,7 +13,7 @@ import type { BuildRequestRow, JobRunRow } from "../projection/Views.js"
 import * as EventLoop from "../runtime/EventLoop.js"
 import { DEFAULT_LEASE_MS } from "./Defaults.js"
 import { execute, planMissing } from "./Execution.js"
-import { type ClaimedRun, type Claimer, JobQueue, type RunResult, runsAsPlanned } from "./JobQueue.js"
+import { type ClaimedRun, type Claimer, JobQueue, jobRunIdsOf, type RunResult, runsAsPlanned } from "./JobQueue.js"
 import * as BuildEnd from "./BuildEnd.js"
 import * as Metrics from "./Metrics.js"
 import * as LeaseKeeper from "./LeaseKeeper.js"
@@ -133,10 +133,7 @@ export const run = (
     /** The job runs already in the log for `runs`: a later settle continues their attempts. */
     const priorRuns = (runs: ReadonlyArray<{ readonly buildRequestId: string; readonly key: string }>) =>
       Effect.gen(function* () {
-        const ids = runs.flatMap((run) => {
-          const base = `${run.buildRequestId}:${run.key}`
-          return [base, ...Array.from({ length: 9 }, (_, i) => `${base}#${i + 2}`)]
-        })
+        const ids = runs.flatMap(jobRunIdsOf)
         const found = yield* Queries.allPages((after) => log.jobRuns({ jobRunIds: ids, after }))
         return new Map<string, JobRunRow>(found.map((row) => [row.jobRunId, row]))
       })
@@ -156,7 +153,7 @@ export const run = (
         return row
       })
 
-    /** Settles `run`; `known` is its prior job runs when they were read with its claimed batch. */
+    /** Settles `run`; `known` is its prior job runs when they were read with its claim or its claimed batch. */
     const settle = (
       run: ClaimedRun,
       known: Option.Option<ReadonlyMap<string, JobRunRow>>
@@ -208,10 +205,13 @@ export const run = (
           return yield* settler.upstreamFailed(node, { _tag: "Failed", ...run.upstreamFailed })
         }
         // What a run reports missing is planned and built here, as the local executor would, then
-        // the run is settled again with it as an input.
+        // the run is settled again with it as an input. The first judging uses the catalog rows the
+        // claim read, when the queue read them.
+        let catalog = run.read?.catalog
         const settleWithDeps = Effect.gen(function* () {
           for (;;) {
-            const settled = yield* settler.settle(node)
+            const settled = yield* settler.settle(node, catalog)
+            catalog = undefined
             if (settled._tag !== "Missing") return settled
             const planned = yield* planMissing({ log, graph }, node.run.outputs, settled.refs)
             if (Either.isLeft(planned)) return yield* settler.upstreamFailed(node, planned.left)
@@ -285,9 +285,17 @@ export const run = (
               )
             )
           : []
-      // One read for the prior runs of the whole batch; when it fails, each run reads its own.
-      const known = claimed.length === 0 ? Option.none() : yield* Effect.option(priorRuns(claimed))
-      for (const entry of claimed) yield* Effect.forkScoped(process(entry, known))
+      // The prior runs the claim read, else one read for those of the whole batch; when it fails,
+      // each run reads its own.
+      const unread = claimed.filter((entry) => entry.read === undefined)
+      const batch = unread.length === 0 ? Option.none() : yield* Effect.option(priorRuns(unread))
+      for (const entry of claimed) {
+        const known =
+          entry.read === undefined
+            ? batch
+            : Option.some(new Map(entry.read.jobRuns.map((row) => [row.jobRunId, row] as const)))
+        yield* Effect.forkScoped(process(entry, known))
+      }
       if (claimed.length === 0 || inflight.size === concurrency) {
         yield* Effect.timeout(woken, pollInterval).pipe(Effect.ignore)
       }
