@@ -2,6 +2,7 @@
  * The one pure reducer from build events to the three views. Every store returns exactly what this
  * reducer returns over its events. It refuses events that would make an impossible history.
  */
+import type { Types } from "effect"
 import type {
   BuildEvent,
   BuildRequestStatusChanged,
@@ -161,14 +162,8 @@ const heldOutputs = (state: State, run: { jobRunId: string; outputs: ReadonlyArr
   return held
 }
 
-const setLease = (state: State, row: PartitionRow, lease: number | undefined, seq: number, at: number) => {
-  const { leaseExpiresAt: _, ...rest } = row
-  state.partitions.set(row.ref, {
-    ...rest,
-    ...(lease === undefined ? {} : { leaseExpiresAt: lease }),
-    updatedSeq: seq,
-    updatedAt: at
-  })
+const setLease = (state: State, row: PartitionRow, lease: number, seq: number, at: number) => {
+  state.partitions.set(row.ref, { ...row, leaseExpiresAt: lease, updatedSeq: seq, updatedAt: at })
 }
 
 const jobRunStatus = (state: State, event: JobRunStatusChanged, seq: number, refuse: Refuse) => {
@@ -196,7 +191,9 @@ const jobRunStatus = (state: State, event: JobRunStatusChanged, seq: number, ref
   const live = event.status === "SCHEDULED" || event.status === "RUNNING"
   const lease = live ? (event.leaseExpiresAt ?? row?.leaseExpiresAt) : undefined
   const manifest = event.manifest ?? row?.manifest
-  state.jobRuns.set(event.jobRunId, {
+  // Assigned field by field: a row per event is the reducer's hot path, and a spread per optional
+  // field cost more than the rest of the row.
+  const next: Types.Mutable<JobRunRow> = {
     jobRunId: event.jobRunId,
     buildRequestId: event.buildRequestId,
     jobName: event.jobName,
@@ -205,13 +202,14 @@ const jobRunStatus = (state: State, event: JobRunStatusChanged, seq: number, ref
     inputs: event.inputs,
     attempt: event.attempt,
     status: event.status,
-    ...(event.message === undefined ? {} : { message: event.message }),
-    ...(manifest === undefined ? {} : { manifest }),
-    ...(lease === undefined ? {} : { leaseExpiresAt: lease }),
     createdAt: row?.createdAt ?? event.timestamp,
     updatedSeq: seq,
     updatedAt: event.timestamp
-  })
+  }
+  if (event.message !== undefined) next.message = event.message
+  if (manifest !== undefined) next.manifest = manifest
+  if (lease !== undefined) next.leaseExpiresAt = lease
+  state.jobRuns.set(event.jobRunId, next)
   if (live && event.leaseExpiresAt !== undefined) {
     for (const held of heldOutputs(state, event)) setLease(state, held, event.leaseExpiresAt, seq, event.timestamp)
   }
@@ -254,7 +252,7 @@ const partitionStatus = (
     if (row === undefined || (row.status !== "AVAILABLE" && row.status !== "STALE")) {
       return refuse(`only an AVAILABLE partition can become STALE; ${ref} is ${row?.status ?? "UNKNOWN"}`)
     }
-    write(state, row, { status: "STALE" }, event, seq)
+    write(state, row, claimOf(row, "STALE"), event, seq)
     return undefined
   }
   const jobRunId = event.jobRunId
@@ -290,7 +288,7 @@ const partitionStatus = (
     case "BUILDING": {
       if (run.status !== "RUNNING") return refuse(`job run ${jobRunId} is ${run.status}, not RUNNING`)
       if (!heldByRun) return refuse(`job run ${jobRunId} does not hold ${ref}`)
-      write(state, row, { ...keepClaim(row!), status: "BUILDING" }, event, seq)
+      write(state, row, claimOf(row!, "BUILDING"), event, seq)
       return undefined
     }
     case "AVAILABLE": {
@@ -320,17 +318,21 @@ const partitionStatus = (
   }
 }
 
-const keepClaim = (row: PartitionRow) => ({
-  ...(row.jobRunId === undefined ? {} : { jobRunId: row.jobRunId }),
-  ...(row.buildRequestId === undefined ? {} : { buildRequestId: row.buildRequestId }),
-  ...(row.leaseExpiresAt === undefined ? {} : { leaseExpiresAt: row.leaseExpiresAt })
-})
-
 type Fields = Omit<PartitionRow, "ref" | "updatedSeq" | "updatedAt" | "message">
+
+/** `status` with the claim `row` holds (its run, build and lease), kept as it is. */
+const claimOf = (row: PartitionRow, status: Fields["status"]): Fields => {
+  const fields: Types.Mutable<Fields> = { status }
+  if (row.jobRunId !== undefined) fields.jobRunId = row.jobRunId
+  if (row.buildRequestId !== undefined) fields.buildRequestId = row.buildRequestId
+  if (row.leaseExpiresAt !== undefined) fields.leaseExpiresAt = row.leaseExpiresAt
+  return fields
+}
 
 /**
  * Writes a partition row. What the last AVAILABLE made (seq, version, manifest) survives later
  * claims, so staleness can be judged while a rebuild runs; claim fields are replaced as a whole.
+ * Assigned field by field rather than spread: this runs for most events.
  */
 const write = (
   state: State,
@@ -339,21 +341,18 @@ const write = (
   event: { partitionRef: PartitionRow["ref"]; timestamp: number; message?: string | undefined },
   seq: number
 ) => {
-  const kept = {
-    ...(row?.lastAvailableSeq === undefined ? {} : { lastAvailableSeq: row.lastAvailableSeq }),
-    ...(row?.jobVersion === undefined ? {} : { jobVersion: row.jobVersion }),
-    ...(row?.manifest === undefined ? {} : { manifest: row.manifest })
-  }
-  const claim = fields.status === "STALE" && row !== undefined ? keepClaim(row) : {}
-  state.partitions.set(event.partitionRef, {
+  const next: Types.Mutable<PartitionRow> = {
     ref: event.partitionRef,
-    ...kept,
-    ...claim,
-    ...fields,
-    ...(event.message === undefined ? {} : { message: event.message }),
+    status: fields.status,
     updatedSeq: seq,
     updatedAt: event.timestamp
-  })
+  }
+  if (row?.lastAvailableSeq !== undefined) next.lastAvailableSeq = row.lastAvailableSeq
+  if (row?.jobVersion !== undefined) next.jobVersion = row.jobVersion
+  if (row?.manifest !== undefined) next.manifest = row.manifest
+  Object.assign(next, fields)
+  if (event.message !== undefined) next.message = event.message
+  state.partitions.set(event.partitionRef, next)
 }
 
 const invalidate = (state: State, event: PartitionInvalidated, seq: number, refuse: Refuse) => {
@@ -362,7 +361,7 @@ const invalidate = (state: State, event: PartitionInvalidated, seq: number, refu
   if (row.status !== "AVAILABLE" && row.status !== "STALE") {
     return refuse(`${event.partitionRef} is ${row.status}; only an AVAILABLE partition can be invalidated`)
   }
-  write(state, row, { status: "STALE" }, { ...event, message: event.message ?? event.reason }, seq)
+  write(state, row, claimOf(row, "STALE"), { ...event, message: event.message ?? event.reason }, seq)
   return undefined
 }
 
