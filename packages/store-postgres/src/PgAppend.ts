@@ -5,18 +5,11 @@
  * then the events, the changed view rows, the NOTIFY and COMMIT in another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, EventCodec, EventLog, GroupCommit, Spans, Wakeup } from "@tessera/core"
+import { Batch, BuildEvent, EventCodec, EventLog, GroupCommit, Spans, Views, Wakeup } from "@tessera/core"
 import { Effect, type Either, Metric, Ref } from "effect"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
-import {
-  decodeBuildRequests,
-  decodeJobRuns,
-  decodePartitions,
-  encodeBuildRequest,
-  encodeJobRun,
-  encodePartition
-} from "./Rows.js"
+import { decodeBuildRequests, decodeJobRuns, decodePartitions } from "./Rows.js"
 import { STORE } from "./SqlErrors.js"
 import * as SqlText from "./SqlText.js"
 import * as Transaction from "./Transaction.js"
@@ -143,16 +136,16 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
         p: EventCodec.encode(event),
         a: appendedAt
       })),
-      p: batch.partitions.map((row) => ({ r: row.ref, s: row.status, d: encodePartition(row) })),
+      p: batch.partitions.map((row) => ({ r: row.ref, s: row.status, d: Views.encode(row) })),
       j: batch.jobRuns.map((row) => ({
         i: row.jobRunId,
         b: row.buildRequestId,
         n: row.jobName,
         s: row.status,
-        d: encodeJobRun(row),
+        d: Views.encode(row),
         in: row.inputs
       })),
-      b: batch.buildRequests.map((row) => ({ i: row.buildRequestId, s: row.status, d: encodeBuildRequest(row) }))
+      b: batch.buildRequests.map((row) => ({ i: row.buildRequestId, s: row.status, d: Views.encode(row) }))
     }
     // One constant per table: `->` on one `json` value for all four parsed the whole text four times.
     return `WITH e AS (

@@ -9,9 +9,6 @@ import { STORE } from "./SqlErrors.js"
 export const PartitionJson: Schema.Schema<Views.PartitionRow, string> = Schema.parseJson(Views.PartitionRow)
 export const JobRunJson: Schema.Schema<Views.JobRunRow, string> = Schema.parseJson(Views.JobRunRow)
 export const BuildRequestJson: Schema.Schema<Views.BuildRequestRow, string> = Schema.parseJson(Views.BuildRequestRow)
-export const encodePartition: (row: Views.PartitionRow) => string = Schema.encodeSync(PartitionJson)
-export const encodeJobRun: (row: Views.JobRunRow) => string = Schema.encodeSync(JobRunJson)
-export const encodeBuildRequest: (row: Views.BuildRequestRow) => string = Schema.encodeSync(BuildRequestJson)
 
 const decodeRows =
   <A, I>(schema: Schema.Schema<A, I>, table: string) =>

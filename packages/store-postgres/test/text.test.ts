@@ -2,9 +2,11 @@
  * Appends go out as SQL text (one message with BEGIN and the lock, one with COMMIT), so values that
  * look like SQL, quoting or escapes must land exactly as given and never as SQL.
  */
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
 import { BuildEvent, EventFilter, EventId, PartitionRef } from "@tessera/core"
 import { Chunk, Effect, Stream } from "effect"
+import * as SqlText from "../src/SqlText.js"
 import * as ev from "./events.js"
 import { Admin, dropAfter, openLog, uniqueName } from "./helpers.js"
 
@@ -14,6 +16,8 @@ const hostile = [
   "'); DROP TABLE events; --",
   "E'\\\\'",
   "$$ $tag$ $$",
+  "$t$ $json$ $1$ ends with a dollar $",
+  "$t0123456789abcdef$::json); DROP TABLE events; --",
   "back\\slash\\'quote",
   "\\u0000 written out",
   "日本語 🚀 \u2028 end",
@@ -65,5 +69,25 @@ describe("PgEventLog with values that look like SQL", () => {
       expect((yield* log.buildRequests({})).items).toHaveLength(0)
       expect(yield* log.head).toBe(events.length)
     }).pipe(Effect.provide(Admin))
+  )
+
+  it.scopedLive(
+    "a document holding this process's own dollar-quote tag is quoted with another and reads back exactly",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* PgClient.PgClient
+        const tag = /^\$(t[0-9a-f]{16})\$/.exec(SqlText.json("probe"))![1]!
+        const values = [
+          `$${tag}$::json); DROP TABLE events; -- $${tag}$`,
+          `ends with the tag's name and a dollar: $${tag}`,
+          { [tag]: [`$${tag}`, "'", "\\", "\u0000"] }
+        ]
+        for (const value of values) {
+          const constant = SqlText.json(value)
+          expect(constant.startsWith(`$${tag}$`)).toBe(false)
+          const [row] = yield* sql.unsafe<{ readonly text: string }>(`SELECT (${constant})::text AS text`)
+          expect(row?.text).toBe(JSON.stringify(value))
+        }
+      }).pipe(Effect.provide(Admin))
   )
 })

@@ -5,7 +5,7 @@
  * `@effect/sql` bookkeeping per statement.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Batch, BuildEvent, EventCodec, type EventLog, type Views } from "@tessera/core"
+import { Batch, BuildEvent, EventCodec, type EventLog, Views } from "@tessera/core"
 import type BetterSqlite3 from "better-sqlite3"
 import { Clock, Effect, Either, Metric } from "effect"
 import { commits, counting, run } from "./Driver.js"
@@ -128,19 +128,19 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
     }
     // Each row written is remembered with its text: the next append that touches it reads it back.
     for (const row of batch.partitions) {
-      const data = Rows.encode(row)
+      const data = Views.encode(row)
       upsertPartition.run(row.ref, row.status, data)
       memos.partitions.set(row.ref, data, row)
     }
     for (const row of batch.jobRuns) {
-      const data = Rows.encode(row)
+      const data = Views.encode(row)
       upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, data)
       memos.jobRuns.set(row.jobRunId, data, row)
       forgetInputs.run(row.jobRunId)
       if (row.inputs.length > 0) indexInputs.run(row.jobRunId, JSON.stringify(row.inputs))
     }
     for (const row of batch.buildRequests) {
-      const data = Rows.encode(row)
+      const data = Views.encode(row)
       upsertBuildRequest.run(row.buildRequestId, row.status, data)
       memos.buildRequests.set(row.buildRequestId, data, row)
     }

@@ -81,9 +81,3 @@ type DecoderOf<A> = (filename: string, operation: string, memo: Memo<A>) => Deco
 export const partition: DecoderOf<Views.PartitionRow> = rowOf(Views.PartitionRow)
 export const jobRun: DecoderOf<Views.JobRunRow> = rowOf(Views.JobRunRow)
 export const buildRequest: DecoderOf<Views.BuildRequestRow> = rowOf(Views.BuildRequestRow)
-
-/**
- * A row as stored. The view rows are plain JSON values (`Views` has no transformations), so a
- * row's own fields are its encoding.
- */
-export const encode = (row: Views.PartitionRow | Views.JobRunRow | Views.BuildRequestRow): string => JSON.stringify(row)

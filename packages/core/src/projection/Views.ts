@@ -61,6 +61,13 @@ export const BuildRequestRow = Schema.Struct({
 }).annotations({ identifier: "BuildRequestRow" })
 export type BuildRequestRow = typeof BuildRequestRow.Type
 
+/**
+ * A view row as the SQL stores keep it, as JSON text. The rows are plain JSON values (no field
+ * transforms), so a row's own fields are its encoding; running the schema's encoder would only check
+ * again what the reducer built.
+ */
+export const encode = (row: PartitionRow | JobRunRow | BuildRequestRow): string => JSON.stringify(row)
+
 /** Whether a job run's claim on the partition is live at `now`: SCHEDULED or BUILDING under an unexpired lease. */
 export const isLiveClaim = (row: PartitionRow | undefined, now: number): boolean =>
   row !== undefined &&
