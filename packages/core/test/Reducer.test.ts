@@ -61,30 +61,24 @@ describe("Reducer rows", () => {
     const log = replay()
     log.apply(runEvent("r1", "b1", 1_000, { status: "SCHEDULED", leaseExpiresAt: 31_000, message: "missing" }))
     log.apply(partitionEvent("r1", "b1", 1_000, "SCHEDULED"))
-    expect(log.state.partitions.get(ref)).toEqual({
+    // The row of a partition r1 of b1 holds: its status, lease, and the event that last wrote it.
+    const heldByR1 = (status: string, leaseExpiresAt: number, updatedSeq: number, updatedAt: number) => ({
       ref,
-      status: "SCHEDULED",
+      status,
       jobRunId: "r1",
       buildRequestId: "b1",
-      leaseExpiresAt: 31_000,
-      updatedSeq: 2,
-      updatedAt: 1_000
+      leaseExpiresAt,
+      updatedSeq,
+      updatedAt
     })
+    expect(log.state.partitions.get(ref)).toEqual(heldByR1("SCHEDULED", 31_000, 2, 1_000))
     log.apply(new BuildEvent.JobRunHeartbeat({ ...stamp(2_000), jobRunId: "r1", leaseExpiresAt: 62_000 }))
     expect(log.state.jobRuns.get("r1")).toMatchObject({ status: "SCHEDULED", leaseExpiresAt: 62_000, updatedSeq: 3 })
     expect(log.state.jobRuns.get("r1")?.message).toBe("missing")
     expect(log.state.partitions.get(ref)).toMatchObject({ leaseExpiresAt: 62_000, updatedSeq: 3, updatedAt: 2_000 })
     log.apply(runEvent("r1", "b1", 3_000, { status: "RUNNING" }))
     log.apply(partitionEvent("r1", "b1", 3_000, "BUILDING"))
-    expect(log.state.partitions.get(ref)).toEqual({
-      ref,
-      status: "BUILDING",
-      jobRunId: "r1",
-      buildRequestId: "b1",
-      leaseExpiresAt: 62_000,
-      updatedSeq: 5,
-      updatedAt: 3_000
-    })
+    expect(log.state.partitions.get(ref)).toEqual(heldByR1("BUILDING", 62_000, 5, 3_000))
     // A run without a message of its own keeps none; its lease carries over from the row.
     expect(log.state.jobRuns.get("r1")).toEqual({
       ...run("r1"),
