@@ -26,7 +26,7 @@ const processTag = tagName()
  * else another is drawn; with the name absent no copy of the tag can start inside `text`, not even
  * one running on into the closing tag. For text without NUL (PostgreSQL text holds none).
  */
-export const dollarQuoted = (text: string): string => {
+const dollarQuoted = (text: string): string => {
   let name = processTag
   while (text.includes(name)) name = tagName()
   return `$${name}$${text}$${name}$`
