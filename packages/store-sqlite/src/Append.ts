@@ -26,6 +26,9 @@ const KEYED = `
   UNION ALL SELECT 'build_request', build_request_id, data FROM build_requests
     WHERE build_request_id IN (SELECT value FROM json_each(?))`
 
+const sameInputs = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
+  a.length === b.length && a.every((ref, i) => ref === b[i])
+
 /** The statements of the append path, prepared on `db` once, and the group commit over them. */
 export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.Memos) => {
   const { prepare, report } = counting(db)
@@ -47,6 +50,10 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
      ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
        job_name = excluded.job_name, status = excluded.status, data = excluded.data`
   )
+  // SQLite rewrites the index entries of every column an UPDATE sets, changed or not: a run whose
+  // build and job stay as they were (nearly every write of a run) sets only what moved, and its
+  // commit writes two fewer index pages.
+  const updateJobRun = prepare("UPDATE job_runs SET status = ?, data = ? WHERE job_run_id = ?")
   // A run's inputs may grow (missing dependencies) or change when a build is planned again: the
   // index always holds exactly the inputs of the row as it now is.
   const forgetInputs = prepare("DELETE FROM job_run_inputs WHERE job_run_id = ?")
@@ -112,7 +119,8 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
       )
   }
 
-  const write = (batch: Batch.Batch) => {
+  /** `before` holds the rows as this transaction found them, where it read them up front. */
+  const write = (batch: Batch.Batch, before: ReadonlyMap<string, Views.JobRunRow>) => {
     for (const { seq, event, appendedAt } of batch.logged) {
       insertEvent.run(
         seq,
@@ -134,10 +142,17 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
     }
     for (const row of batch.jobRuns) {
       const data = Views.encode(row)
-      upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, data)
+      const found = before.get(row.jobRunId)
+      if (found !== undefined && found.buildRequestId === row.buildRequestId && found.jobName === row.jobName) {
+        updateJobRun.run(row.status, data, row.jobRunId)
+      } else {
+        upsertJobRun.run(row.jobRunId, row.buildRequestId, row.jobName, row.status, data)
+      }
       memos.jobRuns.set(row.jobRunId, data, row)
-      forgetInputs.run(row.jobRunId)
-      if (row.inputs.length > 0) indexInputs.run(row.jobRunId, JSON.stringify(row.inputs))
+      if (found === undefined || !sameInputs(found.inputs, row.inputs)) {
+        forgetInputs.run(row.jobRunId)
+        if (row.inputs.length > 0) indexInputs.run(row.jobRunId, JSON.stringify(row.inputs))
+      }
     }
     for (const row of batch.buildRequests) {
       const data = Views.encode(row)
@@ -153,10 +168,11 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
       // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
       const now = yield* Clock.currentTimeMillis
       const keys = Batch.keysOfGroup(items)
-      const prefetch = Batch.prefetched(keys, yield* fetch(keys), loader)
+      const fetched = yield* fetch(keys)
+      const prefetch = Batch.prefetched(keys, fetched, loader)
       const decided = yield* Batch.decideGroup(items, { head, now, prefetch })
       const { written } = decided
-      if (written !== undefined) yield* run(() => write(written))
+      if (written !== undefined) yield* run(() => write(written, fetched.jobRuns))
       return decided
     })
 
