@@ -104,6 +104,51 @@ CREATE TABLE "${schema}".job_queue_builds (
 );
 `
 
+/**
+ * A group's write as a function on the server, so each connection plans its statements once (PL/pgSQL
+ * keeps them prepared) instead of parsing and planning them in every append's message. With a `guard`
+ * it writes only if nothing lies past seq `guard->'head'` (else it answers 'moved') and none of the
+ * event ids and rows the guard names exists (else 'taken'); it answers 'written' when it wrote. It
+ * takes the rows of each table as JSON, and the channel and payload of its NOTIFY.
+ */
+const writeFunction = (schema: string) => `
+CREATE FUNCTION "${schema}".write_group(guard json, ev json, parts json, runs json, builds json, channel text,
+  note text)
+RETURNS text LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF guard IS NOT NULL THEN
+    -- max(seq), not EXISTS (seq > head): the generic plan PL/pgSQL settles on scanned the table for that.
+    IF (SELECT coalesce(max(seq), 0) FROM "${schema}".events) > (guard->>'head')::int8 THEN
+      RETURN 'moved';
+    END IF;
+    IF EXISTS (SELECT FROM "${schema}".events WHERE event_id = ANY(ARRAY(SELECT json_array_elements_text(guard->'e'))))
+      OR EXISTS (SELECT FROM "${schema}".partitions WHERE ref = ANY(ARRAY(SELECT json_array_elements_text(guard->'p'))))
+      OR EXISTS (SELECT FROM "${schema}".job_runs WHERE job_run_id = ANY(ARRAY(SELECT json_array_elements_text(guard->'j'))))
+      OR EXISTS (SELECT FROM "${schema}".build_requests
+        WHERE build_request_id = ANY(ARRAY(SELECT json_array_elements_text(guard->'b')))) THEN
+      RETURN 'taken';
+    END IF;
+  END IF;
+  INSERT INTO "${schema}".events (seq, event_id, "timestamp", build_request_id, kind, partition_ref, job_run_id,
+    payload, appended_at)
+  SELECT x.s, x.i, x.t, x.b, x.k, x.r, x.j, x.p, x.a FROM json_to_recordset(ev)
+    AS x(s int8, i text, t int8, b text, k text, r text, j text, p text, a int8);
+  INSERT INTO "${schema}".partitions AS t (ref, status, data)
+  SELECT x.r, x.s, x.d FROM json_to_recordset(parts) AS x(r text, s text, d text)
+  ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data;
+  INSERT INTO "${schema}".job_runs AS t (job_run_id, build_request_id, job_name, status, data, inputs)
+  SELECT x.i, x.b, x.n, x.s, x.d, ARRAY(SELECT json_array_elements_text(x."in"))
+    FROM json_to_recordset(runs) AS x(i text, b text, n text, s text, d text, "in" json)
+  ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
+    job_name = excluded.job_name, status = excluded.status, data = excluded.data, inputs = excluded.inputs;
+  INSERT INTO "${schema}".build_requests AS t (build_request_id, status, data)
+  SELECT x.i, x.s, x.d FROM json_to_recordset(builds) AS x(i text, s text, d text)
+  ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data;
+  PERFORM pg_notify(channel, note);
+  RETURN 'written';
+END
+$fn$`
+
 const migrations = (schema: string): Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClient>> => ({
   "0001_create_log": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createLog(schema))),
   "0002_create_job_queue": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createQueue(schema))),
@@ -140,11 +185,12 @@ const migrations = (schema: string): Record<string, Effect.Effect<void, SqlError
         pending text
       );
       INSERT INTO "${schema}".compaction VALUES (1, md5(random()::text || clock_timestamp()::text), 0, 0, 0, NULL)`)
-  )
+  ),
+  "0007_write_function": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(writeFunction(schema)))
 })
 
 /** The highest migration this version knows. */
-export const LATEST = 6
+export const LATEST = 7
 
 /** The schema was migrated by a newer @tessera/store-postgres than this process runs. */
 export class SchemaTooNew extends Schema.TaggedError<SchemaTooNew>()("SchemaTooNew", {

@@ -1,12 +1,16 @@
 /**
  * Appending to the log on PostgreSQL: one transaction per group of concurrent appends, serialised by
- * an advisory lock so `seq` is gap-free and commits become visible in seq order, in two round trips:
- * BEGIN, the lock and a read of the head, the clock and every row the group names in one message,
- * then the events, the changed view rows, the NOTIFY and COMMIT in another.
+ * an advisory lock so `seq` is gap-free and commits become visible in seq order. When this process
+ * knows every row the group names (`KnownRows`: it wrote or read them, and no other process has
+ * appended since), the group is decided from them and sent in one round trip: BEGIN, the lock, the
+ * events, the changed view rows, the NOTIFY and COMMIT. Otherwise in two: BEGIN, the lock and a read
+ * of the head, the clock and every row the group names in one message, the writes and COMMIT in
+ * another.
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Batch, BuildEvent, EventCodec, EventLog, GroupCommit, Spans, Views, Wakeup } from "@tessera/core"
-import { Effect, type Either, Metric, Ref } from "effect"
+import { Effect, type Either, Metric, Option, Ref } from "effect"
+import * as KnownRows from "./KnownRows.js"
 import type { LogContext } from "./LogContext.js"
 import { LOCK_APPEND } from "./Migrations.js"
 import { decodeBuildRequests, decodeJobRuns, decodePartitions } from "./Rows.js"
@@ -17,6 +21,21 @@ import * as Transaction from "./Transaction.js"
 /** Events appended to the log by this process. */
 export const appended = Metric.counter("tessera_postgres_appended_events", {
   description: "Events appended to the PostgreSQL log by this process"
+})
+
+/** Groups decided from the rows this process knew and written in one round trip. */
+export const fromKnownRows = Metric.counter("tessera_postgres_appends_from_known_rows", {
+  description: "Append groups decided from rows this process knew, written in one round trip"
+})
+
+/** Groups decided from known rows that found another process had appended since: decided again after a read. */
+export const movedPast = Metric.counter("tessera_postgres_appends_moved_past", {
+  description: "Append groups decided from known rows that found the log's head moved by another process"
+})
+
+/** Groups decided from known rows that found an event id or a row it guessed new already there. */
+export const guessedWrong = Metric.counter("tessera_postgres_appends_guessed_wrong", {
+  description: "Append groups decided from known rows that found a row or event id guessed new already there"
 })
 
 /** What a group's attempt wrote before it asked to commit: if the commit's answer is lost, the retry checks it. */
@@ -102,26 +121,42 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
     Effect.gen(function* () {
       const byKind = (kind: string) => rows.flatMap((row) => (row.kind === kind ? [{ data: row.data ?? "" }] : []))
       const state = rows.find((row) => row.kind === "head")!
-      const prefetch = Batch.prefetched(
-        keys,
-        {
-          existingEventIds: new Set(rows.flatMap((row) => (row.kind === "event" ? [row.key] : []))),
-          partitions: new Map((yield* decodePartitions(byKind("partition"))).map((row) => [row.ref as string, row])),
-          jobRuns: new Map((yield* decodeJobRuns(byKind("job_run"))).map((row) => [row.jobRunId, row])),
-          buildRequests: new Map(
-            (yield* decodeBuildRequests(byKind("build_request"))).map((row) => [row.buildRequestId, row])
-          )
-        },
-        fallback
-      )
-      return { head: Number(state.key), now: Number(state.data), prefetch }
+      const found: Batch.Prefetched = {
+        existingEventIds: new Set(rows.flatMap((row) => (row.kind === "event" ? [row.key] : []))),
+        partitions: new Map((yield* decodePartitions(byKind("partition"))).map((row) => [row.ref as string, row])),
+        jobRuns: new Map((yield* decodeJobRuns(byKind("job_run"))).map((row) => [row.jobRunId, row])),
+        buildRequests: new Map(
+          (yield* decodeBuildRequests(byKind("build_request"))).map((row) => [row.buildRequestId, row])
+        )
+      }
+      return {
+        head: Number(state.key),
+        now: Number(state.data),
+        prefetch: Batch.prefetched(keys, found, fallback),
+        found
+      }
     })
 
+  const write = SqlText.table(schema, "write_group")
+
   /**
-   * Every new event and changed row in one statement, as SQL text with each table's rows in a `json`
-   * constant of its own: it goes out in one message with the COMMIT.
+   * What a group decided from known rows relies on, checked under the append lock: nothing lies past
+   * the head it was decided at, and what it guessed new or absent is.
    */
-  const writeText = (batch: Batch.Batch) => {
+  const guardOf = (head: number, guessed: Batch.Keys) => ({
+    head,
+    e: guessed.eventIds,
+    p: guessed.refs,
+    j: guessed.jobRunIds,
+    b: guessed.buildRequestIds
+  })
+
+  /**
+   * Every new event and changed row, written by one call of the schema's `write_group` with each
+   * table's rows in a `json` constant of its own: it goes out in one message with the COMMIT. It
+   * writes only where `guard` holds, and answers whether it did.
+   */
+  const writeText = (batch: Batch.Batch, guard?: ReturnType<typeof guardOf>) => {
     // A payload goes in as a string of JSON: as a JSON value, the `\u0000` escapes a message may
     // hold would be refused by json_to_recordset.
     const rows = {
@@ -147,28 +182,9 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
       })),
       b: batch.buildRequests.map((row) => ({ i: row.buildRequestId, s: row.status, d: Views.encode(row) }))
     }
-    // One constant per table: `->` on one `json` value for all four parsed the whole text four times.
-    return `WITH e AS (
-      INSERT INTO ${text.events} (seq, event_id, "timestamp", build_request_id, kind, partition_ref, job_run_id,
-        payload, appended_at)
-      SELECT s, i, t, b, k, r, x.j, p, a FROM json_to_recordset(${SqlText.json(rows.e)})
-        AS x(s int8, i text, t int8, b text, k text, r text, j text, p text, a int8)
-    ), p AS (
-      INSERT INTO ${text.partitions} (ref, status, data)
-      SELECT r, s, x.d FROM json_to_recordset(${SqlText.json(rows.p)}) AS x(r text, s text, d text)
-      ON CONFLICT (ref) DO UPDATE SET status = excluded.status, data = excluded.data
-    ), r AS (
-      INSERT INTO ${text.jobRuns} (job_run_id, build_request_id, job_name, status, data, inputs)
-      SELECT i, b, n, s, x.d, ARRAY(SELECT json_array_elements_text(x.in)) FROM
-        json_to_recordset(${SqlText.json(rows.j)}) AS x(i text, b text, n text, s text, d text, "in" json)
-      ON CONFLICT (job_run_id) DO UPDATE SET build_request_id = excluded.build_request_id,
-        job_name = excluded.job_name, status = excluded.status, data = excluded.data, inputs = excluded.inputs
-    ), b AS (
-      INSERT INTO ${text.buildRequests} (build_request_id, status, data)
-      SELECT i, s, x.d FROM json_to_recordset(${SqlText.json(rows.b)}) AS x(i text, s text, d text)
-      ON CONFLICT (build_request_id) DO UPDATE SET status = excluded.status, data = excluded.data
-    )
-    SELECT pg_notify(${SqlText.quote(channel)}, ${SqlText.quote(Wakeup.encode(Wakeup.summarize(batch.logged)))})`
+    const note = SqlText.quote(Wakeup.encode(Wakeup.summarize(batch.logged)))
+    return `SELECT ${write}(${guard === undefined ? "NULL" : SqlText.json(guard)}, ${SqlText.json(rows.e)},
+      ${SqlText.json(rows.p)}, ${SqlText.json(rows.j)}, ${SqlText.json(rows.b)}, ${SqlText.quote(channel)}, ${note}) AS outcome`
   }
 
   // One appender at a time per log, until commit: seq stays gap-free, and since the lock is released
@@ -184,14 +200,54 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
   const lastResult = <A>(results: ReadonlyArray<unknown>): ReadonlyArray<A> =>
     (results[results.length - 1] ?? []) as ReadonlyArray<A>
 
+  const known = KnownRows.make()
+
+  /** From here the outcome is in doubt until the answer comes: a retry checks what landed. */
+  const inDoubt = (pending: Ref.Ref<Pending | undefined>, decided: Batch.DecidedGroup, written: Batch.Batch) => {
+    const first = written.logged[0]!
+    return Ref.set(pending, { firstEventId: first.event.eventId, firstSeq: first.seq, results: decided.results })
+  }
+
   /**
-   * One attempt at a group: every item decided in order against what the earlier ones decided, in
-   * one transaction of two round trips whatever the group's size.
+   * The group decided from the rows this process knows and sent in one message, or `None` when it
+   * must be decided after a read: an append was refused (judged against rows that may be stale), or
+   * the guard found that another process appended or a guess was wrong (and then nothing was written).
    */
-  const groupOnce = (items: ReadonlyArray<Batch.Append>, pending: Ref.Ref<Pending | undefined>) =>
+  const fromKnown = (items: ReadonlyArray<Batch.Append>, keys: Batch.Keys, pending: Ref.Ref<Pending | undefined>) =>
+    Effect.gen(function* () {
+      const start = known.lookup(keys)
+      if (start === undefined) return Option.none()
+      const decided = yield* Batch.decideGroup(items, start)
+      const { results, written } = decided
+      if (written === undefined || results.some((result) => result._tag === "Left")) return Option.none()
+      yield* inDoubt(pending, decided, written)
+      const answers = yield* Transaction.packed(sql, (connection) =>
+        connection.executeUnprepared(
+          `${beginAndLock}; ${writeText(written, guardOf(start.head, start.guessed))}; COMMIT`,
+          [],
+          undefined
+        )
+      )
+      // The answer of the write, before COMMIT's.
+      const outcome = (answers[answers.length - 2] as ReadonlyArray<{ readonly outcome: string }>)[0]?.outcome
+      if (outcome !== "written") {
+        yield* Ref.set(pending, undefined)
+        yield* Metric.increment(outcome === "moved" ? movedPast : guessedWrong)
+        if (outcome === "taken") known.wrong()
+        return Option.none()
+      }
+      yield* Metric.increment(fromKnownRows)
+      known.wrote(written)
+      return Option.some(results)
+    })
+
+  /**
+   * The group decided after reading the head, the clock and its rows, in one transaction of two
+   * round trips whatever the group's size.
+   */
+  const afterRead = (items: ReadonlyArray<Batch.Append>, keys: Batch.Keys, pending: Ref.Ref<Pending | undefined>) =>
     Transaction.packed(sql, (connection) =>
       Effect.gen(function* () {
-        const keys = Batch.keysOfGroup(items)
         const opened = yield* connection.executeUnprepared(`${beginAndLock}; ${prefetchText(keys)}`, [], undefined)
         const commit = connection.executeUnprepared("COMMIT", [], undefined)
         const earlier = yield* Ref.get(pending)
@@ -204,18 +260,32 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
           }
           yield* Ref.set(pending, undefined)
         }
-        const { head, now, prefetch } = yield* loaded(keys, lastResult<PrefetchRow>(opened))
-        const { results, written } = yield* Batch.decideGroup(items, { head, now, prefetch })
+        const { head, now, prefetch, found } = yield* loaded(keys, lastResult<PrefetchRow>(opened))
+        known.read(head, now, keys, found)
+        const decided = yield* Batch.decideGroup(items, { head, now, prefetch })
+        const { results, written } = decided
         if (written === undefined) {
           yield* commit
           return results
         }
-        const first = written.logged[0]!
-        // From here the outcome is in doubt until the answer comes: a retry checks what landed.
-        yield* Ref.set(pending, { firstEventId: first.event.eventId, firstSeq: first.seq, results })
+        yield* inDoubt(pending, decided, written)
         yield* connection.executeUnprepared(`${writeText(written)}; COMMIT`, [], undefined)
+        known.wrote(written)
         return results
       })
+    )
+
+  /** One attempt at a group: every item decided in order against what the earlier ones decided. */
+  const groupOnce = (items: ReadonlyArray<Batch.Append>, pending: Ref.Ref<Pending | undefined>) =>
+    Effect.gen(function* () {
+      const keys = Batch.keysOfGroup(items)
+      // A retry of an attempt in doubt reads what landed first.
+      const direct = (yield* Ref.get(pending)) === undefined ? yield* fromKnown(items, keys, pending) : Option.none()
+      if (Option.isSome(direct)) return direct.value
+      return yield* afterRead(items, keys, pending)
+    }).pipe(
+      // What this process knew may not be what the database holds after a failure.
+      Effect.tapErrorCause(() => Effect.sync(known.forget))
     )
 
   const commitGroup = (
