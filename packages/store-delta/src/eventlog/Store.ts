@@ -21,7 +21,7 @@ import { readParquetRows } from "../reader/Parquet.js"
 import { readCommit } from "../reader/Snapshot.js"
 import { putIfAbsent, serializeActions } from "../writer/Commit.js"
 import { checkpointInterval } from "../writer/Config.js"
-import { checkpointAt, compact, encodeDataFiles, openOrCreateTable, writeEncodedFiles } from "../writer/Table.js"
+import { checkpointAt, compact, encodeDataFiles, newFiles, openOrCreateTable } from "../writer/Table.js"
 import {
   eventPartitionColumns,
   eventSchema,
@@ -261,7 +261,7 @@ export const make = (options: DeltaEventLogOptions) =>
               },
               ...written.map((file) => ({ _tag: "add" as const, add: file.add }))
             ])
-            const won = yield* putIfAbsent(tablePath, version + 1, content, writeEncodedFiles(written)).pipe(
+            const won = yield* putIfAbsent(tablePath, version + 1, content, newFiles(written)).pipe(
               Effect.mapError(storeError("commit"))
             )
             if (!won) {
@@ -338,11 +338,12 @@ export const make = (options: DeltaEventLogOptions) =>
           const first = yield* Queue.take(queue)
           const rest = yield* Queue.takeAll(queue)
           const group = [first, ...rest]
+          // Any failure, a defect too, answers the group: the committer must live on, or every later append waits forever.
           yield* lock
             .withPermits(1)(commitGroup(group))
             .pipe(
-              Effect.catchAll((error) =>
-                Effect.forEach(group, (pending) => Deferred.fail(pending.done, error), { discard: true })
+              Effect.catchAllCause((cause) =>
+                Effect.forEach(group, (pending) => Deferred.failCause(pending.done, cause), { discard: true })
               )
             )
         })

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto"
 import * as NodeFsSync from "node:fs"
 import * as Path from "node:path"
 import { ConcurrentModification, type CorruptCommit, DeltaIOError } from "../Errors.js"
-import { errorCode, removeFile, syncDir, writeDurable } from "../Fs.js"
+import { createDurable, errorCode, type NewFile, removeFile, syncDir } from "../Fs.js"
 import { type Action, actionToJson } from "../reader/Actions.js"
 import { commitFileName, logDir } from "../reader/Listing.js"
 import { readCommit } from "../reader/Snapshot.js"
@@ -19,15 +19,15 @@ export const serializeActions = (actions: ReadonlyArray<Action>): string =>
  * log folder is fsynced after, so a commit that was reported is one a power loss keeps. The link and
  * the temp file's unlink are synchronous calls (microseconds on a local disk; see `Fs`).
  *
- * `alongside` (writing the data files the commit names) runs while the temp file is written and
- * flushed: both must be durable before the link, and neither before the other, so their fsyncs
- * overlap instead of queueing (two flushes per commit where there were three).
+ * `files` (the data files the commit names) are written with the temp file and flushed with it:
+ * both must be durable before the link, and neither before the other, so their fsyncs overlap
+ * instead of queueing (two flushes per commit where there were three).
  */
 export const putIfAbsent = (
   tablePath: string,
   version: number,
   content: string,
-  alongside: Effect.Effect<void, DeltaIOError> = Effect.void
+  files: ReadonlyArray<NewFile> = []
 ): Effect.Effect<boolean, DeltaIOError> => {
   const dir = logDir(tablePath)
   const temp = Path.join(dir, `.${commitFileName(version)}.${randomUUID()}.tmp`)
@@ -43,7 +43,7 @@ export const putIfAbsent = (
     )
   )
   return Effect.acquireUseRelease(
-    Effect.all([writeDurable(temp, content), alongside], { concurrency: 2, discard: true }),
+    createDurable([{ path: temp, data: content, named: false }, ...files]),
     () =>
       Effect.try({
         try: () => {
@@ -82,8 +82,8 @@ export interface CommitPlan<A, E, R> {
     winner: ReadonlyArray<Action>
   ) => Effect.Effect<void, E | ConcurrentModification, R>
   readonly commitInfo: (version: number) => Record<string, unknown>
-  /** Runs with the first attempt's commit write (see `putIfAbsent`): the data files the commit names. */
-  readonly alongside?: Effect.Effect<void, DeltaIOError>
+  /** Written with the first attempt's commit (see `putIfAbsent`): the data files the commit names. */
+  readonly files?: ReadonlyArray<NewFile>
 }
 
 /** Commits with optimistic concurrency: on a lost race, learn the winner, re-plan, try the next version. */
@@ -93,7 +93,7 @@ export const commitLoop = <A, E, R>(
 ): Effect.Effect<Option.Option<CommitOutcome<A>>, E | ConcurrentModification | CorruptCommit | DeltaIOError, R> =>
   Effect.gen(function* () {
     let version = plan.readVersion + 1
-    let alongside = plan.alongside ?? Effect.void
+    let files = plan.files ?? []
     while (true) {
       const prepared = yield* plan.prepare(version)
       if (Option.isNone(prepared)) return Option.none()
@@ -102,8 +102,8 @@ export const commitLoop = <A, E, R>(
         _tag: "commitInfo",
         commitInfo: { timestamp: Date.now(), ...plan.commitInfo(version), readVersion: version - 1 }
       }
-      const won = yield* putIfAbsent(tablePath, version, serializeActions([commitInfo, ...actions]), alongside)
-      alongside = Effect.void
+      const won = yield* putIfAbsent(tablePath, version, serializeActions([commitInfo, ...actions]), files)
+      files = []
       if (won) return Option.some({ version, result })
       const winner = yield* readCommit(tablePath, version)
       if (Option.isNone(winner)) {

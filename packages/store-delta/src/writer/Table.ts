@@ -9,7 +9,7 @@ import {
   InvalidRows,
   UnsupportedFeature
 } from "../Errors.js"
-import { createDurableInFolder, io, makeDir, removeFile } from "../Fs.js"
+import { createDurable, io, makeDir, type NewFile, removeFile } from "../Fs.js"
 import type { Action, AddFile, DeletionVectorDescriptor, Metadata, RemoveFile } from "../reader/Actions.js"
 import { vectorFile } from "../reader/DeletionVectors.js"
 import { missingWriterFeature, protocolForSchema, unwritableType } from "../reader/Features.js"
@@ -243,11 +243,11 @@ export const encodeDataFiles = Effect.fn("Delta.encodeDataFiles")(function* (
  * partition folder's own entry when this write created it, so no commit can name a file a power loss
  * would take back.
  */
-export const writeEncodedFiles = (files: ReadonlyArray<EncodedDataFile>) =>
-  Effect.forEach(files, (file) => createDurableInFolder(file.absolutePath, file.bytes), {
-    concurrency: "unbounded",
-    discard: true
-  })
+export const writeEncodedFiles = (files: ReadonlyArray<EncodedDataFile>) => createDurable(newFiles(files))
+
+/** Encoded files as files to create, named by the commit that adds them. */
+export const newFiles = (files: ReadonlyArray<EncodedDataFile>): ReadonlyArray<NewFile> =>
+  files.map((file) => ({ path: file.absolutePath, data: file.bytes, named: true }))
 
 /** Writes rows as data files, one per partition, and returns their add actions (not yet committed). */
 export const writeDataFiles = Effect.fn("Delta.writeDataFiles")(function* (
@@ -346,7 +346,7 @@ export const append = Effect.fn("Delta.append")(function* (
       isBlindAppend: true,
       engineInfo: "tessera-store-delta"
     }),
-    alongside: writeEncodedFiles(written)
+    files: newFiles(written)
   }).pipe(Effect.tapError(() => Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })))
   if (Option.isNone(committed)) {
     yield* Effect.forEach(written, (file) => removeFile(file.absolutePath), { discard: true })
