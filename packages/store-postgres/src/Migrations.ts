@@ -107,7 +107,7 @@ CREATE TABLE "${schema}".job_queue_builds (
 /**
  * A group's write as a function on the server, so each connection plans its statements once (PL/pgSQL
  * keeps them prepared) instead of parsing and planning them in every append's message. With a `guard`
- * it writes only if nothing lies past seq `guard->'head'` (else it answers 'moved') and none of the
+ * it writes only if the log's head is still `guard->'head'` (else it answers 'moved') and none of the
  * event ids and rows the guard names exists (else 'taken'); it answers 'written' when it wrote. It
  * takes the rows of each table as JSON, and the channel and payload of its NOTIFY.
  */
@@ -118,7 +118,8 @@ RETURNS text LANGUAGE plpgsql AS $fn$
 BEGIN
   IF guard IS NOT NULL THEN
     -- max(seq), not EXISTS (seq > head): the generic plan PL/pgSQL settles on scanned the table for that.
-    IF (SELECT coalesce(max(seq), 0) FROM "${schema}".events) > (guard->>'head')::int8 THEN
+    -- Any other head, lower too (a restored backup), and what this process knew is not the log.
+    IF (SELECT coalesce(max(seq), 0) FROM "${schema}".events) <> (guard->>'head')::int8 THEN
       RETURN 'moved';
     END IF;
     IF EXISTS (SELECT FROM "${schema}".events WHERE event_id = ANY(ARRAY(SELECT json_array_elements_text(guard->'e'))))
