@@ -4,7 +4,9 @@
  * so while the log's head is still the one known here, these rows are the current ones, and an
  * append can be decided from them and sent in one message with its BEGIN and COMMIT. A row not known
  * here is guessed absent (a new build, run or partition), and the message writes only if, under
- * the append lock, nothing lies past the head and every guessed row is indeed absent.
+ * the append lock, the head is still the one known here and every guessed row is indeed absent.
+ * Where other processes append between this one's groups more often than not, the wasted round
+ * trips would cost more than they save, so groups are decided after a read until that changes.
  */
 import { Batch, type Views } from "@tessera/core"
 import { Effect } from "effect"
@@ -14,6 +16,13 @@ const LIMIT = 20_000
 
 /** After a guess proved wrong, groups decided before guessing again: a run of existing rows costs one wasted round trip, not one each. */
 const PAUSE_AFTER_WRONG_GUESS = 16
+
+/**
+ * How fast the estimate of how often another process appends between two groups of this one follows
+ * what it sees. Above one half, deciding from known rows costs more than it saves: one round trip when
+ * the head held, three (the wasted one, then the read and the write) when it moved, against two.
+ */
+const MOVED_WEIGHT = 0.2
 
 /** A key → row map that forgets its oldest entries past `LIMIT`; `null` records a row known absent. */
 class Bounded<A> {
@@ -56,14 +65,17 @@ export interface Start {
 }
 
 export interface KnownRows {
-  /** A start from what is known, or `undefined` when the head is not known or guessing is paused. */
+  /**
+   * A start from what is known, or `undefined` when the head is not known, when other processes
+   * append between this one's groups more often than not, or when guessing is paused.
+   */
   readonly lookup: (keys: Batch.Keys) => Start | undefined
   /** What a read of the log at `head` found for `keys`, at the database's clock `now`. */
   readonly read: (head: number, now: number, keys: Batch.Keys, found: Batch.Prefetched) => void
   /** What a committed group wrote, its first event at `head + 1`. */
   readonly wrote: (batch: Batch.Batch) => void
-  /** A row or event id guessed new was there: guessing pauses for a while. */
-  readonly wrong: () => void
+  /** What the write of a group decided from `lookup` found. */
+  readonly outcome: (outcome: "written" | "moved" | "taken") => void
   /** Forgets everything: an outcome is in doubt. */
   readonly forget: () => void
 }
@@ -76,6 +88,11 @@ export const make = (): KnownRows => {
   let latest = 0
   /** Groups left before guessing again. */
   let paused = 0
+  /** How often another process appended between two groups of this one, lately. */
+  let moved = 0
+  const observe = (movedThisTime: boolean) => {
+    moved += MOVED_WEIGHT * ((movedThisTime ? 1 : 0) - moved)
+  }
   const partitions = new Bounded<Views.PartitionRow>()
   const jobRuns = new Bounded<Views.JobRunRow>()
   const buildRequests = new Bounded<Views.BuildRequestRow>()
@@ -89,7 +106,7 @@ export const make = (): KnownRows => {
 
   return {
     lookup: (keys) => {
-      if (head === undefined) return undefined
+      if (head === undefined || moved >= 0.5) return undefined
       const known = {
         partitions: partitions.lookup(keys.refs),
         jobRuns: jobRuns.lookup(keys.jobRunIds),
@@ -144,6 +161,8 @@ export const make = (): KnownRows => {
       }
     },
     read: (at, now, keys, found) => {
+      // A read shows whether a group from known rows would have found the head moved.
+      if (head !== undefined) observe(at !== head)
       if (at !== head) forget()
       head = at
       clock = { database: now, local: performance.now() }
@@ -159,8 +178,15 @@ export const make = (): KnownRows => {
       for (const row of batch.jobRuns) jobRuns.set(row.jobRunId, row)
       for (const row of batch.buildRequests) buildRequests.set(row.buildRequestId, row)
     },
-    wrong: () => {
-      paused = PAUSE_AFTER_WRONG_GUESS
+    outcome: (outcome) => {
+      // After a wrong guess the head held; the read that follows sees that, and counts it.
+      if (outcome === "taken") {
+        paused = PAUSE_AFTER_WRONG_GUESS
+        return
+      }
+      observe(outcome === "moved")
+      // The read that follows a move must not count it again.
+      if (outcome === "moved") forget()
     },
     forget
   }

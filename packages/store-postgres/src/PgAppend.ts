@@ -229,11 +229,13 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
         )
       )
       // The answer of the write, before COMMIT's.
-      const outcome = (answers[answers.length - 2] as ReadonlyArray<{ readonly outcome: string }>)[0]?.outcome
+      const outcome = (
+        answers[answers.length - 2] as ReadonlyArray<{ readonly outcome: "written" | "moved" | "taken" }>
+      )[0]!.outcome
+      known.outcome(outcome)
       if (outcome !== "written") {
         yield* Ref.set(pending, undefined)
         yield* Metric.increment(outcome === "moved" ? movedPast : guessedWrong)
-        if (outcome === "taken") known.wrong()
         return Option.none()
       }
       yield* Metric.increment(fromKnownRows)

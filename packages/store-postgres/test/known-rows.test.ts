@@ -65,4 +65,27 @@ describe("PgEventLog deciding from the rows it knows", () => {
       ])
     }).pipe(Effect.provide(Admin))
   )
+
+  it.scopedLive("stops deciding from known rows while another process keeps appending, and starts again alone", () =>
+    Effect.gen(function* () {
+      const schema = uniqueName("known")
+      yield* dropAfter(schema)
+      const a = yield* openLog({ schema, applicationName: "tessera-known-a", maxConnections: 2 })
+      const b = yield* openLog({ schema, applicationName: "tessera-known-b", maxConnections: 2 })
+      const before = yield* counts
+      for (let i = 0; i < 20; i++) {
+        yield* a.append([ev.note(`turns/a=${i}`, "a")])
+        yield* b.append([ev.note(`turns/b=${i}`, "b")])
+      }
+      const taking = yield* counts
+      // Each store tries a few times before its estimate passes one half, then reads first.
+      expect(taking.moved.count - before.moved.count).toBeLessThanOrEqual(8)
+      // Alone, each read shows the head held: within a few groups A decides from known rows again.
+      for (let i = 0; i < 16; i++) yield* a.append([ev.note(`alone/a=${i}`, "a")])
+      const alone = yield* counts
+      expect(alone.written.count - taking.written.count).toBeGreaterThanOrEqual(10)
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(a.stream(EventFilter.all)))
+      expect(events.map((entry) => entry.seq)).toEqual(Array.from({ length: 56 }, (_, i) => i + 1))
+    }).pipe(Effect.provide(Admin))
+  )
 })
