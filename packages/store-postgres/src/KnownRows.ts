@@ -12,7 +12,10 @@ import { Batch, type Views } from "@tessera/core"
 import { Effect } from "effect"
 
 /** Rows per table held: a miss only costs the read every append made before this cache. */
-const LIMIT = 20_000
+const LIMIT = 10_000
+
+/** How long the database's clock, read at a round trip, is carried forward before it is read again. */
+const CLOCK_FOR_MS = 10_000
 
 /** After a guess proved wrong, groups decided before guessing again: a run of existing rows costs one wasted round trip, not one each. */
 const PAUSE_AFTER_WRONG_GUESS = 16
@@ -67,7 +70,8 @@ export interface Start {
 export interface KnownRows {
   /**
    * A start from what is known, or `undefined` when the head is not known, when other processes
-   * append between this one's groups more often than not, or when guessing is paused.
+   * append between this one's groups more often than not, when the database's clock was last read
+   * over 10 seconds ago, or when guessing is paused.
    */
   readonly lookup: (keys: Batch.Keys) => Start | undefined
   /** What a read of the log at `head` found for `keys`, at the database's clock `now`. */
@@ -106,7 +110,7 @@ export const make = (): KnownRows => {
 
   return {
     lookup: (keys) => {
-      if (head === undefined || moved >= 0.5) return undefined
+      if (head === undefined || moved >= 0.5 || performance.now() - clock.local > CLOCK_FOR_MS) return undefined
       const known = {
         partitions: partitions.lookup(keys.refs),
         jobRuns: jobRuns.lookup(keys.jobRunIds),
