@@ -140,8 +140,8 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
   const write = SqlText.table(schema, "write_group")
 
   /**
-   * What a group decided from known rows relies on, checked under the append lock: nothing lies past
-   * the head it was decided at, and what it guessed new or absent is.
+   * What a group decided from known rows relies on, checked under the append lock: the log's head is
+   * still the one it was decided at, and what it guessed new or absent is.
    */
   const guardOf = (head: number, guessed: Batch.Keys) => ({
     head,
@@ -154,7 +154,7 @@ export const make = Effect.fn("PgAppend.make")(function* (context: LogContext) {
   /**
    * Every new event and changed row, written by one call of the schema's `write_group` with each
    * table's rows in a `json` constant of its own: it goes out in one message with the COMMIT. It
-   * writes only where `guard` holds, and answers whether it did.
+   * writes only where `guard` holds, and answers what it did: 'written', or why not ('moved', 'taken').
    */
   const writeText = (batch: Batch.Batch, guard?: ReturnType<typeof guardOf>) => {
     // A payload goes in as a string of JSON: as a JSON value, the `\u0000` escapes a message may
