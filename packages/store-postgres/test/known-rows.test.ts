@@ -19,13 +19,19 @@ const counts = Effect.all({
   taken: Metric.value(PgAppend.guessedWrong)
 })
 
+/** Two stores on one fresh schema, each with a pool of its own, as two processes would have. */
+const twoStores = Effect.gen(function* () {
+  const schema = uniqueName("known")
+  yield* dropAfter(schema)
+  const a = yield* openLog({ schema, applicationName: "tessera-known-a", maxConnections: 2 })
+  const b = yield* openLog({ schema, applicationName: "tessera-known-b", maxConnections: 2 })
+  return { a, b }
+})
+
 describe("PgEventLog deciding from the rows it knows", () => {
   it.scopedLive("sees every append of another process: seqs stay gap-free, claims conflict, retries dedupe", () =>
     Effect.gen(function* () {
-      const schema = uniqueName("known")
-      yield* dropAfter(schema)
-      const a = yield* openLog({ schema, applicationName: "tessera-known-a", maxConnections: 2 })
-      const b = yield* openLog({ schema, applicationName: "tessera-known-b", maxConnections: 2 })
+      const { a, b } = yield* twoStores
       const spec = (run: string, ref: string) => ({ run, build: `build-${run}`, ref, lease: ev.liveLease() })
       const before = yield* counts
 
@@ -68,10 +74,7 @@ describe("PgEventLog deciding from the rows it knows", () => {
 
   it.scopedLive("stops deciding from known rows while another process keeps appending, and starts again alone", () =>
     Effect.gen(function* () {
-      const schema = uniqueName("known")
-      yield* dropAfter(schema)
-      const a = yield* openLog({ schema, applicationName: "tessera-known-a", maxConnections: 2 })
-      const b = yield* openLog({ schema, applicationName: "tessera-known-b", maxConnections: 2 })
+      const { a, b } = yield* twoStores
       const before = yield* counts
       for (let i = 0; i < 20; i++) {
         yield* a.append([ev.note(`turns/a=${i}`, "a")])
