@@ -56,9 +56,9 @@ export const removeFile = (path: string) =>
  */
 const fsyncFd = promisify(NodeFsSync.fsync)
 
-const flushAndClose = async (fd: number, alsoFlush: ReadonlyArray<string> = []) => {
+const flushAndClose = async (fd: number) => {
   try {
-    await Promise.all([fsyncFd(fd), ...alsoFlush.map(flushDir)])
+    await fsyncFd(fd)
   } finally {
     NodeFsSync.closeSync(fd)
   }

@@ -30,12 +30,6 @@ const MOVED_WEIGHT = 0.2
 /** A key → row map that forgets its oldest entries past `LIMIT`; `null` records a row known absent. */
 class Bounded<A> {
   private readonly rows = new Map<string, A | null>()
-  has(key: string) {
-    return this.rows.has(key)
-  }
-  get(key: string) {
-    return this.rows.get(key)
-  }
   set(key: string, row: A | null) {
     // Re-inserted at the end: the rows a build keeps touching stay, the oldest go first.
     this.rows.delete(key)
