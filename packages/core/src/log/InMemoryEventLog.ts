@@ -35,7 +35,8 @@ export const make: Effect.Effect<EventLogShape> = Effect.gen(function* () {
     existingEventIds: (ids) => Effect.sync(() => new Set(ids.filter((id) => eventIds.has(id)))),
     partitions: (refs) => Effect.sync(() => pick(partitions, refs)),
     jobRuns: (ids) => Effect.sync(() => pick(jobRuns, ids)),
-    buildRequests: (ids) => Effect.sync(() => pick(buildRequests, ids))
+    buildRequests: (ids) => Effect.sync(() => pick(buildRequests, ids)),
+    known: Batch.knownIn({ eventIds, partitions, jobRuns, buildRequests })
   }
 
   const append: EventLogShape["append"] = (batch, options) =>

@@ -8,7 +8,7 @@ import type { BuildEvent, LoggedEvent } from "../event/BuildEvent.js"
 import type { AppendResult } from "../log/EventLog.js"
 import { AppendConflict, InvalidTransition } from "./Errors.js"
 import { Claimable, type Expectation } from "./Expectation.js"
-import { addKeys, emptyKeys, reduce, type State } from "./Reducer.js"
+import { addKeys, emptyKeys, emptyState, reduce, type State } from "./Reducer.js"
 import { type BuildRequestRow, isLiveClaim, type JobRunRow, type PartitionRow } from "./Views.js"
 
 /** How a store hands the batch the current rows and ids it needs. Missing keys are simply absent. */
@@ -17,7 +17,35 @@ export interface Loader<E> {
   readonly partitions: (refs: ReadonlyArray<string>) => Effect.Effect<Iterable<PartitionRow>, E>
   readonly jobRuns: (ids: ReadonlyArray<string>) => Effect.Effect<Iterable<JobRunRow>, E>
   readonly buildRequests: (ids: ReadonlyArray<string>) => Effect.Effect<Iterable<BuildRequestRow>, E>
+  /** What the loader holds at hand: an append whose every key it answers is decided without an effect. */
+  readonly known?: Known | undefined
 }
+
+/**
+ * Answers a loader gives at once, for rows it holds (in memory, or fetched for a group up front):
+ * `undefined` is "not held here", and the append is then decided through the loader's effects; `null`
+ * is "held, and absent". Nearly every append is decided this way, as plain code, where going through
+ * an effect per lookup cost an append several times the reducer's own work.
+ */
+export interface Known {
+  readonly hasEvent: (eventId: string) => boolean | undefined
+  readonly partition: (ref: string) => PartitionRow | null | undefined
+  readonly jobRun: (jobRunId: string) => JobRunRow | null | undefined
+  readonly buildRequest: (buildRequestId: string) => BuildRequestRow | null | undefined
+}
+
+/** A `Known` over maps that hold every row there is: an in-memory store's own state. */
+export const knownIn = (state: {
+  readonly eventIds: ReadonlySet<string>
+  readonly partitions: ReadonlyMap<string, PartitionRow>
+  readonly jobRuns: ReadonlyMap<string, JobRunRow>
+  readonly buildRequests: ReadonlyMap<string, BuildRequestRow>
+}): Known => ({
+  hasEvent: (eventId) => state.eventIds.has(eventId),
+  partition: (ref) => state.partitions.get(ref) ?? null,
+  jobRun: (jobRunId) => state.jobRuns.get(jobRunId) ?? null,
+  buildRequest: (buildRequestId) => state.buildRequests.get(buildRequestId) ?? null
+})
 
 /** Every event id and row key an append names: what a store can fetch in one query before deciding it. */
 export interface Keys {
@@ -27,13 +55,19 @@ export interface Keys {
   readonly buildRequestIds: ReadonlyArray<string>
 }
 
-export const keysOf = (events: ReadonlyArray<BuildEvent>, expect: ReadonlyArray<Expectation> = []): Keys => {
+/** The rows events and expectations name. */
+const rowKeysOf = (events: ReadonlyArray<BuildEvent>, expect: ReadonlyArray<Expectation>) => {
   const keys = emptyKeys()
   for (const event of events) addKeys(keys, event)
   for (const expectation of expect) {
     if (expectation._tag === "JobRunIs") keys.jobRunIds.add(expectation.jobRunId)
     else keys.refs.add(expectation.ref)
   }
+  return keys
+}
+
+export const keysOf = (events: ReadonlyArray<BuildEvent>, expect: ReadonlyArray<Expectation> = []): Keys => {
+  const keys = rowKeysOf(events, expect)
   return {
     eventIds: [...new Set(events.map((event) => event.eventId))],
     refs: [...keys.refs],
@@ -109,7 +143,14 @@ export const prefetched = <E>(keys: Keys, found: Prefetched, fallback: Loader<E>
     },
     partitions: serve(asked.partitions, partitions, (row) => row.ref, fallback.partitions),
     jobRuns: serve(asked.jobRuns, jobRuns, (row) => row.jobRunId, fallback.jobRuns),
-    buildRequests: serve(asked.buildRequests, buildRequests, (row) => row.buildRequestId, fallback.buildRequests)
+    buildRequests: serve(asked.buildRequests, buildRequests, (row) => row.buildRequestId, fallback.buildRequests),
+    known: {
+      hasEvent: (eventId) => (askedIds.has(eventId) ? eventIds.has(eventId) : undefined),
+      partition: (ref) => (asked.partitions.has(ref) ? (partitions.get(ref) ?? null) : undefined),
+      jobRun: (jobRunId) => (asked.jobRuns.has(jobRunId) ? (jobRuns.get(jobRunId) ?? null) : undefined),
+      buildRequest: (buildRequestId) =>
+        asked.buildRequests.has(buildRequestId) ? (buildRequests.get(buildRequestId) ?? null) : undefined
+    }
   }
   const record = (batch: Batch) => {
     for (const { event } of batch.logged) {
@@ -179,6 +220,124 @@ export interface Batch {
   readonly buildRequests: ReadonlyArray<BuildRequestRow>
 }
 
+/** Why the reducer or an expectation refused an append: it alone fails, and a group goes on. */
+export type Refusal = AppendConflict | InvalidTransition
+
+const isRefusal = (error: unknown): error is Refusal =>
+  error instanceof AppendConflict || error instanceof InvalidTransition
+
+/** The events of an append without repeats of one id, in order. */
+const distinct = (events: ReadonlyArray<BuildEvent>): Array<BuildEvent> => {
+  const seen = new Set<string>()
+  const unique: Array<BuildEvent> = []
+  for (const event of events) {
+    if (!seen.has(event.eventId)) {
+      seen.add(event.eventId)
+      unique.push(event)
+    }
+  }
+  return unique
+}
+
+/** Heartbeats touch the outputs of their run, known only once the run's row is loaded. */
+const heartbeatOutputs = (state: State, fresh: ReadonlyArray<BuildEvent>) => {
+  const outputs = new Set<string>()
+  for (const event of fresh) {
+    if (event._tag === "JobRunHeartbeat")
+      for (const ref of state.jobRuns.get(event.jobRunId)?.outputs ?? []) outputs.add(ref)
+  }
+  return outputs
+}
+
+const nothingNew = (duplicates: number): Batch => ({
+  logged: [],
+  duplicates,
+  partitions: [],
+  jobRuns: [],
+  buildRequests: []
+})
+
+/** The rest of a decision once `state` holds every row it names: expectations checked, events reduced. */
+const settle = (
+  state: State,
+  fresh: ReadonlyArray<BuildEvent>,
+  duplicates: number,
+  options: BatchOptions
+): Either.Either<Batch, Refusal> => {
+  for (const expectation of options.expect ?? []) {
+    const conflict = check(state, expectation, options.now)
+    if (conflict !== undefined) return Either.left(conflict)
+  }
+  const before = {
+    partitions: new Map(state.partitions),
+    jobRuns: new Map(state.jobRuns),
+    buildRequests: new Map(state.buildRequests)
+  }
+  const logged: Array<LoggedEvent> = []
+  for (const event of fresh) {
+    const entry = { seq: options.firstSeq + logged.length, event, appendedAt: options.now }
+    const claimConflict = implicitClaimConflict(state, event, options.now)
+    if (claimConflict !== undefined) return Either.left(claimConflict)
+    const refused = reduce(state, entry, options.now)
+    if (refused !== undefined) return Either.left(refused)
+    logged.push(entry)
+  }
+  return Either.right({
+    logged,
+    duplicates,
+    partitions: changed(before.partitions, state.partitions),
+    jobRuns: changed(before.jobRuns, state.jobRuns),
+    buildRequests: changed(before.buildRequests, state.buildRequests)
+  })
+}
+
+/** Puts the rows of `keys` that `known` holds into `state`; false when it lacks one. */
+const fillKnown = (
+  known: Known,
+  state: State,
+  keys: { refs: Iterable<string>; jobRunIds: Iterable<string>; buildRequestIds: Iterable<string> }
+): boolean => {
+  for (const ref of keys.refs) {
+    const row = known.partition(ref)
+    if (row === undefined) return false
+    if (row !== null) state.partitions.set(ref, row)
+  }
+  for (const jobRunId of keys.jobRunIds) {
+    const row = known.jobRun(jobRunId)
+    if (row === undefined) return false
+    if (row !== null) state.jobRuns.set(jobRunId, row)
+  }
+  for (const buildRequestId of keys.buildRequestIds) {
+    const row = known.buildRequest(buildRequestId)
+    if (row === undefined) return false
+    if (row !== null) state.buildRequests.set(buildRequestId, row)
+  }
+  return true
+}
+
+/** The decision from what `known` holds, as plain code; `undefined` when it lacks a row or id the append names. */
+const decideKnown = (
+  known: Known,
+  events: ReadonlyArray<BuildEvent>,
+  options: BatchOptions
+): Either.Either<Batch, Refusal> | undefined => {
+  const fresh: Array<BuildEvent> = []
+  for (const event of distinct(events)) {
+    const exists = known.hasEvent(event.eventId)
+    if (exists === undefined) return undefined
+    if (!exists) fresh.push(event)
+  }
+  const duplicates = events.length - fresh.length
+  // A retry of an append that already landed succeeds without re-checking its expectations.
+  if (fresh.length === 0) return Either.right(nothingNew(duplicates))
+  const state = emptyState()
+  if (!fillKnown(known, state, rowKeysOf(fresh, options.expect ?? []))) return undefined
+  if (!fillKnown(known, state, { refs: heartbeatOutputs(state, fresh), jobRunIds: [], buildRequestIds: [] })) {
+    return undefined
+  }
+  return settle(state, fresh, duplicates, options)
+}
+
 const loadInto = <E>(
   loader: Loader<E>,
   state: State,
@@ -195,68 +354,33 @@ const loadInto = <E>(
     }
   })
 
+/** The decision through the loader's effects: for appends that name what the loader does not hold at hand. */
+const decideLoading = <E>(
+  loader: Loader<E>,
+  events: ReadonlyArray<BuildEvent>,
+  options: BatchOptions
+): Effect.Effect<Batch, E | Refusal> =>
+  Effect.gen(function* () {
+    const unique = distinct(events)
+    const existing =
+      unique.length === 0 ? new Set<string>() : yield* loader.existingEventIds(unique.map((event) => event.eventId))
+    const fresh = existing.size === 0 ? unique : unique.filter((event) => !existing.has(event.eventId))
+    const duplicates = events.length - fresh.length
+    if (fresh.length === 0) return nothingNew(duplicates)
+    const state = emptyState()
+    yield* loadInto(loader, state, rowKeysOf(fresh, options.expect ?? []))
+    yield* loadInto(loader, state, { refs: heartbeatOutputs(state, fresh), jobRunIds: [], buildRequestIds: [] })
+    return yield* settle(state, fresh, duplicates, options)
+  })
+
 export const decide = <E>(
   loader: Loader<E>,
   events: ReadonlyArray<BuildEvent>,
   options: BatchOptions
-): Effect.Effect<Batch, E | AppendConflict | InvalidTransition> =>
-  Effect.gen(function* () {
-    const seen = new Set<string>()
-    const unique: Array<BuildEvent> = []
-    for (const event of events) {
-      if (!seen.has(event.eventId)) {
-        seen.add(event.eventId)
-        unique.push(event)
-      }
-    }
-    const existing = unique.length === 0 ? new Set<string>() : yield* loader.existingEventIds([...seen])
-    const fresh = existing.size === 0 ? unique : unique.filter((event) => !existing.has(event.eventId))
-    const duplicates = events.length - fresh.length
-    // A retry of an append that already landed succeeds without re-checking its expectations.
-    if (fresh.length === 0) return { logged: [], duplicates, partitions: [], jobRuns: [], buildRequests: [] }
-
-    const keys = emptyKeys()
-    for (const event of fresh) addKeys(keys, event)
-    for (const expectation of options.expect ?? []) {
-      if (expectation._tag === "JobRunIs") keys.jobRunIds.add(expectation.jobRunId)
-      else keys.refs.add(expectation.ref)
-    }
-    const state: State = { partitions: new Map(), jobRuns: new Map(), buildRequests: new Map() }
-    yield* loadInto(loader, state, keys)
-    // Heartbeats touch the outputs of their run, known only now that the run's row is loaded.
-    const outputs = new Set<string>()
-    for (const event of fresh) {
-      if (event._tag === "JobRunHeartbeat")
-        for (const ref of state.jobRuns.get(event.jobRunId)?.outputs ?? []) outputs.add(ref)
-    }
-    yield* loadInto(loader, state, { refs: outputs, jobRunIds: [], buildRequestIds: [] })
-
-    for (const expectation of options.expect ?? []) {
-      const conflict = check(state, expectation, options.now)
-      if (conflict !== undefined) return yield* conflict
-    }
-
-    const before = {
-      partitions: new Map(state.partitions),
-      jobRuns: new Map(state.jobRuns),
-      buildRequests: new Map(state.buildRequests)
-    }
-    const logged: Array<LoggedEvent> = []
-    for (const event of fresh) {
-      const entry = { seq: options.firstSeq + logged.length, event, appendedAt: options.now }
-      const claimConflict = implicitClaimConflict(state, event, options.now)
-      if (claimConflict !== undefined) return yield* claimConflict
-      const refused = reduce(state, entry, options.now)
-      if (refused !== undefined) return yield* refused
-      logged.push(entry)
-    }
-    return {
-      logged,
-      duplicates,
-      partitions: changed(before.partitions, state.partitions),
-      jobRuns: changed(before.jobRuns, state.jobRuns),
-      buildRequests: changed(before.buildRequests, state.buildRequests)
-    }
+): Effect.Effect<Batch, E | Refusal> =>
+  Effect.suspend(() => {
+    const known = loader.known === undefined ? undefined : decideKnown(loader.known, events, options)
+    return known ?? decideLoading(loader, events, options)
   })
 
 /** One append of a group: its events and the expectations it was made under. */
@@ -274,7 +398,7 @@ export const keysOfGroup = (appends: ReadonlyArray<Append>): Keys =>
 
 /** What a group decided: one result per append, and everything to write as one batch (none when nothing is new). */
 export interface DecidedGroup {
-  readonly results: Array<Either.Either<AppendResult, AppendConflict | InvalidTransition>>
+  readonly results: Array<Either.Either<AppendResult, Refusal>>
   readonly written: Batch | undefined
 }
 
@@ -288,20 +412,15 @@ export const decideGroup = <E>(
   appends: ReadonlyArray<Append>,
   options: { readonly head: number; readonly now: number; readonly prefetch: Prefetch<E> }
 ): Effect.Effect<DecidedGroup, E> =>
-  Effect.gen(function* () {
+  Effect.suspend(() => {
+    const { loader } = options.prefetch
     let head = options.head
     const results: DecidedGroup["results"] = []
     const batches: Array<Batch> = []
-    for (const append of appends) {
-      const decided = yield* Effect.either(
-        decide(options.prefetch.loader, append.events, { firstSeq: head + 1, now: options.now, expect: append.expect })
-      )
+    const take = (decided: Either.Either<Batch, Refusal>) => {
       if (Either.isLeft(decided)) {
-        const refused = decided.left
-        if (!(refused instanceof AppendConflict || refused instanceof InvalidTransition))
-          return yield* Effect.fail(refused)
-        results.push(Either.left(refused))
-        continue
+        results.push(Either.left(decided.left))
+        return
       }
       const batch = decided.right
       options.prefetch.record(batch)
@@ -309,7 +428,25 @@ export const decideGroup = <E>(
       head += batch.logged.length
       results.push(Either.right({ appended: batch.logged, duplicates: batch.duplicates, head }))
     }
-    return { results, written: batches.length === 0 ? undefined : merge(batches) }
+    // Appends the prefetch answers are decided in one synchronous pass; one that needs a lookup
+    // goes through the loader, and the pass goes on after it.
+    const from = (first: number): Effect.Effect<DecidedGroup, E> => {
+      for (let i = first; i < appends.length; i++) {
+        const append = appends[i]!
+        const batchOptions = { firstSeq: head + 1, now: options.now, expect: append.expect }
+        const known = loader.known === undefined ? undefined : decideKnown(loader.known, append.events, batchOptions)
+        if (known === undefined) {
+          return Effect.flatMap(Effect.either(decideLoading(loader, append.events, batchOptions)), (decided) => {
+            if (Either.isLeft(decided) && !isRefusal(decided.left)) return Effect.fail(decided.left)
+            take(decided as Either.Either<Batch, Refusal>)
+            return from(i + 1)
+          })
+        }
+        take(known)
+      }
+      return Effect.succeed({ results, written: batches.length === 0 ? undefined : merge(batches) })
+    }
+    return from(0)
   })
 
 const changed = <A>(before: ReadonlyMap<string, A>, after: ReadonlyMap<string, A>): ReadonlyArray<A> => {

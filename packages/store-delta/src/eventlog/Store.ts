@@ -215,7 +215,13 @@ export const make = (options: DeltaEventLogOptions) =>
               Effect.sync(() => new Set(ids.filter((id) => eventIds.has(id) || overlay.eventIds.has(id)))),
             partitions: (refs) => Effect.sync(() => pick([overlay.partitions, state.partitions], refs)),
             jobRuns: (ids) => Effect.sync(() => pick([overlay.jobRuns, state.jobRuns], ids)),
-            buildRequests: (ids) => Effect.sync(() => pick([overlay.buildRequests, state.buildRequests], ids))
+            buildRequests: (ids) => Effect.sync(() => pick([overlay.buildRequests, state.buildRequests], ids)),
+            known: {
+              hasEvent: (id) => eventIds.has(id) || overlay.eventIds.has(id),
+              partition: (ref) => overlay.partitions.get(ref) ?? state.partitions.get(ref) ?? null,
+              jobRun: (id) => overlay.jobRuns.get(id) ?? state.jobRuns.get(id) ?? null,
+              buildRequest: (id) => overlay.buildRequests.get(id) ?? state.buildRequests.get(id) ?? null
+            }
           }
           const outcomes: Array<Either.Either<Batch.Batch, EventLog.AppendError>> = []
           for (const pending of group) {
