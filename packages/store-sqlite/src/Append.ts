@@ -17,14 +17,40 @@ interface KeyedRow {
   readonly data: string | null
 }
 
-/** One JSON parameter whatever the list's length: no bound-parameter limit, one statement per shape. */
+/**
+ * One JSON parameter whatever the list's length: no bound-parameter limit, one statement per shape.
+ * The last branch fetches the partitions of the runs the group's heartbeats name (a heartbeat's
+ * outputs are its run's, known only from the run's row), so deciding them needs no second query.
+ */
 const KEYED = `
   SELECT 'event' AS kind, event_id AS key, NULL AS data FROM events
     WHERE event_id IN (SELECT value FROM json_each(?))
   UNION ALL SELECT 'partition', ref, data FROM partitions WHERE ref IN (SELECT value FROM json_each(?))
   UNION ALL SELECT 'job_run', job_run_id, data FROM job_runs WHERE job_run_id IN (SELECT value FROM json_each(?))
   UNION ALL SELECT 'build_request', build_request_id, data FROM build_requests
-    WHERE build_request_id IN (SELECT value FROM json_each(?))`
+    WHERE build_request_id IN (SELECT value FROM json_each(?))
+  UNION ALL SELECT 'partition', ref, data FROM partitions WHERE ref IN (
+    SELECT output.value FROM job_runs, json_each(job_runs.data, '$.outputs') AS output
+      WHERE job_runs.job_run_id IN (SELECT value FROM json_each(?)))`
+
+/** The runs the heartbeats of a group name. */
+const heartbeatRunsOf = (items: ReadonlyArray<Batch.Append>): ReadonlyArray<string> => {
+  const runs = new Set<string>()
+  for (const item of items)
+    for (const event of item.events) if (event._tag === "JobRunHeartbeat") runs.add(event.jobRunId)
+  return [...runs]
+}
+
+/**
+ * `keys` with the outputs of the heartbeats' runs as the prefetch found those runs: the refs the
+ * prefetch's last branch asked for, in the same snapshot, so an absent one is known to be absent.
+ */
+const withOutputsOf = (keys: Batch.Keys, heartbeats: ReadonlyArray<string>, found: Batch.Prefetched): Batch.Keys => {
+  if (heartbeats.length === 0) return keys
+  const refs = new Set(keys.refs)
+  for (const jobRunId of heartbeats) for (const ref of found.jobRuns.get(jobRunId)?.outputs ?? []) refs.add(ref)
+  return { ...keys, refs: [...refs] }
+}
 
 const sameInputs = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
   a.length === b.length && a.every((ref, i) => ref === b[i])
@@ -36,7 +62,7 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
   const commit = prepare("COMMIT")
   const rollback = prepare("ROLLBACK")
   const headOf = prepare<[], { head: number | null }>("SELECT max(seq) AS head FROM events")
-  const keyed = prepare<[string, string, string, string], KeyedRow>(KEYED)
+  const keyed = prepare<[string, string, string, string, string], KeyedRow>(KEYED)
   const insertEvent = prepare(
     `INSERT INTO events (seq, appended_at, event_id, timestamp, build_request_id, kind, partition_ref, job_run_id, payload)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -67,14 +93,22 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
   const asPartition = Rows.partition(filename, "append", memos.partitions)
   const asJobRun = Rows.jobRun(filename, "append", memos.jobRuns)
   const asBuildRequest = Rows.buildRequest(filename, "append", memos.buildRequests)
+  const none: ReadonlyArray<string> = []
 
-  /** The rows `keys` names, decoded; a damaged row fails the append with the row it found. */
-  const load = (keys: Batch.Keys): Either.Either<Batch.Prefetched, EventLog.StoreError> => {
+  /**
+   * The rows `keys` names, and the partitions of the runs `heartbeats` names, decoded; a damaged row
+   * fails the append with the row it found.
+   */
+  const load = (
+    keys: Batch.Keys,
+    heartbeats: ReadonlyArray<string> = none
+  ): Either.Either<Batch.Prefetched, EventLog.StoreError> => {
     const rows = keyed.all(
       JSON.stringify(keys.eventIds),
       JSON.stringify(keys.refs),
       JSON.stringify(keys.jobRunIds),
-      JSON.stringify(keys.buildRequestIds)
+      JSON.stringify(keys.buildRequestIds),
+      JSON.stringify(heartbeats)
     )
     const existingEventIds = new Set<string>()
     const partitions = new Map<string, Views.PartitionRow>()
@@ -103,7 +137,6 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
     return Either.right({ existingEventIds, partitions, jobRuns, buildRequests })
   }
   const fetch = (keys: Batch.Keys) => Effect.flatten(run(() => load(keys)))
-  const none: ReadonlyArray<string> = []
 
   /** What `Batch.decide` asks beyond the prefetch: a heartbeat's outputs, known once its run is loaded. */
   const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
@@ -167,8 +200,10 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
       const head = headOf.get()?.head ?? 0
       // Leases are judged by the clock at the moment the lock is held, as the in-memory store does.
       const now = yield* Clock.currentTimeMillis
-      const keys = Batch.keysOfGroup(items)
-      const fetched = yield* fetch(keys)
+      const named = Batch.keysOfGroup(items)
+      const heartbeats = heartbeatRunsOf(items)
+      const fetched = yield* Effect.flatten(run(() => load(named, heartbeats)))
+      const keys = withOutputsOf(named, heartbeats, fetched)
       const prefetch = Batch.prefetched(keys, fetched, loader)
       const decided = yield* Batch.decideGroup(items, { head, now, prefetch })
       const { written } = decided
