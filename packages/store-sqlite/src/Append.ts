@@ -136,9 +136,10 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
     }
     return Either.right({ existingEventIds, partitions, jobRuns, buildRequests })
   }
-  const fetch = (keys: Batch.Keys) => Effect.flatten(run(() => load(keys)))
+  const fetch = (keys: Batch.Keys, heartbeats: ReadonlyArray<string> = none) =>
+    Effect.flatten(run(() => load(keys, heartbeats)))
 
-  /** What `Batch.decide` asks beyond the prefetch: a heartbeat's outputs, known once its run is loaded. */
+  /** What `Batch.decide` asks beyond the prefetch: a heartbeat's outputs when an earlier append of the group changed its run's. */
   const loader: Batch.Loader<SqlError | EventLog.StoreError> = {
     existingEventIds: (eventIds) =>
       Effect.map(fetch({ eventIds, refs: none, jobRunIds: none, buildRequestIds: none }), (f) => f.existingEventIds),
@@ -202,7 +203,7 @@ export const make = (db: BetterSqlite3.Database, filename: string, memos: Rows.M
       const now = yield* Clock.currentTimeMillis
       const named = Batch.keysOfGroup(items)
       const heartbeats = heartbeatRunsOf(items)
-      const fetched = yield* Effect.flatten(run(() => load(named, heartbeats)))
+      const fetched = yield* fetch(named, heartbeats)
       const keys = withOutputsOf(named, heartbeats, fetched)
       const prefetch = Batch.prefetched(keys, fetched, loader)
       const decided = yield* Batch.decideGroup(items, { head, now, prefetch })
